@@ -1,0 +1,204 @@
+"""SQL Server's meaning of values, comparisons, functions and LIKE, on Arrow arrays.
+
+The semantics are those of ``varchar`` data under the default collation ``Latin1_General_CI_AS``:
+
+* text compares case-insensitively and ignoring trailing blanks (``'02 ' = '02'``, ``'m545' = 'M545'``);
+  leading blanks count; an empty string is a value, not NULL;
+* any function of NULL is NULL, and any comparison with NULL is UNKNOWN;
+* where text meets a number, the text is converted to a number, as SQL Server's type precedence
+  does (``'02' = 2`` is TRUE), and text that SQL Server could not convert raises :class:`DataError`;
+  a blank string converts to 0 for a whole number, as ``CAST('' AS int)`` does;
+* ``LEFT``/``RIGHT``/``SUBSTRING`` count characters, ``LEN`` ignores trailing blanks,
+  ``LTRIM``/``RTRIM`` remove spaces only.
+
+Where SQL Server's answer depends on collation *order* beyond ASCII letters, digits and blanks
+(``<`` between texts with punctuation or accents; a ``[a-z]`` range against accented letters),
+these functions raise :class:`DataError` instead of answering differently.
+Values are Arrow arrays: text as ``string``/``large_string``, numbers as ``int64`` or ``float64``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rfd_lib.errors import DataError
+from rfd_lib.like import LikePattern
+
+_WHOLE = r"^ *[+-]?[0-9]+ *$"
+_DECIMAL = r"^ *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+) *$"
+_ORDERABLE = r"^[0-9A-Z ]*$"
+
+_ARROW_COMPARE = {
+    "=": pc.equal,
+    "<>": pc.not_equal,
+    "<": pc.less,
+    "<=": pc.less_equal,
+    ">": pc.greater,
+    ">=": pc.greater_equal,
+}
+
+
+def is_text(values: pa.Array) -> bool:
+    """Return whether ``values`` holds text (an all-NULL column counts as text)."""
+    return (
+        pa.types.is_string(values.type)
+        or pa.types.is_large_string(values.type)
+        or pa.types.is_null(values.type)
+    )
+
+
+def as_text(values: pa.Array, what: str) -> pa.Array:
+    """Return ``values`` as text, converting numbers the way SQL Server converts int to varchar."""
+    if is_text(values):
+        return values.cast(pa.large_string()) if pa.types.is_null(values.type) else values
+    if pa.types.is_floating(values.type):
+        whole = pc.equal(values, pc.trunc(values))
+        if pc.all(whole).as_py() not in (True, None):
+            raise DataError(f"{what} is a number with a fractional part used as text")
+        values = values.cast(pa.int64())
+    return values.cast(pa.large_string())
+
+
+def as_number(values: pa.Array, whole: bool, what: str) -> pa.Array:
+    """Return ``values`` as float64, converting text as SQL Server converts varchar to int/decimal."""
+    if not is_text(values):
+        return values.cast(pa.float64())
+    values = as_text(values, what)
+    blank = pc.equal(pc.utf8_trim(values, " "), "")
+    convertible = pc.match_substring_regex(values, _WHOLE if whole else _DECIMAL)
+    if whole:
+        convertible = pc.or_(convertible, blank)
+    bad = pc.indices_nonzero(pc.invert(pc.fill_null(convertible, True)))
+    if len(bad):
+        target = "a whole number" if whole else "a decimal number"
+        raise DataError(
+            f"{what}: text in row {bad[0].as_py() + 1} of those compared cannot be converted to "
+            f"{target}; SQL Server would stop with a conversion error too"
+        )
+    trimmed = pc.if_else(blank, "0", pc.utf8_trim(values, " "))
+    return pc.cast(trimmed, pa.float64())
+
+
+def is_whole(values: pa.Array) -> bool:
+    """Return whether a numeric array's type is a whole-number type."""
+    return pa.types.is_integer(values.type)
+
+
+def fold(values: pa.Array) -> pa.Array:
+    """Return the collation key of text: upper case, trailing blanks removed."""
+    return pc.utf8_upper(pc.utf8_rtrim(values, " "))
+
+
+def compare(op: str, left: pa.Array, right: pa.Array, what: str) -> pa.Array:
+    """Return ``left <op> right`` as SQL Server evaluates it (boolean, NULL where UNKNOWN)."""
+    if is_text(left) and is_text(right):
+        left, right = fold(left), fold(right)
+        if op not in ("=", "<>"):
+            _refuse_collation_order(left, what)
+            _refuse_collation_order(right, what)
+    else:
+        whole = (is_text(left) or is_whole(left)) and (is_text(right) or is_whole(right))
+        left, right = as_number(left, whole, what), as_number(right, whole, what)
+    return _ARROW_COMPARE[op](left, right)
+
+
+def is_in(values: pa.Array, items: list[object], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (true, null) masks of ``values IN (items)``; a NULL item makes a miss UNKNOWN."""
+    present = [item for item in items if item is not None]
+    if is_text(values) and all(isinstance(item, str) for item in present):
+        keys = fold(values)
+        wanted = fold(pa.array(present, pa.large_string()))
+    else:
+        whole = is_text(values) or is_whole(values)
+        whole = whole and all(isinstance(item, (int, str)) for item in present)
+        keys = as_number(values, whole, what)
+        wanted = as_number(_literal_array(present), whole, what)
+    null = values.is_null().to_numpy(zero_copy_only=False)
+    true = pc.is_in(keys, value_set=wanted).to_numpy(zero_copy_only=False) & ~null
+    if len(present) < len(items):
+        null = null | ~true
+    return true, null
+
+
+def _literal_array(items: list[object]) -> pa.Array:
+    """Return constants as one array: text if all are text, else numbers (text left to convert)."""
+    if all(isinstance(item, str) for item in items):
+        return pa.array(items, pa.large_string())
+    if any(isinstance(item, str) for item in items):
+        return pa.array([str(item) for item in items], pa.large_string())
+    return pa.array([float(item) for item in items], pa.float64())
+
+
+def _refuse_collation_order(values: pa.Array, what: str) -> None:
+    outside = pc.invert(pc.fill_null(pc.match_substring_regex(values, _ORDERABLE), True))
+    if pc.any(outside).as_py():
+        raise DataError(
+            f"{what}: ordering text that holds characters other than letters, digits and blanks "
+            "depends on SQL Server's collation order, which rfd_lib does not emulate"
+        )
+
+
+def apply_function(name: str, values: pa.Array, params: tuple[int, ...], what: str) -> pa.Array:
+    """Return ``name(values, *params)`` for LEFT, RIGHT, SUBSTRING, UPPER, LTRIM, RTRIM, LEN."""
+    text = as_text(values, what)
+    if name == "LEFT":
+        return pc.utf8_slice_codeunits(text, 0, params[0])
+    if name == "RIGHT":
+        count = params[0]
+        return pc.utf8_slice_codeunits(text, -count) if count else pc.utf8_slice_codeunits(text, 0, 0)
+    if name == "SUBSTRING":
+        # 1-based; a start before 1 still counts towards the length, as in SQL Server.
+        start, length = params
+        return pc.utf8_slice_codeunits(text, max(start - 1, 0), max(start - 1 + length, 0))
+    if name == "UPPER":
+        return pc.utf8_upper(text)
+    if name == "LTRIM":
+        return pc.utf8_ltrim(text, " ")
+    if name == "RTRIM":
+        return pc.utf8_rtrim(text, " ")
+    if name == "LEN":
+        return pc.utf8_length(pc.utf8_rtrim(text, " ")).cast(pa.int64())
+    raise AssertionError(f"the compiler let through an unknown function {name}")
+
+
+def coalesce(arrays: list[pa.Array], isnull: bool, what: str) -> pa.Array:
+    """Return the first non-NULL of ``arrays`` row by row, typed as ISNULL or COALESCE types it."""
+    to_text = is_text(arrays[0]) if isnull else all(is_text(array) for array in arrays)
+    if to_text:
+        unified = [as_text(array, what) for array in arrays]
+    elif all(is_whole(array) or pa.types.is_null(array.type) for array in arrays):
+        unified = [array.cast(pa.int64()) for array in arrays]
+    else:
+        whole = all(is_text(array) or is_whole(array) for array in arrays)
+        unified = [as_number(array, whole, what) for array in arrays]
+    return pc.coalesce(*unified)
+
+
+def like(values: pa.Array, pattern: LikePattern, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (true, null) masks of ``values LIKE pattern``.
+
+    A substring search for the pattern's required caseless literal picks the candidate rows first;
+    only those are upper-cased and matched with the regex.
+    """
+    text = as_text(values, what)
+    null = text.is_null().to_numpy(zero_copy_only=False)
+    true = np.zeros(len(text), dtype=bool)
+    if pattern.required:
+        candidates = pc.indices_nonzero(pc.match_substring(text, pattern.required))
+        if len(candidates):
+            true[candidates.to_numpy()] = _regex(text.take(candidates), pattern, what)
+    else:
+        true[:] = _regex(text, pattern, what)
+    return true, null
+
+
+def _regex(text: pa.Array, pattern: LikePattern, what: str) -> np.ndarray:
+    if pattern.ascii_only and pc.all(pc.string_is_ascii(text)).as_py() not in (True, None):
+        raise DataError(
+            f"{what}: LIKE {pattern.pattern!r} has a letter range, and SQL Server also counts the "
+            "accented letters that sort inside it; rfd_lib refuses non-ASCII text here"
+        )
+    matched = pc.match_substring_regex(pc.utf8_upper(text), pattern.regex)
+    return pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
