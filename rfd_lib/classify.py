@@ -84,7 +84,7 @@ def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
     resolved: dict[str, str] = {}
     missing: list[str] = []
     for name in rule.columns:
-        candidates = [name] if name in exact else by_folded.get(name.casefold(), [])
+        candidates = by_folded.get(name.casefold(), [])
         if len(candidates) == 1:
             resolved[name] = candidates[0]
         elif candidates:
@@ -140,7 +140,7 @@ def _evaluate_criteria(rule: Rule, source: Spells, all_criteria: bool) -> dict[s
     truths: dict[str, tuple[Truth, Rows]] = {}
     in_play: Rows = None
     sample = sample_rows(source)
-    scope = sorted(rule.scope, key=lambda c: evaluate(planned[c.name], source, sample).true.mean())
+    scope = sorted(rule.scope, key=lambda c: evaluate(planned[c.name], source, sample).true.sum())
     for criterion in scope:
         truth = evaluate(planned[criterion.name], source, in_play)
         truths[criterion.name] = (truth, in_play)

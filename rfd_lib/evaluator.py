@@ -161,7 +161,7 @@ def _reorder(node: ir.Predicate, spells: Spells, sample: np.ndarray) -> ir.Predi
     match node:
         case ir.And(operands) | ir.Or(operands):
             children = [_reorder(operand, spells, sample) for operand in operands]
-            rates = [evaluate(child, spells, sample).true.mean() for child in children]
+            rates = [evaluate(child, spells, sample).true.sum() for child in children]
             sign = 1 if isinstance(node, ir.And) else -1
             order = sorted(range(len(children)), key=lambda i: (sign * rates[i], i))
             return dataclasses.replace(node, operands=tuple(children[i] for i in order))

@@ -158,12 +158,12 @@ def _split(path: Path, text: str) -> tuple[str, tuple[int, int], tuple[int, int]
 
 
 def _find_then(path: Path, tokens: list[Token]) -> int:
-    """Return the index of the THEN that closes the WHEN clause (outside parentheses)."""
+    """Return the index of the THEN that closes the WHEN clause (outside parentheses and CASEs)."""
     depth = 0
     for index, token in enumerate(tokens):
-        if token.token_type == TokenType.L_PAREN:
+        if token.token_type in (TokenType.L_PAREN, TokenType.CASE):
             depth += 1
-        elif token.token_type == TokenType.R_PAREN:
+        elif token.token_type in (TokenType.R_PAREN, TokenType.END):
             depth -= 1
         elif token.token_type == TokenType.THEN and depth == 0:
             return index

@@ -44,7 +44,8 @@ def example_spells(n: int = 20_000, *, seed: int = 2025, rfd_share: float = 0.02
     rng = np.random.default_rng(seed)
     rfd = rng.random(n) < rfd_share
     primary_procedure = _where(rfd, _draw(rng, RFD_PROCEDURES, n), _draw(rng, OTHER_PROCEDURES, n))
-    lumbar = rfd & (rng.random(n) < 0.9)
+    # Lumbar site codes also go with spinal injections, so they are commoner than RFD itself.
+    lumbar = rng.random(n) < np.where(rfd, 0.9, 0.05)
     site = _where(lumbar, _draw(rng, LUMBAR_SITES, n), _draw(rng, OTHER_SITES, n))
     extra_episode = _maybe(rng, _join("||", _draw(rng, OTHER_PROCEDURES, n)), 0.3)
     any_procedure = _join("||", primary_procedure, _draw(rng, SEPARATORS, n), site, extra_episode)

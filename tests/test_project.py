@@ -1,0 +1,31 @@
+"""The project's own promises: the conda environment matches pyproject, CI runs the README's tests."""
+
+import tomllib
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"python-duckdb": "duckdb"}  # conda-forge names that differ from PyPI's
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    listed = [Requirement(d) for d in conda if isinstance(d, str) and not d.startswith(("python>", "pip"))]
+    as_pypi = {CONDA_NAMES.get(r.name, r.name): r.specifier for r in listed}
+    assert as_pypi == {r.name: r.specifier for r in wanted}
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme
+    assert "make audit" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_rule_files_are_shipped_with_the_package():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "rules/*.sql" in project["tool"]["setuptools"]["package-data"]["rfd_lib"]
