@@ -47,29 +47,27 @@ def classify(
     """
     compiled = load_rule(rule)
     source = _spells_for(spells, compiled)
-    truths = _evaluate_criteria(compiled, source, all_criteria)
+    truths, in_scope = _evaluate_criteria(compiled, source, all_criteria)
     size = len(spells)
 
-    in_scope = np.ones(size, dtype=bool)
-    for criterion in compiled.scope:
-        in_scope &= _full(truths[criterion.name], size).true
-    state = np.zeros(size, dtype=np.int64)
+    # Only coded spells can be counted or have failures, so the verdict is worked out on them alone.
+    state = np.zeros(len(in_scope), dtype=np.int64)
     for position, criterion in enumerate(compiled.restrictions):
-        truth = _full(truths[criterion.name], size)
-        state += np.where(truth.null, _STATE_UNKNOWN, np.where(truth.true, _STATE_TRUE, _STATE_FALSE)) * (
-            3**position
+        truth, rows = truths[criterion.name]
+        true, null = (
+            (truth.true, truth.null) if rows is not None else (truth.true[in_scope], truth.null[in_scope])
         )
-    counted = in_scope & (state == 0)
+        state += np.where(null, _STATE_UNKNOWN, np.where(true, _STATE_TRUE, _STATE_FALSE)) * 3**position
+    counted = np.zeros(size, dtype=bool)
+    counted[in_scope[state == 0]] = True
 
-    added: dict[str, object] = {name: _boolean_column(*truths[name], size) for name in truths}
     label = pc.if_else(pa.array(counted), pa.scalar(compiled.label), pa.scalar(None, pa.string()))
-    added = {"ebi_category": pd.arrays.ArrowStringArray(label), **added}
-    added["reason"] = _reasons(compiled, in_scope, counted, state)
-
-    result = spells.copy(deep=False)
-    for name, column in added.items():
-        result[name] = column
-    return result
+    added = {
+        "ebi_category": pd.arrays.ArrowStringArray(label),
+        **{name: _boolean_column(truth, rows, size) for name, (truth, rows) in truths.items()},
+        "reason": _reasons(compiled, in_scope, state, size),
+    }
+    return pd.concat([spells, pd.DataFrame(added, index=spells.index, copy=False)], axis=1)
 
 
 def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
@@ -132,50 +130,55 @@ def _arrow_column(series: pd.Series, name: str) -> pa.Array:
     raise ColumnError(f"column {name!r} holds {kind} values; a rule compares text or numbers")
 
 
-def _evaluate_criteria(rule: Rule, source: Spells, all_criteria: bool) -> dict[str, tuple[Truth, Rows]]:
-    """Return each criterion's truth and the rows it was evaluated on, keyed by criterion name."""
+def _evaluate_criteria(
+    rule: Rule, source: Spells, all_criteria: bool
+) -> tuple[dict[str, tuple[Truth, Rows]], np.ndarray]:
+    """Return each criterion's truth with the rows it was evaluated on, and the coded rows.
+
+    Scope criteria go most selective first, each on the rows the previous ones left in play; the
+    restrictions are then evaluated on exactly the coded rows (all rows if ``all_criteria``).
+    """
     planned = {c.name: plan(c.expression, source) for c in rule.criteria}
-    if all_criteria:
-        return {name: (evaluate(expression, source), None) for name, expression in planned.items()}
     truths: dict[str, tuple[Truth, Rows]] = {}
     in_play: Rows = None
     sample = sample_rows(source)
     scope = sorted(rule.scope, key=lambda c: evaluate(planned[c.name], source, sample).true.sum())
     for criterion in scope:
-        truth = evaluate(planned[criterion.name], source, in_play)
-        truths[criterion.name] = (truth, in_play)
-        passed = np.flatnonzero(truth.true)
-        in_play = passed if in_play is None else in_play[passed]
+        rows = None if all_criteria else in_play
+        truth = evaluate(planned[criterion.name], source, rows)
+        truths[criterion.name] = (truth, rows)
+        passed = np.flatnonzero(truth.true) if rows is None else rows[truth.true]
+        in_play = passed if in_play is None else np.intersect1d(in_play, passed, assume_unique=True)
+    coded = in_play if in_play is not None else np.arange(source.size)
     for criterion in rule.restrictions:
-        truths[criterion.name] = (evaluate(planned[criterion.name], source, in_play), in_play)
-    return {c.name: truths[c.name] for c in rule.criteria}
+        rows = None if all_criteria else coded
+        truths[criterion.name] = (evaluate(planned[criterion.name], source, rows), rows)
+    return {c.name: truths[c.name] for c in rule.criteria}, coded
 
 
-def _full(evaluated: tuple[Truth, Rows], size: int) -> Truth:
-    """Return a truth over all rows; rows not evaluated count as UNKNOWN."""
-    truth, rows = evaluated
+def _boolean_column(truth: Truth, rows: Rows, size: int) -> pd.arrays.BooleanArray:
+    """Return a criterion's column over all spells; spells it was not evaluated on are <NA>."""
     if rows is None:
-        return truth
+        return pd.arrays.BooleanArray(truth.true, truth.null)
     true = np.zeros(size, dtype=bool)
     null = np.ones(size, dtype=bool)
     true[rows] = truth.true
     null[rows] = truth.null
-    return Truth(true, null)
+    return pd.arrays.BooleanArray(true, null)
 
 
-def _boolean_column(truth: Truth, rows: Rows, size: int) -> pd.arrays.BooleanArray:
-    full = _full((truth, rows), size)
-    return pd.arrays.BooleanArray(full.true, full.null)
+def _reasons(rule: Rule, coded: np.ndarray, state: np.ndarray, size: int) -> pd.Categorical:
+    """Return the reason per spell as a categorical: NA when counted.
 
-
-def _reasons(rule: Rule, in_scope: np.ndarray, counted: np.ndarray, state: np.ndarray) -> pd.Categorical:
-    """Return the reason per spell as a categorical: NA when counted."""
+    ``state`` encodes, for each coded spell, each restriction as a base-3 digit (TRUE, FALSE, UNKNOWN).
+    """
     scope = " AND ".join(f"[{c.name}]" for c in rule.scope)
-    failing_keys, codes_in_scope = np.unique(state[in_scope & ~counted], return_inverse=True)
+    failing = state != 0
+    failing_keys, key_codes = np.unique(state[failing], return_inverse=True)
     categories = [f"not coded: {scope} is not TRUE"] + [_failures(rule, int(key)) for key in failing_keys]
-    codes = np.zeros(len(state), dtype=np.int32)
-    codes[in_scope & ~counted] = codes_in_scope + 1
-    codes[counted] = -1
+    codes = np.zeros(size, dtype=np.int32)
+    codes[coded[failing]] = key_codes + 1
+    codes[coded[~failing]] = -1
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
