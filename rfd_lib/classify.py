@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rfd_lib.errors import ColumnError
+from rfd_lib.errors import ColumnError, DataError
 from rfd_lib.evaluator import Rows, Spells, Truth, evaluate, plan, sample_rows
+from rfd_lib.expressions import Predicate
 from rfd_lib.rule import Rule, load_rule
 
 _STATE_TRUE, _STATE_FALSE, _STATE_UNKNOWN = 0, 1, 2
@@ -43,7 +44,8 @@ def classify(
 
     Raises :class:`~rfd_lib.errors.ColumnError` if a column the rule needs is missing or an output
     column already exists, :class:`~rfd_lib.errors.RuleError` if the rule cannot be loaded and
-    :class:`~rfd_lib.errors.DataError` where SQL Server would stop with a conversion error.
+    :class:`~rfd_lib.errors.DataError` where SQL Server would stop with a conversion error on a
+    value the evaluation reaches (with ``all_criteria``, every value).
     """
     compiled = load_rule(rule)
     source = _spells_for(spells, compiled)
@@ -142,7 +144,7 @@ def _evaluate_criteria(
     truths: dict[str, tuple[Truth, Rows]] = {}
     in_play: Rows = None
     sample = sample_rows(source)
-    scope = sorted(rule.scope, key=lambda c: evaluate(planned[c.name], source, sample).true.sum())
+    scope = sorted(rule.scope, key=lambda c: _sampled_rate(planned[c.name], source, sample))
     for criterion in scope:
         rows = None if all_criteria else in_play
         truth = evaluate(planned[criterion.name], source, rows)
@@ -154,6 +156,14 @@ def _evaluate_criteria(
         rows = None if all_criteria else coded
         truths[criterion.name] = (evaluate(planned[criterion.name], source, rows), rows)
     return {c.name: truths[c.name] for c in rule.criteria}, coded
+
+
+def _sampled_rate(expression: Predicate, source: Spells, sample: np.ndarray) -> int:
+    """Return how many sampled spells meet ``expression`` (0 if the sample cannot be evaluated)."""
+    try:
+        return int(evaluate(expression, source, sample).true.sum())
+    except DataError:
+        return 0
 
 
 def _boolean_column(truth: Truth, rows: Rows, size: int) -> pd.arrays.BooleanArray:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from rfd_lib import expressions as ir
 from rfd_lib import sqlserver
+from rfd_lib.errors import DataError
 
 Rows = np.ndarray | None  # positions of the rows to evaluate; None means every row
 SAMPLE_SIZE = 2048
@@ -146,7 +147,7 @@ def plan(node: ir.Predicate, spells: Spells) -> ir.Predicate:
     """Return ``node`` with every AND's operands most-selective first and every OR's most-likely first.
 
     Selectivity is the share of TRUE on an evenly spaced sample of at most SAMPLE_SIZE spells;
-    ties keep the published order.
+    ties keep the published order, and so does a node whose sample holds an unconvertible value.
     """
     sample = sample_rows(spells)
     return _reorder(node, spells, sample) if sample.size else node
@@ -161,7 +162,12 @@ def _reorder(node: ir.Predicate, spells: Spells, sample: np.ndarray) -> ir.Predi
     match node:
         case ir.And(operands) | ir.Or(operands):
             children = [_reorder(operand, spells, sample) for operand in operands]
-            rates = [evaluate(child, spells, sample).true.sum() for child in children]
+            try:
+                rates = [evaluate(child, spells, sample).true.sum() for child in children]
+            except DataError:
+                # A value SQL Server could not convert: the sample must not decide whether the run
+                # stops, so keep the published order and let evaluation meet it (or not) as it would.
+                return dataclasses.replace(node, operands=tuple(children))
             sign = 1 if isinstance(node, ir.And) else -1
             order = sorted(range(len(children)), key=lambda i: (sign * rates[i], i))
             return dataclasses.replace(node, operands=tuple(children[i] for i in order))

@@ -158,6 +158,24 @@ def test_ages_given_as_text_are_converted_and_bad_ones_stop_the_run(spells):
         classify(broken)
 
 
+def test_an_unconvertible_value_stops_the_run_only_where_the_rule_reaches_it(tmp_path):
+    # The planner samples the AND inside the second criterion, where most ages are unconvertible
+    # text; only the in-play rows decide whether the run stops, never the sample.
+    rule = tmp_path / "rule.sql"
+    rule.write_text("WHEN x LIKE 'A%'\nAND (n BETWEEN 19 AND 120 AND y = 'b')\nTHEN 'T'\n")
+    coded = np.arange(3_000) % 100 == 0
+    frame = pd.DataFrame(
+        {
+            "x": pd.array(np.where(coded, "A1", "Z9"), dtype="string"),
+            "n": pd.array(np.where(coded, "40", "unknown"), dtype="string"),
+            "y": pd.array(["b"] * 3_000, dtype="string"),
+        }
+    )
+    assert classify(frame, rule)["ebi_category"].notna().tolist() == coded.tolist()
+    with pytest.raises(DataError, match="rule line 2"):
+        classify(frame, rule, all_criteria=True)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
