@@ -1,0 +1,20 @@
+"""The benchmark script runs and prints both figures (its timings are never asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_classify.py"
+
+
+def test_the_benchmark_prints_both_figures_and_agrees_with_duckdb(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--spells", "20000", "--repeat", "1", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "million spells/s" in done.stdout
+    assert "ratio rfd_lib/DuckDB = " in done.stdout
+    assert (tmp_path / "spells.csv").is_file()
