@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except RfdAuditError as error:
+    except (RfdAuditError, OSError) as error:
         print(f"rfd-audit: error: {error}", file=sys.stderr)
         return 2
 

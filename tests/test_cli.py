@@ -28,6 +28,15 @@ def test_a_bad_rule_is_one_line_on_stderr_with_status_2_and_nothing_written(tmp_
     assert not (tmp_path / "out").exists()
 
 
+def test_an_output_folder_that_cannot_be_made_is_one_line_on_stderr(tmp_path, capsys):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    assert main(["example", "--spells", "100", "-o", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rfd-audit: error: ") and str(blocker) in err
+    assert err.count("\n") == 1
+
+
 def test_rule_shows_the_criteria_and_provenance(capsys):
     assert main(["rule"]) == 0
     out = capsys.readouterr().out

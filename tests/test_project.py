@@ -1,8 +1,10 @@
 """The project's own promises: the conda environment matches pyproject, CI runs the README's tests."""
 
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -26,6 +28,10 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_the_rule_files_are_shipped_with_the_package():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "rules/*.sql" in project["tool"]["setuptools"]["package-data"]["rfd_lib"]
+def test_the_rule_files_are_shipped_in_the_wheel(tmp_path):
+    hatchling = pytest.importorskip("hatchling.builders.wheel")
+    (wheel,) = hatchling.WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"])
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"rfd_lib/rules/2K_RFD_back.sql", "rfd_lib/rules/2K_RFD_back.yaml"} <= names
+    assert not any(name.startswith(("tests/", "benchmarks/", "reports/")) for name in names)
