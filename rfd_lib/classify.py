@@ -49,25 +49,23 @@ def classify(
     """
     compiled = load_rule(rule)
     source = _spells_for(spells, compiled)
-    truths, in_scope = _evaluate_criteria(compiled, source, all_criteria)
+    truths, coded = _evaluate_criteria(compiled, source, all_criteria)
     size = len(spells)
 
     # Only coded spells can be counted or have failures, so the verdict is worked out on them alone.
-    state = np.zeros(len(in_scope), dtype=np.int64)
+    state = np.zeros(len(coded), dtype=np.int64)
     for position, criterion in enumerate(compiled.restrictions):
         truth, rows = truths[criterion.name]
-        true, null = (
-            (truth.true, truth.null) if rows is not None else (truth.true[in_scope], truth.null[in_scope])
-        )
+        true, null = (truth.true, truth.null) if rows is not None else (truth.true[coded], truth.null[coded])
         state += np.where(null, _STATE_UNKNOWN, np.where(true, _STATE_TRUE, _STATE_FALSE)) * 3**position
     counted = np.zeros(size, dtype=bool)
-    counted[in_scope[state == 0]] = True
+    counted[coded[state == 0]] = True
 
     label = pc.if_else(pa.array(counted), pa.scalar(compiled.label), pa.scalar(None, pa.string()))
     added = {
         "ebi_category": pd.arrays.ArrowStringArray(label),
         **{name: _boolean_column(truth, rows, size) for name, (truth, rows) in truths.items()},
-        "reason": _reasons(compiled, in_scope, state, size),
+        "reason": _reasons(compiled, coded, state, size),
     }
     return pd.concat([spells, pd.DataFrame(added, index=spells.index, copy=False)], axis=1)
 

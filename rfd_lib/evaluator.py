@@ -59,44 +59,86 @@ def count(spells: Spells, rows: Rows) -> int:
 
 
 def evaluate(node: ir.Predicate, spells: Spells, rows: Rows = None) -> Truth:
-    """Return the truth of predicate ``node`` on ``rows`` of ``spells`` (in the order of ``rows``)."""
-    what = f"rule line {node.line}"
+    """Return the truth of predicate ``node`` on ``rows`` of ``spells`` (in the order of ``rows``).
+
+    Raises DataError naming the rule line and the spell's row where SQL Server would stop.
+    """
+    try:
+        return _evaluate(node, spells, rows)
+    except sqlserver.UnconvertibleValue as error:
+        raise _located(error, node, rows) from None
+
+
+def _located(error: sqlserver.UnconvertibleValue, node: ir.Predicate, rows: Rows) -> DataError:
+    """Return the error as the analyst needs it: the rule line, and the row or the constant at fault."""
+    columns = ", ".join(ir.columns_of(node))
+    constants = [item for item in _constants(node) if isinstance(item, str)]
+    culprit = (
+        next((c for c in constants if not sqlserver.converts_to_number(c)), None) if error.to_number else None
+    )
+    if culprit is not None:
+        return DataError(
+            f"rule line {node.line}: the constant {culprit!r} is compared with numbers in {columns}, "
+            "and SQL Server would stop converting it",
+            hint="these columns should hold text: read the extract so that codes stay text",
+        )
+    row = error.position if rows is None else int(rows[error.position])
+    return DataError(
+        f"rule line {node.line}: row {row + 1:,} of the spells {error.problem} (columns: {columns})",
+        hint="correct the extract, or read it with rfd_lib's reader, which reports such values"
+        if error.to_number
+        else None,
+    )
+
+
+def _constants(node: ir.Predicate) -> list[ir.LiteralValue]:
+    """Return the constants ``node`` compares directly (not inside functions or sub-conditions)."""
+    match node:
+        case ir.Comparison(_, left, right):
+            operands = [left, right]
+        case ir.Between(subject, low, high):
+            operands = [subject, low, high]
+        case ir.InList(subject, items):
+            operands = [subject, *items]
+        case _:
+            operands = []
+    return [operand.value for operand in operands if isinstance(operand, ir.Literal)]
+
+
+def _evaluate(node: ir.Predicate, spells: Spells, rows: Rows) -> Truth:
     match node:
         case ir.And(operands) | ir.Or(operands):
             return _connective(isinstance(node, ir.And), operands, spells, rows)
         case ir.Not(operand):
             return evaluate(operand, spells, rows).negate()
         case ir.Comparison(op, left, right):
-            return _from_arrow(
-                sqlserver.compare(op, value(left, spells, rows), value(right, spells, rows), what)
-            )
+            return _from_arrow(sqlserver.compare(op, value(left, spells, rows), value(right, spells, rows)))
         case ir.Between(subject, low, high):
             subject_values = value(subject, spells, rows)
-            above = _from_arrow(sqlserver.compare(">=", subject_values, value(low, spells, rows), what))
-            below = _from_arrow(sqlserver.compare("<=", subject_values, value(high, spells, rows), what))
+            above = _from_arrow(sqlserver.compare(">=", subject_values, value(low, spells, rows)))
+            below = _from_arrow(sqlserver.compare("<=", subject_values, value(high, spells, rows)))
             return _and(above, below)
         case ir.IsNull(subject):
             nulls = value(subject, spells, rows).is_null().to_numpy(zero_copy_only=False)
             return Truth(nulls, np.zeros_like(nulls))
         case ir.InList(subject, items):
-            return Truth(*sqlserver.is_in(value(subject, spells, rows), [i.value for i in items], what))
+            return Truth(*sqlserver.is_in(value(subject, spells, rows), [i.value for i in items]))
         case ir.Like(subject, pattern):
-            return Truth(*sqlserver.like(value(subject, spells, rows), pattern, what))
+            return Truth(*sqlserver.like(value(subject, spells, rows), pattern))
     raise AssertionError(f"the compiler let through {type(node).__name__}")
 
 
 def value(node: ir.Value, spells: Spells, rows: Rows) -> pa.Array:
     """Return the values of value-node ``node`` on ``rows`` of ``spells``."""
-    what = f"rule line {node.line}"
     match node:
         case ir.Column(name):
             return spells.get(name, rows)
         case ir.Literal(constant):
             return _constant(constant, count(spells, rows))
         case ir.Function(name, arg, params):
-            return sqlserver.apply_function(name, value(arg, spells, rows), params, what)
+            return sqlserver.apply_function(name, value(arg, spells, rows), params)
         case ir.Coalesce(args, isnull):
-            return sqlserver.coalesce([value(arg, spells, rows) for arg in args], isnull, what)
+            return sqlserver.coalesce([value(arg, spells, rows) for arg in args], isnull)
     raise AssertionError(f"the compiler let through {type(node).__name__}")
 
 

@@ -19,12 +19,36 @@ Values are Arrow arrays: text as ``string``/``large_string``, numbers as ``int64
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfd_lib.errors import DataError
 from rfd_lib.like import LikePattern
+
+
+class UnconvertibleValue(DataError):
+    """A value SQL Server could not evaluate; ``position`` indexes the array that held it.
+
+    ``to_number`` marks a failed conversion of text to a number, where the text may be a constant
+    of the rule rather than a value of the spells. The evaluator, which knows which spells the
+    array came from, turns this into a DataError naming the spell's row or the constant.
+    """
+
+    def __init__(self, position: int, problem: str, *, to_number: bool = False) -> None:
+        self.position = position
+        self.problem = problem
+        self.to_number = to_number
+        super().__init__(problem)
+
+
+def _first(mask: pa.Array) -> int | None:
+    """Return the position of the first TRUE in a boolean array (NULL counts as FALSE), or None."""
+    hits = pc.indices_nonzero(pc.fill_null(mask, False))
+    return hits[0].as_py() if len(hits) else None
+
 
 _WHOLE = r"^ *[+-]?[0-9]+ *$"
 _DECIMAL = r"^ *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+) *$"
@@ -49,36 +73,45 @@ def is_text(values: pa.Array) -> bool:
     )
 
 
-def as_text(values: pa.Array, what: str) -> pa.Array:
+def as_text(values: pa.Array) -> pa.Array:
     """Return ``values`` as text, converting numbers the way SQL Server converts int to varchar."""
     if is_text(values):
         return values.cast(pa.large_string()) if pa.types.is_null(values.type) else values
     if pa.types.is_floating(values.type):
-        whole = pc.equal(values, pc.trunc(values))
-        if pc.all(whole).as_py() not in (True, None):
-            raise DataError(f"{what} is a number with a fractional part used as text")
+        fractional = _first(pc.not_equal(values, pc.trunc(values)))
+        if fractional is not None:
+            raise UnconvertibleValue(
+                fractional, "holds a number with a fractional part where text is compared"
+            )
         values = values.cast(pa.int64())
     return values.cast(pa.large_string())
 
 
-def as_number(values: pa.Array, whole: bool, what: str) -> pa.Array:
+def as_number(values: pa.Array, whole: bool) -> pa.Array:
     """Return ``values`` as float64, converting text as SQL Server converts varchar to int/decimal."""
     if not is_text(values):
         return values.cast(pa.float64())
-    values = as_text(values, what)
+    values = as_text(values)
     blank = pc.equal(pc.utf8_trim(values, " "), "")
     convertible = pc.match_substring_regex(values, _WHOLE if whole else _DECIMAL)
     if whole:
         convertible = pc.or_(convertible, blank)
-    bad = pc.indices_nonzero(pc.invert(pc.fill_null(convertible, True)))
-    if len(bad):
+    bad = _first(pc.invert(convertible))
+    if bad is not None:
         target = "a whole number" if whole else "a decimal number"
-        raise DataError(
-            f"{what}: text in row {bad[0].as_py() + 1} of those compared cannot be converted to "
-            f"{target}; SQL Server would stop with a conversion error too"
+        raise UnconvertibleValue(
+            bad,
+            f"holds text that cannot be converted to {target}, where SQL Server would stop "
+            "with a conversion error too",
+            to_number=True,
         )
     trimmed = pc.if_else(blank, "0", pc.utf8_trim(values, " "))
     return pc.cast(trimmed, pa.float64())
+
+
+def converts_to_number(text: str) -> bool:
+    """Return whether SQL Server could convert the constant ``text`` to a number."""
+    return re.fullmatch(_DECIMAL, text) is not None or not text.strip(" ")
 
 
 def is_whole(values: pa.Array) -> bool:
@@ -91,20 +124,20 @@ def fold(values: pa.Array) -> pa.Array:
     return pc.utf8_upper(pc.utf8_rtrim(values, " "))
 
 
-def compare(op: str, left: pa.Array, right: pa.Array, what: str) -> pa.Array:
+def compare(op: str, left: pa.Array, right: pa.Array) -> pa.Array:
     """Return ``left <op> right`` as SQL Server evaluates it (boolean, NULL where UNKNOWN)."""
     if is_text(left) and is_text(right):
         left, right = fold(left), fold(right)
         if op not in ("=", "<>"):
-            _refuse_collation_order(left, what)
-            _refuse_collation_order(right, what)
+            _refuse_collation_order(left)
+            _refuse_collation_order(right)
     else:
         whole = (is_text(left) or is_whole(left)) and (is_text(right) or is_whole(right))
-        left, right = as_number(left, whole, what), as_number(right, whole, what)
+        left, right = as_number(left, whole), as_number(right, whole)
     return _ARROW_COMPARE[op](left, right)
 
 
-def is_in(values: pa.Array, items: list[object], what: str) -> tuple[np.ndarray, np.ndarray]:
+def is_in(values: pa.Array, items: list[object]) -> tuple[np.ndarray, np.ndarray]:
     """Return (true, null) masks of ``values IN (items)``; a NULL item makes a miss UNKNOWN."""
     present = [item for item in items if item is not None]
     if is_text(values) and all(isinstance(item, str) for item in present):
@@ -113,8 +146,8 @@ def is_in(values: pa.Array, items: list[object], what: str) -> tuple[np.ndarray,
     else:
         whole = is_text(values) or is_whole(values)
         whole = whole and all(isinstance(item, (int, str)) for item in present)
-        keys = as_number(values, whole, what)
-        wanted = as_number(_literal_array(present), whole, what)
+        keys = as_number(values, whole)
+        wanted = as_number(_literal_array(present), whole)
     null = values.is_null().to_numpy(zero_copy_only=False)
     true = pc.is_in(keys, value_set=wanted).to_numpy(zero_copy_only=False) & ~null
     if len(present) < len(items):
@@ -131,18 +164,19 @@ def _literal_array(items: list[object]) -> pa.Array:
     return pa.array([float(item) for item in items], pa.float64())
 
 
-def _refuse_collation_order(values: pa.Array, what: str) -> None:
-    outside = pc.invert(pc.fill_null(pc.match_substring_regex(values, _ORDERABLE), True))
-    if pc.any(outside).as_py():
-        raise DataError(
-            f"{what}: ordering text that holds characters other than letters, digits and blanks "
-            "depends on SQL Server's collation order, which rfd_lib does not emulate"
+def _refuse_collation_order(values: pa.Array) -> None:
+    outside = _first(pc.invert(pc.match_substring_regex(values, _ORDERABLE)))
+    if outside is not None:
+        raise UnconvertibleValue(
+            outside,
+            "holds text with characters other than letters, digits and blanks, whose order "
+            "depends on SQL Server's collation, which rfd_lib does not emulate",
         )
 
 
-def apply_function(name: str, values: pa.Array, params: tuple[int, ...], what: str) -> pa.Array:
+def apply_function(name: str, values: pa.Array, params: tuple[int, ...]) -> pa.Array:
     """Return ``name(values, *params)`` for LEFT, RIGHT, SUBSTRING, UPPER, LTRIM, RTRIM, LEN."""
-    text = as_text(values, what)
+    text = as_text(values)
     if name == "LEFT":
         return pc.utf8_slice_codeunits(text, 0, params[0])
     if name == "RIGHT":
@@ -163,42 +197,44 @@ def apply_function(name: str, values: pa.Array, params: tuple[int, ...], what: s
     raise AssertionError(f"the compiler let through an unknown function {name}")
 
 
-def coalesce(arrays: list[pa.Array], isnull: bool, what: str) -> pa.Array:
+def coalesce(arrays: list[pa.Array], isnull: bool) -> pa.Array:
     """Return the first non-NULL of ``arrays`` row by row, typed as ISNULL or COALESCE types it."""
     to_text = is_text(arrays[0]) if isnull else all(is_text(array) for array in arrays)
     if to_text:
-        unified = [as_text(array, what) for array in arrays]
+        unified = [as_text(array) for array in arrays]
     elif all(is_whole(array) or pa.types.is_null(array.type) for array in arrays):
         unified = [array.cast(pa.int64()) for array in arrays]
     else:
         whole = all(is_text(array) or is_whole(array) for array in arrays)
-        unified = [as_number(array, whole, what) for array in arrays]
+        unified = [as_number(array, whole) for array in arrays]
     return pc.coalesce(*unified)
 
 
-def like(values: pa.Array, pattern: LikePattern, what: str) -> tuple[np.ndarray, np.ndarray]:
+def like(values: pa.Array, pattern: LikePattern) -> tuple[np.ndarray, np.ndarray]:
     """Return (true, null) masks of ``values LIKE pattern``.
 
     A substring search for the pattern's required caseless literal picks the candidate rows first;
     only those are upper-cased and matched with the regex.
     """
-    text = as_text(values, what)
+    text = as_text(values)
     null = text.is_null().to_numpy(zero_copy_only=False)
     true = np.zeros(len(text), dtype=bool)
     if pattern.required:
         candidates = pc.indices_nonzero(pc.match_substring(text, pattern.required))
         if len(candidates):
-            true[candidates.to_numpy()] = _regex(text.take(candidates), pattern, what)
+            true[candidates.to_numpy()] = _regex(text.take(candidates), pattern)
     else:
-        true[:] = _regex(text, pattern, what)
+        true[:] = _regex(text, pattern)
     return true, null
 
 
-def _regex(text: pa.Array, pattern: LikePattern, what: str) -> np.ndarray:
-    if pattern.ascii_only and pc.all(pc.string_is_ascii(text)).as_py() not in (True, None):
-        raise DataError(
-            f"{what}: LIKE {pattern.pattern!r} has a letter range, and SQL Server also counts the "
-            "accented letters that sort inside it; rfd_lib refuses non-ASCII text here"
+def _regex(text: pa.Array, pattern: LikePattern) -> np.ndarray:
+    non_ascii = _first(pc.invert(pc.string_is_ascii(text))) if pattern.ascii_only else None
+    if non_ascii is not None:
+        raise UnconvertibleValue(
+            non_ascii,
+            f"holds non-ASCII text, and LIKE {pattern.pattern!r} has a letter range, inside which "
+            "SQL Server's collation also places accented letters; rfd_lib does not emulate that",
         )
     matched = pc.match_substring_regex(pc.utf8_upper(text), pattern.regex)
     return pc.fill_null(matched, False).to_numpy(zero_copy_only=False)

@@ -147,15 +147,17 @@ def test_numeric_codes_compare_as_sql_server_compares_int_columns():
     assert result["Only Elective Activity"].tolist() == [True, False]
 
 
-def test_ages_given_as_text_are_converted_and_bad_ones_stop_the_run(spells):
+def test_ages_given_as_text_are_converted_and_bad_ones_stop_the_run_naming_the_row(spells):
     as_text = spells.astype({"Age_At_Start_of_Spell_SUS": "string"})
     pd.testing.assert_series_equal(classify(as_text)["reason"], classify(spells)["reason"])
+    coded = classify(spells)["ebi_category"].notna().to_numpy().nonzero()[0]
     broken = as_text.copy()
-    broken.loc[broken.index[broken["Primary_Spell_Procedure"].eq("V485")][0], "Age_At_Start_of_Spell_SUS"] = (
-        "4o"
-    )
-    with pytest.raises(DataError, match=r"rule line 7: .*cannot be converted"):
+    broken.iloc[coded[3], broken.columns.get_loc("Age_At_Start_of_Spell_SUS")] = "4o"
+    with pytest.raises(DataError) as raised:
         classify(broken)
+    assert str(raised.value).startswith(f"rule line 7: row {coded[3] + 1:,} of the spells holds text")
+    assert "(columns: Age_At_Start_of_Spell_SUS, Der_Age_at_CDS_Activity_Date)" in str(raised.value)
+    assert "4o" not in str(raised.value)
 
 
 def test_an_unconvertible_value_stops_the_run_only_where_the_rule_reaches_it(tmp_path):
