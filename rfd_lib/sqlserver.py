@@ -222,7 +222,11 @@ def like(values: pa.Array, pattern: LikePattern) -> tuple[np.ndarray, np.ndarray
     if pattern.required:
         candidates = pc.indices_nonzero(pc.match_substring(text, pattern.required))
         if len(candidates):
-            true[candidates.to_numpy()] = _regex(text.take(candidates), pattern)
+            positions = candidates.to_numpy()
+            try:
+                true[positions] = _regex(text.take(candidates), pattern)
+            except UnconvertibleValue as error:
+                raise UnconvertibleValue(int(positions[error.position]), error.problem) from None
     else:
         true[:] = _regex(text, pattern)
     return true, null

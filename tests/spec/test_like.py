@@ -1,7 +1,9 @@
 """LIKE and NOT LIKE, as SQL Server evaluates them on varchar under Latin1_General_CI_AS."""
 
+import pandas as pd
 import pytest
 
+from rfd_lib import DataError, classify
 from tests.spec.conftest import quote
 
 LIKE = [
@@ -81,3 +83,13 @@ def test_not_like(sql, value, pattern, expected):
 def test_a_number_compared_with_like_is_read_as_its_digits(sql):
     # SQL Server converts an int to varchar for LIKE: 21 -> '21'.
     assert sql("x LIKE '2%'", x=21) is True
+
+
+def test_non_ascii_text_against_a_letter_range_is_refused_naming_its_row(tmp_path):
+    # SQL Server's Latin1 collation puts accented letters inside [a-z]; rfd_lib refuses to guess.
+    rule = tmp_path / "rule.sql"
+    rule.write_text("WHEN x LIKE '1[a-z]%'\nTHEN 'T'\n")
+    frame = pd.DataFrame({"x": pd.array(["1a", "2é", "1b", "1é", "1c"], dtype="string")})
+    with pytest.raises(DataError, match=r"^rule line 1: row 4 of the spells holds non-ASCII text"):
+        classify(frame, rule)
+    assert classify(frame.iloc[:3], rule)["ebi_category"].notna().tolist() == [True, False, True]
