@@ -93,7 +93,7 @@ def _criteria(text: RuleText, section: str, condition: exp.Expression) -> list[C
     while isinstance(node, exp.And):
         conjuncts.append((node.expression, list(node.comments or []) + list(node.expression.comments or [])))
         node = node.this
-    conjuncts.append((node, list(node.comments or [])))
+    conjuncts.append((node, list(node.comments or []) or [text.leading_comments.get(section, "")]))
     conjuncts.reverse()
     compiler = _Compiler(text)
     criteria = []

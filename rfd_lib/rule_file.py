@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,7 @@ class RuleText:
     label: str
     when: tuple[int, int]
     where: tuple[int, int] | None
+    leading_comments: dict[str, str]
 
     def line_of(self, offset: int) -> int:
         """Return the 1-based line of ``offset`` in the rule file."""
@@ -105,8 +107,8 @@ def read_rule_text(path: Path) -> RuleText:
             hint="a rule is only ever changed deliberately: if this revision is reviewed, "
             "put its sha256 in the manifest",
         )
-    label, when, where = _split(path, text)
-    return RuleText(path.stem, path, text, manifest, label, when, where)
+    label, when, where, leading = _split(path, text)
+    return RuleText(path.stem, path, text, manifest, label, when, where, leading)
 
 
 def _read_manifest(path: Path) -> RuleManifest:
@@ -125,8 +127,11 @@ def _read_manifest(path: Path) -> RuleManifest:
         raise RuleError(f"{manifest_path}: {problems}") from error
 
 
-def _split(path: Path, text: str) -> tuple[str, tuple[int, int], tuple[int, int] | None]:
-    """Return the category label and the spans of the WHEN and WHERE fragments of ``text``."""
+def _split(path: Path, text: str) -> tuple[str, tuple[int, int], tuple[int, int] | None, dict[str, str]]:
+    """Return the category label, the WHEN and WHERE spans, and the comments after each keyword.
+
+    A comment written straight after WHEN or WHERE names the first criterion; sqlglot drops it.
+    """
     try:
         tokens = TSQL().tokenize(text)
     except TokenError as error:
@@ -154,7 +159,18 @@ def _split(path: Path, text: str) -> tuple[str, tuple[int, int], tuple[int, int]
             hint="after the WHEN … THEN clause a rule has only the heading 'Exclusions' and a WHERE clause",
         )
     where = None if where_at is None else (rest[where_at].start, len(text))
-    return label_token.text, when, where
+    leading = {"WHEN": _comment_after(text, tokens, 0)}
+    if where_at is not None:
+        leading["WHERE"] = _comment_after(text, tokens, then + 2 + where_at)
+    return label_token.text, when, where, leading
+
+
+def _comment_after(text: str, tokens: list[Token], index: int) -> str:
+    """Return the comments between token ``index`` and the next token, joined ('' if none)."""
+    end = tokens[index + 1].start if index + 1 < len(tokens) else len(text)
+    gap = text[tokens[index].end + 1 : end]
+    found = re.findall(r"--([^\n]*)|/\*(.*?)\*/", gap, flags=re.DOTALL)
+    return " ".join((line or block).strip() for line, block in found if (line or block).strip())
 
 
 def _find_then(path: Path, tokens: list[Token]) -> int:

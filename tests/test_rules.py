@@ -158,6 +158,22 @@ def test_a_rule_file_of_the_wrong_shape_is_refused_in_one_line(tmp_path, text, m
     assert "\n" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("WHEN a = 1\n-- about b\nAND b = 2 THEN 'T'", ["a = 1", "about b"]),
+        ("WHEN -- about a\na = 1\nAND b = 2 THEN 'T'", ["about a", "b = 2"]),
+        ("WHEN /* about a */ a = 1 THEN 'T'", ["about a"]),
+        ("-- a file header names nothing\nWHEN a = 1 THEN 'T'", ["a = 1"]),
+        ("WHEN a = 1 THEN 'T'\nWHERE -- about c\nc = 3 AND d = 4", ["a = 1", "about c", "d = 4"]),
+        ("WHEN a = 1 -- trailing, about a\nAND b = 2 THEN 'T'", ["a = 1 /* trailing, about a */", "b = 2"]),
+    ],
+    ids=["before an AND", "straight after WHEN", "a block comment", "a header", "after WHERE", "trailing"],
+)
+def test_criteria_take_their_names_from_the_comment_before_them(tmp_path, text, names):
+    assert [c.name for c in load_rule(write_rule(tmp_path, text)).criteria] == names
+
+
 def test_where_1_equals_1_is_not_a_criterion(tmp_path):
     rule = load_rule(write_rule(tmp_path, "WHEN x = 'y' THEN 'A'\nExclusions\nWHERE 1=1\nAND z = 'q'"))
     assert [c.sql for c in rule.criteria] == ["x = 'y'", "z = 'q'"]
