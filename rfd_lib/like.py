@@ -35,6 +35,10 @@ from dataclasses import dataclass
 _CASELESS = frozenset(string.digits + string.punctuation + " ")
 
 
+# A range between two letters inside a translated class, e.g. the A-Z of '[^0-9A-Z]'.
+_LETTER_RANGE = re.compile(r"[A-Z]-[A-Z]")
+
+
 class LikePatternError(ValueError):
     """A LIKE pattern that SQL Server would read ambiguously or by collation order."""
 
@@ -72,7 +76,7 @@ def compile_like(pattern: str) -> LikePattern:
         pattern=pattern,
         regex=regex,
         required=_longest_caseless(literal_runs),
-        ascii_only=re.search(r"\[\^?[^\]]*[A-Z]-[A-Z]", regex) is not None,
+        ascii_only=any(_LETTER_RANGE.search(piece) for piece in pieces if piece.startswith("[")),
     )
 
 
