@@ -1,5 +1,7 @@
 """The project's own promises: the conda environment matches pyproject, CI runs the README's tests."""
 
+import subprocess
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -35,3 +37,19 @@ def test_the_rule_files_are_shipped_in_the_wheel(tmp_path):
         names = set(archive.namelist())
     assert {"rfd_lib/rules/2K_RFD_back.sql", "rfd_lib/rules/2K_RFD_back.yaml"} <= names
     assert not any(name.startswith(("tests/", "benchmarks/", "reports/")) for name in names)
+
+
+def test_the_pre_commit_config_is_valid_and_uses_only_local_hooks():
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    assert {"ruff-check", "ruff-format", "nbstripout", "detect-secrets"} <= {
+        hook["id"] for hook in config["repos"][0]["hooks"]
+    }
