@@ -119,7 +119,7 @@ def _evaluate(node: ir.Predicate, spells: Spells, rows: Rows) -> Truth:
             below = _from_arrow(sqlserver.compare("<=", subject_values, value(high, spells, rows)))
             return _and(above, below)
         case ir.IsNull(subject):
-            nulls = value(subject, spells, rows).is_null().to_numpy(zero_copy_only=False)
+            nulls = sqlserver.null_mask(value(subject, spells, rows))
             return Truth(nulls, np.zeros_like(nulls))
         case ir.InList(subject, items):
             return Truth(*sqlserver.is_in(value(subject, spells, rows), [i.value for i in items]))
@@ -153,9 +153,7 @@ def _constant(constant: ir.LiteralValue, size: int) -> pa.Array:
 
 
 def _from_arrow(result: pa.Array) -> Truth:
-    null = result.is_null().to_numpy(zero_copy_only=False)
-    true = result.fill_null(False).to_numpy(zero_copy_only=False)
-    return Truth(true, null)
+    return Truth(*sqlserver.truth_masks(result))
 
 
 def _and(left: Truth, right: Truth) -> Truth:

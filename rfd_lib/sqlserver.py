@@ -44,6 +44,29 @@ class UnconvertibleValue(DataError):
         super().__init__(problem)
 
 
+def null_mask(values: pa.Array) -> np.ndarray:
+    """Return a boolean mask of where ``values`` is NULL, read from its validity bitmap."""
+    if values.null_count == 0:
+        return np.zeros(len(values), dtype=bool)
+    if values.null_count == len(values):
+        return np.ones(len(values), dtype=bool)
+    return ~_bits(values.buffers()[0], values.offset, len(values))
+
+
+def truth_masks(result: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (TRUE, NULL) masks of a boolean array, read from its bitmaps."""
+    null = null_mask(result)
+    if not len(result) or null.all():
+        return np.zeros(len(result), dtype=bool), null
+    return _bits(result.buffers()[1], result.offset, len(result)) & ~null, null
+
+
+def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    """Return ``length`` bits of an Arrow bitmap from bit ``offset``, as booleans."""
+    packed = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(packed, count=offset + length, bitorder="little")[offset:].view(bool)
+
+
 def _first(mask: pa.Array) -> int | None:
     """Return the position of the first TRUE in a boolean array (NULL counts as FALSE), or None."""
     hits = pc.indices_nonzero(pc.fill_null(mask, False))
@@ -148,8 +171,8 @@ def is_in(values: pa.Array, items: list[object]) -> tuple[np.ndarray, np.ndarray
         whole = whole and all(isinstance(item, (int, str)) for item in present)
         keys = as_number(values, whole)
         wanted = as_number(_literal_array(present), whole)
-    null = values.is_null().to_numpy(zero_copy_only=False)
-    true = pc.is_in(keys, value_set=wanted).to_numpy(zero_copy_only=False) & ~null
+    null = null_mask(values)
+    true = truth_masks(pc.is_in(keys, value_set=wanted))[0] & ~null
     if len(present) < len(items):
         null = null | ~true
     return true, null
@@ -217,7 +240,7 @@ def like(values: pa.Array, pattern: LikePattern) -> tuple[np.ndarray, np.ndarray
     only those are upper-cased and matched with the regex.
     """
     text = as_text(values)
-    null = text.is_null().to_numpy(zero_copy_only=False)
+    null = null_mask(text)
     true = np.zeros(len(text), dtype=bool)
     if pattern.required:
         candidates = pc.indices_nonzero(pc.match_substring(text, pattern.required))
@@ -241,4 +264,4 @@ def _regex(text: pa.Array, pattern: LikePattern) -> np.ndarray:
             "SQL Server's collation also places accented letters; rfd_lib does not emulate that",
         )
     matched = pc.match_substring_regex(pc.utf8_upper(text), pattern.regex)
-    return pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
+    return truth_masks(matched)[0]

@@ -2,11 +2,15 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rfd_lib import ColumnError, DataError, classify, load_rule
 from rfd_lib.classify import _spells_for
 from rfd_lib.evaluator import evaluate, plan
+from rfd_lib.sqlserver import null_mask, truth_masks
 from rfd_lib.synthetic import example_spells
 
 RULE = load_rule()
@@ -197,3 +201,18 @@ def test_columns_of_the_wrong_type_are_named(values, message):
 def test_a_non_frame_is_refused():
     with pytest.raises(TypeError, match="pandas DataFrame"):
         classify([{"Primary_Spell_Procedure": "V485"}])
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), st.booleans()), max_size=70),
+    start=st.integers(0, 69),
+    length=st.integers(0, 70),
+)
+def test_masks_read_from_arrow_bitmaps_match_arrow(values, start, length):
+    # Sliced arrays start mid-byte in their bitmaps.
+    array = pa.array(values, pa.bool_()).slice(start, length)
+    true, null = truth_masks(array)
+    assert null.tolist() == [v is None for v in array.to_pylist()]
+    assert true.tolist() == [v is True for v in array.to_pylist()]
+    text = pa.array([None if v is None else "x" for v in values], pa.large_string()).slice(start, length)
+    assert null_mask(text).tolist() == [v is None for v in text.to_pylist()]
