@@ -24,7 +24,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: the speed figures of the rule engine (prints them; takes a few minutes)
+## bench: the speed figures of the rule engine (prints them; about a minute)
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_classify.py
 

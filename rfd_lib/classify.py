@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from rfd_lib.errors import ColumnError, DataError
 from rfd_lib.evaluator import Rows, Spells, Truth, evaluate, plan, sample_rows
 from rfd_lib.expressions import Predicate
-from rfd_lib.rule import Rule, load_rule
+from rfd_lib.rule import OUTPUT_COLUMNS, Rule, load_rule
 
 _STATE_TRUE, _STATE_FALSE, _STATE_UNKNOWN = 0, 1, 2
 
@@ -99,7 +99,7 @@ def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
             if close
             else "read the extract with rfd_lib's reader, which names the columns as the rule does",
         )
-    outputs = {"ebi_category", "reason", *(c.name for c in rule.criteria)}
+    outputs = {*OUTPUT_COLUMNS, *(c.name for c in rule.criteria)}
     clashes = sorted(outputs & exact)
     if clashes:
         raise ColumnError(
