@@ -16,6 +16,8 @@ import pandas as pd
 from rfd_lib import config
 from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.extract import Extract, load_extracts
+from rfd_lib.outputs import Written, reconciliation_text, write_classified
 from rfd_lib.rule import load_rule
 from rfd_lib.synthetic import example_spells
 
@@ -42,10 +44,81 @@ def _parser() -> argparse.ArgumentParser:
     example.add_argument("-o", "--out", type=Path, default=config.EXAMPLE_DIR, help="output folder")
     example.set_defaults(run=_run_example)
 
+    run = commands.add_parser(
+        "classify", help="read extracts, set unusable rows aside, classify every spell, write Parquet"
+    )
+    run.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="CSV/Parquet/.xlsx files, folders, or a database URL"
+    )
+    run.add_argument("-o", "--output", type=Path, required=True, help="the classified spells (.parquet)")
+    _reading_options(run)
+    run.set_defaults(run=_run_classify)
+
+    demo = commands.add_parser("demo", help="write the built-in synthetic extracts and classify them")
+    demo.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
+    demo.add_argument("--folder", type=Path, default=config.SYNTHETIC_DIR, help="where the extracts go")
+    demo.add_argument("-o", "--output", type=Path, default=config.DEMO_OUTPUT, help="the classified spells")
+    demo.add_argument("--rule", default="2K_RFD_back", help="packaged rule name or rule file path")
+    demo.set_defaults(run=_run_demo)
+
     rule = commands.add_parser("rule", help="show a rule's criteria and provenance")
     rule.add_argument("rule", nargs="?", default="2K_RFD_back", help="packaged rule name or rule file path")
     rule.set_defaults(run=_run_rule)
     return parser
+
+
+def _reading_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--profile", help="column profile name or .yaml path (default: detected)")
+    command.add_argument("--delimiter", help="CSV delimiter (default: detected from the header)")
+    command.add_argument("--encoding", help="CSV encoding (default: UTF-8, else cp1252)")
+    command.add_argument("--sheet", help="the worksheet of an .xlsx workbook that holds the spells")
+    command.add_argument("--query", help="the SQL query (or a .sql file) for a database URL")
+    command.add_argument("--rule", default="2K_RFD_back", help="packaged rule name or rule file path")
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    extract = load_extracts(
+        args.inputs,
+        args.profile,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        sheet=args.sheet,
+        query=args.query,
+    )
+    written = write_classified(extract, args.output, args.rule)
+    _report(extract, written)
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from rfd_lib.synthetic import write_extracts
+
+    made = write_extracts(args.folder, seed=args.seed)
+    print(f"synthetic extracts (not real patients) written to {made.folder}")
+    extract = load_extracts(made.extracts)
+    written = write_classified(extract, args.output, args.rule)
+    _report(extract, written)
+    return 0
+
+
+def _report(extract: Extract, written: Written) -> None:
+    """Print what was read, what was set aside and why, what was found, and where it went."""
+    for note in extract.notes:
+        print(note)
+    print()
+    print(reconciliation_text(extract.reconciliation))
+    if len(extract.quarantine):
+        print("\nquarantined rows by reason:")
+        print(extract.quarantine["reason"].value_counts().rename("rows").to_string())
+    if len(extract.findings):
+        print("\ndata-quality findings (spells kept, flagged in dq_* columns):")
+        print(extract.findings[["check", "column", "spells"]].to_string(index=False))
+    print()
+    print(summarise(written.classified).to_string())
+    print(f"\n{len(written.classified):,} spells classified; written to {written.spells}")
+    if written.quarantine is not None:
+        print(f"quarantined rows (patient-level, keep it as safe as the extract): {written.quarantine}")
+    print(f"data-quality findings: {written.findings}")
 
 
 def _run_example(args: argparse.Namespace) -> int:

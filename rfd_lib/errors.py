@@ -26,3 +26,11 @@ class ColumnError(RfdAuditError):
 
 class DataError(RfdAuditError):
     """A value cannot be evaluated the way SQL Server would (SQL Server would raise too)."""
+
+
+class ExtractError(RfdAuditError):
+    """An extract cannot be read: missing, empty, undecodable, or not a table rfd-audit knows."""
+
+
+class ReconciliationError(RfdAuditError):
+    """Rows read do not equal rows accepted plus rows quarantined: a row would be lost."""

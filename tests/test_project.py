@@ -36,6 +36,8 @@ def test_the_rule_files_are_shipped_in_the_wheel(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {"rfd_lib/rules/2K_RFD_back.sql", "rfd_lib/rules/2K_RFD_back.yaml"} <= names
+    profiles = {f"rfd_lib/params/profiles/{p.name}" for p in (ROOT / "params" / "profiles").glob("*.yaml")}
+    assert profiles and profiles | {"rfd_lib/params/spell_schema.yaml"} <= names
     assert not any(name.startswith(("tests/", "benchmarks/", "reports/")) for name in names)
 
 

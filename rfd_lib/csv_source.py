@@ -1,0 +1,234 @@
+"""Read a delimited text extract into an Arrow table of text columns, losing no row.
+
+Every column is read as text (never inferred: ``02`` stays ``02``); an unquoted empty field, or
+a profile's NULL marker, is NULL and a quoted ``""`` is an empty string. The encoding is UTF-8
+(with or without a byte-order mark) unless the bytes say cp1252; the delimiter is the commonest of
+``, | ; tab`` in the header unless given. A row with the wrong number of fields is not dropped: it
+is returned as a rejected row with its file line, for the quarantine file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import mmap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from rfd_lib.errors import ExtractError
+
+UTF8_BOM = codecs.BOM_UTF8
+DELIMITERS = (",", "\t", "|", ";")
+SAMPLE_BYTES = 1 << 20
+TOO_MANY_REJECTED = 1000
+
+
+@dataclass(frozen=True)
+class CsvHead:
+    """What the start of a CSV file says: encoding, delimiter, header names, and how each was found."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """An extract as read: its columns as the source names them, the file row of each, and rejects."""
+
+    source: str
+    table: pa.Table
+    rows: np.ndarray  # int64: the row as the analyst would find it (spreadsheet row, header = 1)
+    rejected: pa.Table  # source_row, reason, text: rows that could not even be split into fields
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_read(self) -> int:
+        """Return every data row met in the source, accepted or rejected."""
+        return self.table.num_rows + self.rejected.num_rows
+
+
+def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None = None) -> CsvHead:
+    """Return the encoding, delimiter and header of the CSV at ``path`` (raises ExtractError)."""
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise ExtractError(f"{path}: the file is empty", hint="export the extract again")
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ExtractError(
+            f"{path}: the file is UTF-16, which rfd-audit does not read", hint="save it as UTF-8 (CSV UTF-8)"
+        )
+    notes = []
+    if encoding is None:
+        encoding = _sniff_encoding(path, sample)
+        if encoding == "cp1252":
+            notes.append(f"{path}: not UTF-8, read as cp1252 (Windows Western European)")
+    else:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ExtractError(f"unknown encoding {encoding!r}", hint="e.g. utf-8 or cp1252") from None
+    start = len(UTF8_BOM) if sample.startswith(UTF8_BOM) else 0
+    first_line = sample[start:].split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        header_text = first_line.decode(encoding)
+    except UnicodeDecodeError:
+        raise ExtractError(f"{path}: line 1 (the header) is not {encoding}") from None
+    if delimiter is None:
+        delimiter = _sniff_delimiter(header_text)
+    elif len(delimiter) != 1:
+        raise ExtractError(f"the delimiter must be one character, not {delimiter!r}")
+    header = [name.strip() for name in next(csv.reader(io.StringIO(header_text), delimiter=delimiter))]
+    _check_header(path, header)
+    return CsvHead(encoding, delimiter, header, tuple(notes))
+
+
+def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTable:
+    """Return every row of the CSV at ``path`` as text columns, with rejected rows kept aside."""
+    rejected: list[tuple[int, str]] = []
+
+    def reject(row: pacsv.InvalidRow) -> str:
+        rejected.append((row.actual_columns, row.text))
+        return "skip"
+
+    names = [name or f"column_{i + 1}" for i, name in enumerate(head.header)]
+    read = pacsv.ReadOptions(
+        encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
+        column_names=names,
+        skip_rows=1,
+        block_size=8 << 20,
+    )
+    parse = pacsv.ParseOptions(delimiter=head.delimiter, invalid_row_handler=reject)
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.large_string()),
+        null_values=list(null_values),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error) or "utf-8" in str(error).lower():
+            line = _first_non_utf8_line(path)
+            raise ExtractError(
+                f"{path}: line {line} is not valid UTF-8 although "
+                + ("the file starts with a UTF-8 byte-order mark" if _has_bom(path) else "earlier lines are"),
+                hint="re-save the file as UTF-8, or give the encoding (--encoding cp1252)",
+            ) from None
+        # pyarrow's own message may quote a row's content: never show it.
+        raise ExtractError(
+            f"{path}: cannot be read as delimited text", hint="check the file is a CSV export"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ExtractError(f"{path}: a byte is not {head.encoding} (byte {error.start} of a block)") from None
+    if len(rejected) > TOO_MANY_REJECTED:
+        raise ExtractError(
+            f"{path}: {len(rejected):,} rows do not have the header's {len(names)} fields",
+            hint=f"is the delimiter {head.delimiter!r} right? (--delimiter)",
+        )
+    lines = _lines_of(path, [text for _, text in rejected], head.encoding)
+    rows = _accepted_rows(table.num_rows, lines)
+    reasons = [
+        f"row has {count} field{'s' * (count != 1)} where the header has {len(names)}"
+        for count, _ in rejected
+    ]
+    rejects = pa.table(
+        {
+            "source_row": pa.array(lines, pa.int64()),
+            "reason": pa.array(reasons, pa.large_string()),
+            "text": pa.array([text for _, text in rejected], pa.large_string()),
+        }
+    ).sort_by("source_row")
+    return RawTable(str(path), table, rows, rejects, head.notes)
+
+
+def _sniff_encoding(path: Path, sample: bytes) -> str:
+    """Return 'utf-8' or 'cp1252' for the file whose first bytes are ``sample``."""
+    # Cut at the last newline so that a multi-byte character split by the sample is not blamed.
+    cut = sample if len(sample) < SAMPLE_BYTES else sample[: sample.rfind(b"\n") + 1]
+    try:
+        cut.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as error:
+        line = cut.count(b"\n", 0, error.start) + 1
+        if sample.startswith(UTF8_BOM):
+            raise ExtractError(
+                f"{path}: starts with a UTF-8 byte-order mark but line {line} is not UTF-8 "
+                "(it looks like cp1252)",
+                hint="re-save the file as UTF-8, or read it as cp1252 (--encoding cp1252)",
+            ) from None
+    try:
+        cut.decode("cp1252")
+    except UnicodeDecodeError as error:
+        line = cut.count(b"\n", 0, error.start) + 1
+        raise ExtractError(
+            f"{path}: line {line} is neither UTF-8 nor cp1252", hint="re-save the file as UTF-8"
+        ) from None
+    return "cp1252"
+
+
+def _sniff_delimiter(header: str) -> str:
+    """Return the commonest candidate delimiter outside quotes in the header line (',' if none)."""
+    outside = "".join(part for i, part in enumerate(header.split('"')) if i % 2 == 0)
+    counts = Counter(ch for ch in outside if ch in DELIMITERS)
+    return counts.most_common(1)[0][0] if counts else ","
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    folded = Counter(name.casefold() for name in header if name)
+    twice = sorted(name for name, count in folded.items() if count > 1)
+    if twice:
+        raise ExtractError(
+            f"{path}: the header names {', '.join(twice)} more than once",
+            hint="each column needs its own name",
+        )
+
+
+def _has_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == UTF8_BOM
+
+
+def _first_non_utf8_line(path: Path) -> int:
+    """Return the file line of the first byte that is not UTF-8 (only read when there is one)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(SAMPLE_BYTES), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return line + chunk.count(b"\n", 0, max(error.start, 0))
+            line += chunk.count(b"\n")
+    return line
+
+
+def _lines_of(path: Path, texts: list[str], encoding: str) -> list[int]:
+    """Return the file line of each rejected row's text, in the order given."""
+    if not texts:
+        return []
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+        found: list[int] = []
+        next_start: dict[str, int] = {}
+        for text in texts:
+            needle = text.encode("utf-8" if encoding.startswith("utf") else encoding)
+            at = data.find(needle, next_start.get(text, 0))
+            while at > 0 and data[at - 1] != ord("\n"):
+                at = data.find(needle, at + 1)
+            next_start[text] = at + 1
+            found.append(int(np.searchsorted(newlines, at)) + 1 if at >= 0 else 0)
+    return found
+
+
+def _accepted_rows(accepted: int, rejected_lines: list[int]) -> np.ndarray:
+    """Return the file lines of the accepted rows: every data line that was not rejected."""
+    lines = np.arange(2, accepted + len(rejected_lines) + 2, dtype=np.int64)
+    return np.setdiff1d(lines, np.asarray(rejected_lines, dtype=np.int64), assume_unique=True)[:accepted]

@@ -1,0 +1,228 @@
+"""Open an extract wherever it is: a CSV, Parquet or Excel file, a folder of them, or a database.
+
+Each reader returns a :class:`~rfd_lib.csv_source.RawTable`: the columns as the source names
+them, the row number of each row as the analyst would find it, and any rows that could not be
+split into fields. Text sources give text columns; Parquet and databases give their own types,
+which :mod:`rfd_lib.validate` converts (a code stored as a number is caught there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rfd_lib.csv_source import CsvHead, RawTable, read_csv, read_head
+from rfd_lib.errors import ExtractError
+
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+NO_REJECTS = pa.table(
+    {
+        "source_row": pa.array([], pa.int64()),
+        "reason": pa.array([], pa.large_string()),
+        "text": pa.array([], pa.large_string()),
+    }
+)
+
+
+def is_database_url(source: str | os.PathLike[str]) -> bool:
+    """Return whether ``source`` is a SQLAlchemy database URL rather than a path."""
+    return isinstance(source, str) and "://" in source
+
+
+def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path]:
+    """Return the extracts ``sources`` name: files as given, folders as the extracts inside them."""
+    expanded: list[str | Path] = []
+    for source in sources:
+        if is_database_url(source):
+            expanded.append(str(source))
+            continue
+        path = Path(source)
+        if path.is_dir():
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+            )
+            if not inside:
+                raise ExtractError(f"{path}: the folder holds no CSV, Parquet or Excel extract")
+            expanded += inside
+        elif path.is_file():
+            expanded.append(path)
+        else:
+            raise ExtractError(f"{path}: no such file or folder")
+    return expanded
+
+
+def header_of(
+    source: str | Path, *, delimiter: str | None, encoding: str | None, sheet: str | None, query: str | None
+) -> tuple[list[str], CsvHead | None]:
+    """Return the column names of ``source`` (without reading its rows where the format allows)."""
+    if is_database_url(source):
+        return [], None  # a query's columns are known only once it runs
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            return [name.strip() for name in pq.read_schema(path).names], None
+        except (pa.ArrowInvalid, OSError) as error:
+            raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
+    if suffix in EXCEL_SUFFIXES:
+        return [], None
+    head = read_head(path, delimiter=delimiter, encoding=encoding)
+    return head.header, head
+
+
+def read_source(
+    source: str | Path,
+    *,
+    head: CsvHead | None,
+    null_values: tuple[str, ...],
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    query: str | None = None,
+) -> RawTable:
+    """Return every row of ``source`` (raises ExtractError with a one-line reason)."""
+    if is_database_url(source):
+        return read_database(str(source), query)
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return read_parquet(path)
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel(path, sheet)
+    if suffix == ".xls":
+        raise ExtractError(f"{path}: old-style .xls workbooks are not read", hint="save it as .xlsx or CSV")
+    if suffix not in TEXT_SUFFIXES:
+        raise ExtractError(
+            f"{path}: unknown kind of extract {suffix or '(no suffix)'!r}",
+            hint="rfd-audit reads .csv/.txt/.tsv, .parquet, .xlsx and database URLs",
+        )
+    return read_csv(path, head or read_head(path, delimiter=delimiter, encoding=encoding), null_values)
+
+
+def read_parquet(path: Path) -> RawTable:
+    """Return the rows of a Parquet file, typed as stored; rows numbered from 1."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
+    table = table.rename_columns([name.strip() for name in table.column_names])
+    return RawTable(str(path), table, np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS)
+
+
+def read_excel(path: Path, sheet: str | None) -> RawTable:
+    """Return the rows of one worksheet as text; rows numbered as Excel numbers them (header = 1).
+
+    Excel cannot tell an empty cell from an empty string, so both are NULL. A number in a cell is
+    written as text without a trailing '.0'; :mod:`rfd_lib.validate` catches a code that has lost
+    its leading zero on the way.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as error:
+        raise ExtractError(f"{path}: not a readable .xlsx workbook ({_first_line(error)})") from None
+    names = book.sheet_names
+    if sheet is None:
+        if len(names) != 1:
+            raise ExtractError(
+                f"{path}: the workbook has {len(names)} sheets ({', '.join(names)})",
+                hint="choose the sheet that holds the spells (--sheet NAME)",
+            )
+        sheet = names[0]
+    elif sheet not in names:
+        raise ExtractError(f"{path}: no sheet called {sheet!r}; the sheets are {', '.join(names)}")
+    cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    if not cells or not any(str(value).strip() for value in cells[0]):
+        raise ExtractError(f"{path}: sheet {sheet!r} is empty")
+    header = [str(value).strip() for value in cells[0]]
+    body = cells[1:]
+    # Excel leaves trailing rows that only ever held formatting: they are not spells.
+    while body and all(value == "" for value in body[-1]):
+        body.pop()
+    columns = list(zip(*body, strict=True)) if body else [() for _ in header]
+    table = pa.table({name: _excel_text(values) for name, values in zip(header, columns, strict=True)})
+    return RawTable(f"{path}[{sheet}]", table, np.arange(2, len(body) + 2, dtype=np.int64), NO_REJECTS)
+
+
+def _excel_text(values: tuple[object, ...]) -> pa.Array:
+    """Return one worksheet column as text: numbers without '.0', dates as ISO, empty as NULL."""
+
+    def text(value: object) -> str | None:
+        if value == "" or value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+    # One conversion per cell is unavoidable here: the workbook reader hands over Python objects.
+    return pa.array([text(value) for value in values], pa.large_string())
+
+
+def read_database(url: str, query: str | None) -> RawTable:
+    """Return the rows of ``query`` run through the SQLAlchemy ``url``; rows numbered from 1."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ExtractError(
+            "the database URL cannot be read", hint="e.g. sqlite:///spells.db or duckdb:///spells.duckdb"
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if not query:
+        raise ExtractError(f"{shown}: a database needs a query (--query 'SELECT … FROM …')")
+    local_file = parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if local_file and not Path(parsed.database).is_file():
+        raise ExtractError(f"{shown}: database file {parsed.database} does not exist")
+    if Path(query).suffix == ".sql" and Path(query).is_file():
+        query = Path(query).read_text(encoding="utf-8")
+    try:
+        engine = sa.create_engine(parsed)
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as error:
+        raise ExtractError(f"{shown}: cannot open the database ({_first_line(error)})") from None
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(sa.text(query))
+            names = [name.strip() for name in result.keys()]  # noqa: SIM118 (a Result is not a dict)
+            rows = result.fetchall()
+    except sa.exc.DBAPIError as error:
+        raise ExtractError(f"{shown}: the query failed ({_first_line(error.orig)})") from None
+    except sa.exc.SQLAlchemyError as error:
+        raise ExtractError(f"{shown}: the query failed ({_first_line(error)})") from None
+    finally:
+        engine.dispose()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
+    return RawTable(shown, table, np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+
+
+def _database_column(values: tuple[object, ...]) -> pa.Array:
+    """Return a query column as Arrow, typed by its values; a column of mixed types as text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # SQLite columns hold mixed types; text keeps every value as it was (validate checks it).
+        return pa.array([None if value is None else str(value) for value in values], pa.large_string())
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__

@@ -1,0 +1,99 @@
+"""The canonical spell (``params/spell_schema.yaml``): each column's type and plausible values.
+
+Loaded and checked once with pydantic, so a typo in the schema fails loudly when it is read
+rather than quietly letting a bad value through.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rfd_lib import config
+from rfd_lib.errors import RfdAuditError
+
+
+class SchemaError(RfdAuditError):
+    """The spell schema or a column profile in ``params/`` cannot be loaded."""
+
+
+class Shape(BaseModel):
+    """What a code looks like: a regular expression matched against the whole trimmed value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    description: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        re.compile(pattern)
+        return pattern
+
+
+class Column(BaseModel):
+    """One canonical column."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["text", "code", "code_list", "integer", "date"]
+    description: str
+    required: bool = Field(default=True, description="An extract without this column is refused.")
+    nullable: bool = Field(default=True, description="False: a NULL makes the row unusable.")
+    unique: bool = Field(default=False, description="Duplicate values are a data-quality finding.")
+    shape: str | None = Field(default=None, description="Name of the shape each code should have.")
+    codes: dict[str, str] | None = Field(default=None, description="The valid codes and their meaning.")
+    unknown: tuple[int, ...] = Field(default=(), description="Integer values that mean 'not known'.")
+    infant_codes_from: int | None = Field(default=None, description="Ages from here are infant codes.")
+    plausible: tuple[int, int] | None = Field(default=None, description="Inclusive plausible range.")
+
+
+class SpellSchema(BaseModel):
+    """Every canonical column, the code shapes and the date formats tried on text dates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[str, Column]
+    shapes: dict[str, Shape]
+    date_formats: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shapes_exist(self) -> SpellSchema:
+        for name, column in self.columns.items():
+            if column.shape is not None and column.shape not in self.shapes:
+                raise ValueError(f"column {name}: unknown shape {column.shape!r}")
+        for fmt in self.date_formats:
+            if set(re.findall(r"%.", fmt)) - {"%Y", "%m", "%d"} or not {"%Y", "%m", "%d"} <= set(
+                re.findall(r"%.", fmt)
+            ):
+                raise ValueError(f"date format {fmt!r}: use exactly %Y, %m and %d")
+        return self
+
+    def required(self) -> list[str]:
+        """Return the names of the columns every extract must have."""
+        return [name for name, column in self.columns.items() if column.required]
+
+
+@functools.cache
+def _load(path: Path, mtime_ns: int) -> SpellSchema:
+    try:
+        return SpellSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as error:
+        raise SchemaError(f"{path}: cannot read the spell schema ({error})".replace("\n", " ")) from error
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise SchemaError(f"{path}: {problems}") from error
+
+
+def load_spell_schema(path: Path | None = None) -> SpellSchema:
+    """Return the checked spell schema (default ``params/spell_schema.yaml``), cached until it changes."""
+    path = Path(path or config.SPELL_SCHEMA)
+    if not path.is_file():
+        raise SchemaError(f"{path}: spell schema not found", hint="set RFD_AUDIT_PARAMS to the params folder")
+    return _load(path.resolve(), path.stat().st_mtime_ns)

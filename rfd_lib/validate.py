@@ -1,0 +1,275 @@
+"""Type an extract's columns and sort its problems into the unusable and the implausible.
+
+:func:`convert` turns each canonical column into its type (text, whole number, date) and returns
+the rows that cannot be used, each with its reasons: a value that is not of its type, a NULL
+where the schema forbids it, a code that has lost its leading zero, a code column holding a
+non-ASCII character (SQL Server's answer for it cannot be emulated exactly). :func:`findings`
+flags what is usable but implausible, one boolean per spell and check, for the report. Everything
+is vectorised over Arrow arrays; messages name columns as the extract names them, never values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rfd_lib.errors import ExtractError
+from rfd_lib.spell_schema import Column, SpellSchema
+
+WHOLE_NUMBER = r"^[+-]?[0-9]{1,9}(\.0*)?$"
+TIME_OF_DAY = r"^(\S+)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Rows that cannot be used, and why (a reason without values, shared by all of them)."""
+
+    reason: str
+    rows: np.ndarray  # bool mask
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A data-quality check: which spells it flags, on which column, and what it means."""
+
+    check: str
+    column: str
+    description: str
+    spells: np.ndarray  # bool mask
+
+
+def convert(
+    columns: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str], source: str
+) -> tuple[dict[str, pa.Array], list[Problem]]:
+    """Return the canonical columns typed, and the problems that make rows unusable.
+
+    ``names`` gives each canonical column's name in the extract, for messages. Raises
+    :class:`ExtractError` when a whole code column has lost its leading zeros (the export, not a
+    row, is at fault).
+    """
+    typed: dict[str, pa.Array] = {}
+    problems: list[Problem] = []
+    for canonical, values in columns.items():
+        spec = schema.columns[canonical]
+        name = names.get(canonical, canonical)
+        values = _plain(values)
+        if spec.type == "integer":
+            typed[canonical], bad = _whole_numbers(values)
+            problems.append(Problem(f"{name} is not a whole number", bad))
+        elif spec.type == "date":
+            typed[canonical], bad = _dates(values, schema.date_formats)
+            problems.append(Problem(f"{name} is not a date (expected e.g. 2025-01-31)", bad))
+        else:
+            text = _as_text(values)
+            typed[canonical] = text
+            if spec.type in ("code", "code_list"):
+                problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(text)))
+            if spec.codes:
+                problems.append(
+                    Problem(f"{name} has lost a leading zero", _lost_zero(text, spec, name, source))
+                )
+        if not spec.nullable:
+            problems.append(Problem(f"{name} is empty", _null(typed[canonical])))
+    return typed, [problem for problem in problems if problem.rows.any()]
+
+
+def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str]) -> list[Finding]:
+    """Return every data-quality check that flags at least one spell of the typed ``spells``."""
+    found: list[Finding] = []
+    for canonical, values in spells.items():
+        spec = schema.columns.get(canonical)
+        if spec is None:
+            continue
+        name = names.get(canonical, canonical)
+        found += _column_findings(canonical, name, values, spec, schema)
+    if "admission_date" in spells and "discharge_date" in spells:
+        before = pc.less(spells["discharge_date"], spells["admission_date"])
+        found.append(
+            Finding(
+                "discharge_before_admission", "discharge_date", "discharged before admitted", _true(before)
+            )
+        )
+    for canonical, spec in schema.columns.items():
+        if spec.unique and canonical in spells:
+            values = spells[canonical]
+            found.append(
+                Finding(
+                    f"duplicate_{canonical}",
+                    names.get(canonical, canonical),
+                    f"{names.get(canonical, canonical)} shared with another spell",
+                    _duplicated(values),
+                )
+            )
+    return [finding for finding in found if finding.spells.any()]
+
+
+def _column_findings(
+    canonical: str, name: str, values: pa.Array, spec: Column, schema: SpellSchema
+) -> list[Finding]:
+    found = []
+    if spec.type == "integer":
+        number = values
+        unknown = _true(pc.is_in(number, pa.array(spec.unknown, number.type))) if spec.unknown else None
+        if unknown is not None:
+            found.append(
+                Finding(
+                    "age_unknown", name, f"{name} is {'/'.join(map(str, spec.unknown))} (not known)", unknown
+                )
+            )
+        infant = (
+            _true(pc.greater_equal(number, spec.infant_codes_from))
+            if spec.infant_codes_from is not None
+            else None
+        )
+        if infant is not None:
+            found.append(
+                Finding(
+                    "age_infant_code",
+                    name,
+                    f"{name} is an infant age code ({spec.infant_codes_from}+)",
+                    infant,
+                )
+            )
+        if spec.plausible is not None:
+            low, high = spec.plausible
+            outside = _true(pc.or_(pc.less(number, low), pc.greater(number, high)))
+            for flagged in (unknown, infant):
+                if flagged is not None:
+                    outside &= ~flagged
+            found.append(Finding("age_implausible", name, f"{name} outside {low}-{high}", outside))
+    if spec.shape is not None:
+        shape = schema.shapes[spec.shape]
+        pattern = shape.pattern if spec.type == "code" else _list_pattern(shape.pattern)
+        upper = pc.utf8_upper(pc.utf8_trim(values, " "))
+        wrong = pc.invert(pc.match_substring_regex(upper, f"^(?:{pattern})$"))
+        found.append(
+            Finding("code_shape", name, f"{name} is not shaped like an {shape.description}", _true(wrong))
+        )
+    if spec.codes:
+        trimmed = pc.utf8_upper(pc.utf8_rtrim(values, " "))
+        unknown_code = pc.invert(pc.is_in(trimmed, pa.array(list(spec.codes), pa.large_string())))
+        found.append(
+            Finding(
+                "unknown_code", name, f"{name} is not one of its {len(spec.codes)} codes", _true(unknown_code)
+            )
+        )
+    return found
+
+
+def _list_pattern(code: str) -> str:
+    """Return the regex of a SUS+ code list: episodes after '||', codes separated by ','."""
+    item = rf"\s*(?:{code})?\s*"
+    return rf"(?:\|\||,)?{item}(?:(?:\|\||,){item})*"
+
+
+def _plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return ``values`` as one array, dictionaries decoded."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    """Return ``values`` as text; a whole float loses its '.0' as a database or Excel would print it."""
+    kind = values.type
+    if pa.types.is_large_string(kind):
+        return values
+    if pa.types.is_floating(kind):
+        whole = pc.equal(pc.floor(values), values)
+        if pc.all(pc.or_kleene(whole, pc.is_null(values))).as_py():
+            values = pc.cast(values, pa.int64())
+    return pc.cast(values, pa.large_string())
+
+
+def _whole_numbers(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Return (Int64 array, rows whose value is not a whole number)."""
+    kind = values.type
+    if pa.types.is_integer(kind) or pa.types.is_null(kind):
+        return pc.cast(values, pa.int64()), np.zeros(len(values), dtype=bool)
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        number = pc.cast(values, pa.float64())
+        bad = pc.or_(pc.not_equal(pc.floor(number), number), pc.greater(pc.abs(number), 1e9))
+        bad_rows = _true(bad)
+        return pc.cast(pc.if_else(pa.array(bad_rows), None, number), pa.int64()), bad_rows
+    text = pc.utf8_trim_whitespace(_as_text(values))
+    blank = pc.equal(text, "")
+    good = pc.match_substring_regex(text, WHOLE_NUMBER)
+    bad_rows = _true(pc.and_(pc.invert(good), pc.invert(blank)))
+    digits = pc.replace_substring_regex(text, r"\.0*$", "")
+    number = pc.cast(pc.if_else(pc.and_(good, pc.invert(blank)), digits, None), pa.int64())
+    return number, bad_rows
+
+
+def _dates(values: pa.Array, formats: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
+    """Return (date32 array, rows whose value is not a real date in one of ``formats``)."""
+    kind = values.type
+    if pa.types.is_date(kind) or pa.types.is_null(kind):
+        return pc.cast(values, pa.date32()), np.zeros(len(values), dtype=bool)
+    if pa.types.is_timestamp(kind):
+        return pc.cast(pc.floor_temporal(values, unit="day"), pa.date32()), np.zeros(len(values), dtype=bool)
+    text = pc.utf8_trim_whitespace(_as_text(values))
+    text = pc.if_else(pc.equal(text, ""), None, text)
+    day = pc.replace_substring_regex(text, TIME_OF_DAY, r"\1")
+    result = pa.nulls(len(values), pa.date32())
+    for fmt in formats:
+        parts = pc.extract_regex(day, _format_regex(fmt))
+        year, month, dom = (pc.struct_field(parts, key) for key in ("y", "m", "d"))
+        iso = pc.binary_join_element_wise(
+            year, pc.utf8_lpad(month, 2, "0"), pc.utf8_lpad(dom, 2, "0"), pa.scalar("-", pa.large_string())
+        )
+        stamp = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # Arrow's strptime rolls 31 February over into March: a real date prints back unchanged.
+        real = pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), pc.cast(iso, pa.string()))
+        parsed = pc.if_else(real, pc.cast(stamp, pa.date32()), pa.scalar(None, pa.date32()))
+        result = pc.coalesce(result, parsed)
+    bad = _true(pc.and_(pc.is_valid(text), pc.is_null(result)))
+    return result, bad
+
+
+def _format_regex(fmt: str) -> str:
+    fields = {"%Y": "(?P<y>[0-9]{4})", "%m": "(?P<m>[0-9]{1,2})", "%d": "(?P<d>[0-9]{1,2})"}
+    pieces = re.split(r"(%[Ymd])", fmt)
+    return "^" + "".join(fields.get(piece, re.escape(piece)) for piece in pieces) + "$"
+
+
+def _non_ascii(text: pa.Array) -> np.ndarray:
+    return _true(pc.invert(pc.string_is_ascii(text)))
+
+
+def _lost_zero(text: pa.Array, spec: Column, name: str, source: str) -> np.ndarray:
+    """Return rows whose code is a listed code without its leading zero ('2' for '02')."""
+    codes = list(spec.codes or {})
+    stripped = sorted({code.lstrip("0") for code in codes if code.startswith("0")} - set(codes))
+    if not stripped:
+        return np.zeros(len(text), dtype=bool)
+    trimmed = pc.utf8_trim(text, " ")
+    lost = _true(pc.is_in(trimmed, pa.array(stripped, pa.large_string())))
+    present = int(pc.sum(pc.is_valid(trimmed)).as_py() or 0)
+    if lost.any() and lost.sum() == present:
+        raise ExtractError(
+            f"{source}: every value of column {name} has lost its leading zero (e.g. 2 for 02)",
+            hint="the extract was saved through a spreadsheet or read as numbers; export the column as text",
+        )
+    return lost
+
+
+def _null(values: pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Return TRUE rows of a boolean array as a numpy mask (NULL is not TRUE)."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _duplicated(values: pa.Array) -> np.ndarray:
+    """Return rows whose non-NULL value occurs more than once."""
+    counts = pc.value_counts(values)
+    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    return _true(pc.is_in(values, repeated)) if len(repeated) else np.zeros(len(values), dtype=bool)
