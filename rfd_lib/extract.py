@@ -227,10 +227,9 @@ def _canonical(
     return columns, names
 
 
-def _column(table: pa.Table, name: str) -> pa.Array:
+def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
     by_fold = {fold(n): n for n in table.column_names}
-    values = table.column(by_fold[fold(name)])
-    return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return table.column(by_fold[fold(name)])
 
 
 def _any(problems: list[Problem], size: int) -> np.ndarray:
@@ -302,20 +301,23 @@ def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extra
     for read in reads:
         for canonical, name in read.names.items():
             names.setdefault(canonical, name)
-    tables = []
-    for read in reads:
-        source = pa.array(
-            np.full(read.spells.num_rows, read.reconciliation["source"], dtype=object), pa.large_string()
-        )
-        tables.append(read.spells.append_column("source", source))
+    # The source of each spell is a dictionary code: one small integer per spell, names once.
+    tables = [
+        read.spells.append_column("source", pa.array(np.full(read.spells.num_rows, number, np.int32)))
+        for number, read in enumerate(reads)
+    ]
     spells = pa.concat_tables(tables, promote_options="permissive")
-    found = findings({name: _flat(spells.column(name)) for name in spells.column_names}, schema, names)
+    sources = pa.array([read.reconciliation["source"] for read in reads], pa.large_string())
+    where = spells.column_names.index("source")
+    spells = spells.set_column(
+        where, "source", pa.DictionaryArray.from_arrays(_flat(spells.column("source")), sources)
+    )
+    found = findings({name: spells.column(name) for name in spells.column_names}, schema, names)
     order = [n for n in SPELL_COLUMNS if n in spells.column_names]
     order += [n for n in schema.columns if n in spells.column_names and n not in order]
     order += [n for n in spells.column_names if n not in order and n not in TRACE_COLUMNS]
     spells = spells.select([*order, *TRACE_COLUMNS])
     frame = _to_pandas(spells)
-    frame["source"] = frame["source"].astype("category")
     checks = sorted({finding.check for finding in found})
     for check in checks:
         flagged = np.zeros(len(frame), dtype=bool)

@@ -23,6 +23,7 @@ from rfd_lib.errors import ExtractError
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+OUR_FILES = (".quarantine.csv", ".findings.csv")
 NO_REJECTS = pa.table(
     {
         "source_row": pa.array([], pa.int64()),
@@ -46,10 +47,12 @@ def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path
             continue
         path = Path(source)
         if path.is_dir():
+            # Files rfd-audit wrote beside an earlier output are not extracts.
             inside = sorted(
                 p
                 for p in path.iterdir()
                 if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+                and not p.name.endswith(OUR_FILES)
             )
             if not inside:
                 raise ExtractError(f"{path}: the folder holds no CSV, Parquet or Excel extract")
@@ -58,6 +61,12 @@ def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path
             expanded.append(path)
         else:
             raise ExtractError(f"{path}: no such file or folder")
+    seen: dict[str, str | Path] = {}
+    for item in expanded:
+        key = str(item) if isinstance(item, str) else str(item.resolve())
+        if key in seen:
+            raise ExtractError(f"{item}: given twice (its spells would be counted twice)")
+        seen[key] = item
     return expanded
 
 

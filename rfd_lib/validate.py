@@ -10,7 +10,9 @@ is vectorised over Arrow arrays; messages name columns as the extract names them
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,41 +53,55 @@ def convert(
     :class:`ExtractError` when a whole code column has lost its leading zeros (the export, not a
     row, is at fault).
     """
-    typed: dict[str, pa.Array] = {}
-    problems: list[Problem] = []
-    for canonical, values in columns.items():
-        spec = schema.columns[canonical]
-        name = names.get(canonical, canonical)
-        values = _plain(values)
-        if spec.type == "integer":
-            typed[canonical], bad = _whole_numbers(values)
-            problems.append(Problem(f"{name} is not a whole number", bad))
-        elif spec.type == "date":
-            typed[canonical], bad = _dates(values, schema.date_formats)
-            problems.append(Problem(f"{name} is not a date (expected e.g. 2025-01-31)", bad))
-        else:
-            text = _as_text(values)
-            typed[canonical] = text
-            if spec.type in ("code", "code_list"):
-                problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(text)))
-            if spec.codes:
-                problems.append(
-                    Problem(f"{name} has lost a leading zero", _lost_zero(text, spec, name, source))
-                )
-        if not spec.nullable:
-            problems.append(Problem(f"{name} is empty", _null(typed[canonical])))
+    # Arrow's kernels release the GIL, so the columns are checked side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        done = list(pool.map(lambda item: _convert_column(*item, schema, names, source), columns.items()))
+    typed = {canonical: values for canonical, values, _ in done}
+    problems = [problem for _, _, found in done for problem in found]
     return typed, [problem for problem in problems if problem.rows.any()]
+
+
+def _convert_column(
+    canonical: str, values: pa.Array, schema: SpellSchema, names: dict[str, str], source: str
+) -> tuple[str, pa.Array, list[Problem]]:
+    spec = schema.columns[canonical]
+    name = names.get(canonical, canonical)
+    values = _plain(values)
+    problems: list[Problem] = []
+    if spec.type == "integer":
+        typed, bad = _whole_numbers(values)
+        problems.append(Problem(f"{name} is not a whole number", bad))
+    elif spec.type == "date":
+        typed, bad = _dates(values, schema.date_formats)
+        problems.append(Problem(f"{name} is not a date (expected e.g. 2025-01-31)", bad))
+    else:
+        typed = _as_text(values)
+        if spec.type in ("code", "code_list"):
+            problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(typed)))
+        if spec.codes:
+            problems.append(Problem(f"{name} has lost a leading zero", _lost_zero(typed, spec, name, source)))
+    if not spec.nullable:
+        problems.append(Problem(f"{name} is empty", _null(typed)))
+    return canonical, typed, problems
 
 
 def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str]) -> list[Finding]:
     """Return every data-quality check that flags at least one spell of the typed ``spells``."""
-    found: list[Finding] = []
-    for canonical, values in spells.items():
-        spec = schema.columns.get(canonical)
-        if spec is None:
-            continue
-        name = names.get(canonical, canonical)
-        found += _column_findings(canonical, name, values, spec, schema)
+    checked = [(canonical, values) for canonical, values in spells.items() if canonical in schema.columns]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        per_column = pool.map(
+            lambda item: _column_findings(
+                item[0], names.get(item[0], item[0]), item[1], schema.columns[item[0]], schema
+            ),
+            checked,
+        )
+        unique = {
+            canonical: pool.submit(_duplicated, spells[canonical])
+            for canonical, spec in schema.columns.items()
+            if spec.unique and canonical in spells
+        }
+        found: list[Finding] = [finding for column in per_column for finding in column]
+        duplicates = {canonical: future.result() for canonical, future in unique.items()}
     if "admission_date" in spells and "discharge_date" in spells:
         before = pc.less(spells["discharge_date"], spells["admission_date"])
         found.append(
@@ -93,17 +109,9 @@ def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, 
                 "discharge_before_admission", "discharge_date", "discharged before admitted", _true(before)
             )
         )
-    for canonical, spec in schema.columns.items():
-        if spec.unique and canonical in spells:
-            values = spells[canonical]
-            found.append(
-                Finding(
-                    f"duplicate_{canonical}",
-                    names.get(canonical, canonical),
-                    f"{names.get(canonical, canonical)} shared with another spell",
-                    _duplicated(values),
-                )
-            )
+    for canonical, flagged in duplicates.items():
+        name = names.get(canonical, canonical)
+        found.append(Finding(f"duplicate_{canonical}", name, f"{name} shared with another spell", flagged))
     return [finding for finding in found if finding.spells.any()]
 
 
@@ -144,8 +152,7 @@ def _column_findings(
     if spec.shape is not None:
         shape = schema.shapes[spec.shape]
         pattern = shape.pattern if spec.type == "code" else _list_pattern(shape.pattern)
-        upper = pc.utf8_upper(pc.utf8_trim(values, " "))
-        wrong = pc.invert(pc.match_substring_regex(upper, f"^(?:{pattern})$"))
+        wrong = pc.invert(pc.match_substring_regex(values, f"^ *(?:{pattern}) *$", ignore_case=True))
         found.append(
             Finding("code_shape", name, f"{name} is not shaped like an {shape.description}", _true(wrong))
         )
@@ -166,12 +173,17 @@ def _list_pattern(code: str) -> str:
     return rf"(?:\|\||,)?{item}(?:(?:\|\||,){item})*"
 
 
-def _plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Return ``values`` as one array, dictionaries decoded."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+def _plain(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Return ``values`` with dictionaries decoded; chunks are kept (combining them copies)."""
     if pa.types.is_dictionary(values.type):
-        values = values.dictionary_decode()
+        values = pc.cast(values, values.type.value_type)
+    return values
+
+
+def _one(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return ``values`` as a single array (for the kernels that need one; slow paths only)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return values
 
 
@@ -199,6 +211,10 @@ def _whole_numbers(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         return pc.cast(pc.if_else(pa.array(bad_rows), None, number), pa.int64()), bad_rows
     text = pc.utf8_trim_whitespace(_as_text(values))
     blank = pc.equal(text, "")
+    try:  # fast path: a clean column casts at once
+        return pc.cast(pc.if_else(blank, None, text), pa.int64()), np.zeros(len(values), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text, blank = _one(text), _one(blank)
     good = pc.match_substring_regex(text, WHOLE_NUMBER)
     bad_rows = _true(pc.and_(pc.invert(good), pc.invert(blank)))
     digits = pc.replace_substring_regex(text, r"\.0*$", "")
@@ -213,23 +229,44 @@ def _dates(values: pa.Array, formats: tuple[str, ...]) -> tuple[pa.Array, np.nda
         return pc.cast(values, pa.date32()), np.zeros(len(values), dtype=bool)
     if pa.types.is_timestamp(kind):
         return pc.cast(pc.floor_temporal(values, unit="day"), pa.date32()), np.zeros(len(values), dtype=bool)
-    text = pc.utf8_trim_whitespace(_as_text(values))
+    # Fast path: Arrow's strict ISO casts read a clean column at once, or fail as a whole.
+    for kind in (pa.date32(), pa.timestamp("ms")):
+        try:
+            return pc.cast(pc.cast(values, kind), pa.date32()), np.zeros(len(values), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    text = pc.utf8_trim_whitespace(_one(_as_text(values)))
     text = pc.if_else(pc.equal(text, ""), None, text)
-    day = pc.replace_substring_regex(text, TIME_OF_DAY, r"\1")
+    timed = pc.fill_null(pc.match_substring(text, ":"), False)
+    day = pc.replace_with_mask(
+        text, timed, pc.replace_substring_regex(pc.filter(text, timed), TIME_OF_DAY, r"\1")
+    )
     result = pa.nulls(len(values), pa.date32())
     for fmt in formats:
-        parts = pc.extract_regex(day, _format_regex(fmt))
-        year, month, dom = (pc.struct_field(parts, key) for key in ("y", "m", "d"))
-        iso = pc.binary_join_element_wise(
-            year, pc.utf8_lpad(month, 2, "0"), pc.utf8_lpad(dom, 2, "0"), pa.scalar("-", pa.large_string())
-        )
-        stamp = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
-        # Arrow's strptime rolls 31 February over into March: a real date prints back unchanged.
-        real = pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), pc.cast(iso, pa.string()))
-        parsed = pc.if_else(real, pc.cast(stamp, pa.date32()), pa.scalar(None, pa.date32()))
-        result = pc.coalesce(result, parsed)
+        # Each format is tried only on the rows no earlier format could read.
+        todo = pc.and_(pc.is_valid(day), pc.is_null(result))
+        if not pc.any(todo).as_py():
+            break
+        parsed = _real_dates(pc.filter(day, todo), fmt)
+        result = pc.replace_with_mask(result, todo, parsed)
     bad = _true(pc.and_(pc.is_valid(text), pc.is_null(result)))
     return result, bad
+
+
+def _real_dates(text: pa.Array, fmt: str) -> pa.Array:
+    """Return the dates ``text`` holds in format ``fmt``; NULL where it holds none or an unreal one."""
+    parts = pc.extract_regex(text, _format_regex(fmt))
+    year, month, dom = (pc.cast(pc.struct_field(parts, key), pa.int32()) for key in ("y", "m", "d"))
+    iso = pc.binary_join_element_wise(
+        pc.cast(year, pa.large_string()),
+        pc.utf8_lpad(pc.cast(month, pa.large_string()), 2, "0"),
+        pc.utf8_lpad(pc.cast(dom, pa.large_string()), 2, "0"),
+        pa.scalar("-", pa.large_string()),
+    )
+    stamp = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # Arrow's strptime rolls 31 February over into 3 March: a real date keeps its day and month.
+    real = pc.and_(pc.equal(pc.day(stamp), dom), pc.equal(pc.month(stamp), month))
+    return pc.if_else(real, pc.cast(stamp, pa.date32()), pa.scalar(None, pa.date32()))
 
 
 def _format_regex(fmt: str) -> str:
@@ -268,8 +305,17 @@ def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _duplicated(values: pa.Array) -> np.ndarray:
+def _duplicated(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Return rows whose non-NULL value occurs more than once."""
-    counts = pc.value_counts(values)
-    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    return _true(pc.is_in(values, repeated)) if len(repeated) else np.zeros(len(values), dtype=bool)
+    try:  # identifiers are usually digits: sorting numbers is far cheaper than hashing text
+        numbers = pc.cast(values, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        counts = pc.value_counts(values)
+        repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+        return _true(pc.is_in(values, repeated)) if len(repeated) else np.zeros(len(values), dtype=bool)
+    present = pc.drop_null(numbers).to_numpy()
+    ordered = np.sort(present)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(repeated):
+        return np.zeros(len(values), dtype=bool)
+    return _true(pc.is_in(numbers, pa.array(repeated)))
