@@ -13,7 +13,9 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 # A checkout reads the repository's params/; an installed wheel its packaged copy.
-_DEFAULT_PARAMS = REPOSITORY / "params" if (REPOSITORY / "params").is_dir() else Path(__file__).parent / "params"
+_DEFAULT_PARAMS = (
+    REPOSITORY / "params" if (REPOSITORY / "params").is_dir() else Path(__file__).parent / "params"
+)
 REPORTS_DIR = Path(os.environ.get("RFD_AUDIT_REPORTS", "reports"))
 EXAMPLE_DIR = REPORTS_DIR / "example"
 SYNTHETIC_DIR = REPORTS_DIR / "synthetic-extracts"
