@@ -77,7 +77,7 @@ def header_of(
     if is_database_url(source):
         return [], None  # a query's columns are known only once it runs
     path = Path(source)
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix in PARQUET_SUFFIXES:
         try:
             return [name.strip() for name in pq.read_schema(path).names], None
@@ -103,19 +103,25 @@ def read_source(
     if is_database_url(source):
         return read_database(str(source), query)
     path = Path(source)
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix in PARQUET_SUFFIXES:
         return read_parquet(path)
     if suffix in EXCEL_SUFFIXES:
         return read_excel(path, sheet)
+    return read_csv(path, head or read_head(path, delimiter=delimiter, encoding=encoding), null_values)
+
+
+def _suffix(path: Path) -> str:
+    """Return the lower-case suffix of an extract rfd-audit can read (raises ExtractError)."""
+    suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ExtractError(f"{path}: old-style .xls workbooks are not read", hint="save it as .xlsx or CSV")
-    if suffix not in TEXT_SUFFIXES:
+    if suffix not in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES:
         raise ExtractError(
             f"{path}: unknown kind of extract {suffix or '(no suffix)'!r}",
             hint="rfd-audit reads .csv/.txt/.tsv, .parquet, .xlsx and database URLs",
         )
-    return read_csv(path, head or read_head(path, delimiter=delimiter, encoding=encoding), null_values)
+    return suffix
 
 
 def read_parquet(path: Path) -> RawTable:

@@ -1,0 +1,297 @@
+"""Bad inputs, as a table: each gives one clear line naming the file (and column or row), or sets
+the bad rows aside with their reasons — and no row is ever lost.
+
+Every fixture is built here from ``GOOD`` (three plausible SUS+ spells, made up) by the function
+named in its row. ``ERRORS`` rows must stop the read with the given message fragments;
+``QUARANTINED`` rows must read, put exactly the listed rows in the quarantine with the reason,
+and keep rows read = rows accepted + rows quarantined.
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+import io
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rfd_lib.cli import main
+from rfd_lib.errors import RfdAuditError
+from rfd_lib.extract import load_extracts
+
+HEADER = (
+    "APCS_Ident,Der_Provider_Code,Der_Pseudo_NHS_Number,Admission_Date,Discharge_Date,Admission_Method,"
+    "Administrative_Category,Patient_Classification,Age_At_Start_of_Spell_SUS,Der_Age_at_CDS_Activity_Date,"
+    "Der_Primary_Procedure_Code,Der_Procedure_All,Der_Primary_Diagnosis_Code,Der_Diagnosis_All"
+)
+GOOD = [
+    '101,ZA1,P000000001,2025-04-02,2025-04-02,11,01,2,54,54,V485,"||V485,Z676",M545,||M545',
+    '102,ZA1,P000000002,2025-04-03,2025-04-05,21,02,1,71,71,W401,"||W401,Z845",M170,"||M170,I10X"',
+    '103,ZA1,P000000003,2025-05-01,2025-05-01,12,01,2,,45,A577,"||A577 ,Z675",M545,||M545',
+]
+
+
+def csv(*lines: str, header: str = HEADER) -> str:
+    return "\n".join([header, *lines]) + "\n"
+
+
+def write(name: str, content: str | bytes) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / name
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+        return path
+
+    return make
+
+
+def replace(row: int, column: str, value: str) -> list[str]:
+    """Return GOOD with one field of one row (0-based) replaced."""
+    names = HEADER.split(",")
+    frame = pd.read_csv(io.StringIO(csv(*GOOD)), dtype=str, keep_default_na=False)
+    frame.loc[row, column] = value
+    assert list(frame.columns) == names
+    return frame.to_csv(index=False, lineterminator="\n").splitlines()[1:]
+
+
+def without(column: str) -> str:
+    frame = pd.read_csv(io.StringIO(csv(*GOOD)), dtype=str, keep_default_na=False)
+    return frame.drop(columns=[column]).to_csv(index=False, lineterminator="\n")
+
+
+def renamed(old: str, new: str) -> str:
+    return csv(*GOOD, header=HEADER.replace(old, new))
+
+
+def two_sheets(folder: Path) -> Path:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Spells"
+    for line in csv(*GOOD).splitlines():
+        book.active.append(next(csv_module.reader([line])))
+    book.create_sheet("Notes").append(["made up"])
+    path = folder / "two_sheets.xlsx"
+    book.save(path)
+    return path
+
+
+def sqlite_database(folder: Path) -> Path:
+    path = folder / "spells.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE spells (APCS_Ident TEXT)")
+    return path
+
+
+def empty_folder(folder: Path) -> Path:
+    (folder / "nothing").mkdir()
+    (folder / "nothing" / "notes.md").write_text("not an extract")
+    return folder / "nothing"
+
+
+def late_cp1252(folder: Path) -> Path:
+    """A UTF-8 file whose first megabyte is plain ASCII and whose last row holds a cp1252 byte."""
+    filler = [GOOD[0].replace("101", str(1000 + i), 1) for i in range(20000)]
+    body = csv(*filler).encode() + GOOD[2].replace("ZA1", "Z\xe91").encode("cp1252") + b"\n"
+    path = folder / "late.csv"
+    path.write_bytes(body)
+    return path
+
+
+def many_short_rows(folder: Path) -> Path:
+    path = folder / "short.csv"
+    path.write_text(csv(*["101,ZA1"] * 1200))
+    return path
+
+
+# (case, make the fixture, extra arguments, fragments the one-line error must contain)
+ERRORS = [
+    ("path that does not exist", lambda d: d / "missing.csv", {}, ["missing.csv", "no such file"]),
+    ("empty file", write("empty.csv", b""), {}, ["empty.csv", "empty"]),
+    ("only blank lines", write("blank.csv", "\n\n  \n"), {}, ["blank.csv", "empty"]),
+    ("header only", write("header.csv", csv()), {}, ["header.csv", "header but no rows"]),
+    (
+        "missing column",
+        write("missing_col.csv", without("Der_Procedure_All")),
+        {},
+        ["Der_Procedure_All", "missing"],
+    ),
+    (
+        "misspelt column, closest name suggested",
+        write("misspelt.csv", renamed("Der_Diagnosis_All", "Der_Diagnoses_All")),
+        {},
+        ["misspelt.csv", "Der_Diagnosis_All", "Der_Diagnoses_All?"],
+    ),
+    (
+        "wrong delimiter given",
+        write("commas.csv", csv(*GOOD)),
+        {"delimiter": ";"},
+        ["commas.csv", "delimiter"],
+    ),
+    ("delimiter of two characters", write("d.csv", csv(*GOOD)), {"delimiter": "||"}, ["one character"]),
+    (
+        "not a spell extract at all",
+        write("populations.csv", "provider_code,population\nZA1,250000\n"),
+        {},
+        ["populations.csv", "no column profile fits"],
+    ),
+    (
+        "unknown profile",
+        write("good.csv", csv(*GOOD)),
+        {"profile": "sus"},
+        ["no column profile called 'sus'", "sus_apcs"],
+    ),
+    (
+        "profile that does not fit the file",
+        write("good.csv", csv(*GOOD)),
+        {"profile": "hes_apc"},
+        ["good.csv", "profile 'hes_apc'", "PROCODE3"],
+    ),
+    (
+        "cp1252 with a UTF-8 byte-order mark",
+        write("bom1252.csv", b"\xef\xbb\xbf" + csv(GOOD[0].replace("ZA1", "Z\xe91")).encode("cp1252")),
+        {},
+        ["bom1252.csv", "byte-order mark", "line 2", "cp1252"],
+    ),
+    ("UTF-16", write("utf16.csv", csv(*GOOD).encode("utf-16")), {}, ["utf16.csv", "UTF-16"]),
+    (
+        "neither UTF-8 nor cp1252",
+        write("binary.csv", csv(*GOOD).encode() + b"\x81\x8d\x90\n"),
+        {},
+        ["binary.csv", "neither UTF-8 nor cp1252"],
+    ),
+    (
+        "not UTF-8 after the first megabyte",
+        late_cp1252,
+        {},
+        ["late.csv", "not valid UTF-8", "--encoding cp1252"],
+    ),
+    ("unknown encoding", write("good.csv", csv(*GOOD)), {"encoding": "klingon"}, ["unknown encoding"]),
+    (
+        "a column named twice",
+        write("twice.csv", csv(*[g + ",x" for g in GOOD], header=HEADER + ",apcs_ident")),
+        {},
+        ["twice.csv", "apcs_ident", "more than once"],
+    ),
+    (
+        "'02' read as a number: every administrative category lost its zero",
+        write("numbers.csv", csv(*(line.replace(",01,", ",1,").replace(",02,", ",2,") for line in GOOD))),
+        {},
+        ["numbers.csv", "Administrative_Category", "leading zero"],
+    ),
+    ("Excel with two sheets", two_sheets, {}, ["two_sheets.xlsx", "2 sheets", "Spells, Notes", "--sheet"]),
+    ("Excel sheet that is not there", two_sheets, {"sheet": "Data"}, ["no sheet called 'Data'"]),
+    ("text file posing as .xlsx", write("fake.xlsx", csv(*GOOD)), {}, ["fake.xlsx", "not a readable .xlsx"]),
+    ("old .xls workbook", write("old.xls", b"\xd0\xcf\x11\xe0"), {}, ["old.xls", ".xlsx"]),
+    ("unknown kind of file", write("spells.json", "{}"), {}, ["spells.json", "unknown kind of extract"]),
+    ("corrupt Parquet", write("broken.parquet", b"PAR1 not really"), {}, ["broken.parquet", "Parquet"]),
+    (
+        "unreadable database URL",
+        lambda d: "nosuchdb://host/db",
+        {"query": "SELECT 1"},
+        ["cannot open the database"],
+    ),
+    (
+        "database file that does not exist",
+        lambda d: f"sqlite:///{d / 'absent.db'}",
+        {"query": "SELECT * FROM spells"},
+        ["absent.db", "does not exist"],
+    ),
+    ("database without a query", lambda d: f"sqlite:///{sqlite_database(d)}", {}, ["needs a query"]),
+    (
+        "query that fails",
+        lambda d: f"sqlite:///{sqlite_database(d)}",
+        {"query": "SELECT * FROM no_such_table"},
+        ["query failed", "no_such_table"],
+    ),
+    ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
+    (
+        "rows with the wrong delimiter throughout",
+        many_short_rows,
+        {},
+        ["short.csv", "1,200 rows", "delimiter"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "options", "fragments"), ERRORS, ids=[row[0] for row in ERRORS])
+def test_a_bad_input_stops_with_one_clear_line(tmp_path, case, make, options, fragments):
+    source = make(tmp_path)
+    with pytest.raises(RfdAuditError) as raised:
+        load_extracts([source], options.pop("profile", None), **options)
+    message = str(raised.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{case}: {fragment!r} not in {message!r}"
+
+
+def test_there_are_at_least_thirty_bad_inputs():
+    assert len(ERRORS) + len(QUARANTINED) >= 30
+
+
+# (case, rows of the file, rows (spreadsheet numbering) expected in quarantine, reason fragment)
+QUARANTINED = [
+    ("truncated last row", [*GOOD[:2], GOOD[2][:25]], [4], "fields where the header has 14"),
+    (
+        "row with an extra field",
+        [GOOD[0], GOOD[1] + ",surplus", GOOD[2]],
+        [3],
+        "15 fields where the header has 14",
+    ),
+    (
+        "date that is not a date",
+        replace(1, "Admission_Date", "31/02/2025"),
+        [3],
+        "Admission_Date is not a date",
+    ),
+    ("date that is a word", replace(2, "Discharge_Date", "unknown"), [4], "Discharge_Date is not a date"),
+    (
+        "age that is not a number",
+        replace(0, "Der_Age_at_CDS_Activity_Date", "fifty"),
+        [2],
+        "not a whole number",
+    ),
+    ("age with a fraction", replace(0, "Age_At_Start_of_Spell_SUS", "54.5"), [2], "not a whole number"),
+    ("one code that lost its zero", replace(1, "Administrative_Category", "2"), [3], "lost a leading zero"),
+    ("spell without an identifier", replace(2, "APCS_Ident", ""), [4], "APCS_Ident is empty"),
+    ("spell without a provider", replace(0, "Der_Provider_Code", ""), [2], "Der_Provider_Code is empty"),
+    ("code with a non-ASCII character", replace(0, "Der_Diagnosis_All", "||M545,C5O9é"), [2], "not ASCII"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "rows", "quarantined", "reason"), QUARANTINED, ids=[r[0] for r in QUARANTINED]
+)
+def test_an_unusable_row_is_quarantined_with_its_reason_and_counted(
+    tmp_path, case, rows, quarantined, reason
+):
+    path = tmp_path / "extract.csv"
+    path.write_text(csv(*rows))
+    extract = load_extracts([path])
+    assert extract.quarantine["source_row"].tolist() == quarantined
+    assert all(reason in text for text in extract.quarantine["reason"]), extract.quarantine["reason"].tolist()
+    (totals,) = extract.reconciliation.to_dict("records")
+    assert totals["rows_read"] == len(rows) == totals["rows_accepted"] + totals["rows_quarantined"]
+    assert len(extract.spells) == len(rows) - len(quarantined)
+    assert set(extract.spells["source_row"]) == set(range(2, len(rows) + 2)) - set(quarantined)
+
+
+def test_the_cli_gives_one_line_status_2_and_writes_nothing_for_a_bad_input(tmp_path, capsys):
+    bad = tmp_path / "header.csv"
+    bad.write_text(csv())
+    output = tmp_path / "out" / "classified.parquet"
+    assert main(["classify", str(bad), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rfd-audit: error: ") and "header.csv" in err and err.count("\n") == 1
+    assert not output.exists() and not list(tmp_path.rglob("*.partial"))
+
+
+def test_a_bad_second_input_leaves_no_output_from_the_first(tmp_path, capsys):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(csv(*GOOD))
+    bad.write_text("")
+    output = tmp_path / "classified.parquet"
+    assert main(["classify", str(good), str(bad), "-o", str(output)]) == 2
+    assert "bad.csv" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [good, bad] or sorted(tmp_path.iterdir()) == sorted([good, bad])
