@@ -12,9 +12,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## audit: classify the built-in synthetic example (the full quarterly audit lands with issues 3-5)
+## audit: write the built-in synthetic extracts and classify them (the reports land with issues 4-5)
 audit: $(BIN)/.installed
-	$(BIN)/rfd-audit example
+	$(BIN)/rfd-audit demo
 
 ## test: lint, format check, then every test
 test: lint
@@ -24,13 +24,14 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: the speed figures of the rule engine (prints them; about a minute)
+## bench: the speed figures of the rule engine and of reading extracts (prints them; a few minutes)
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_classify.py
+	$(BIN)/python benchmarks/bench_extract.py
 
 ## rule: show the packaged rule's criteria and provenance
 rule: $(BIN)/.installed
 	$(BIN)/rfd-audit rule
 
 clean:
-	rm -rf $(VENV) reports/example benchmarks/data .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) reports/example reports/demo reports/synthetic-extracts benchmarks/data .pytest_cache .ruff_cache .hypothesis

@@ -18,3 +18,18 @@ def test_the_benchmark_prints_both_figures_and_agrees_with_duckdb(tmp_path):
     assert "million spells/s" in done.stdout
     assert "ratio rfd_lib/DuckDB = " in done.stdout
     assert (tmp_path / "spells.csv").is_file()
+
+
+EXTRACT = SCRIPT.with_name("bench_extract.py")
+
+
+def test_the_extract_benchmark_prints_ratio_and_memory_and_agrees_with_duckdb(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(EXTRACT), "--spells", "20000", "--repeat", "1", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio rfd_lib/DuckDB = " in done.stdout
+    assert "peak memory of one rfd_lib run: " in done.stdout

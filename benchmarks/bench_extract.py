@@ -1,0 +1,140 @@
+"""Speed and memory of reading a national quarter, printed as figures (never asserted): ``make bench``.
+
+A 5,000,000-spell SUS+ CSV (``rfd_lib.synthetic.national_quarter``: SUS+ column names, dates,
+identifiers) is written once to ``--data-dir`` (git-ignored). Timed, best of ``--repeat``:
+
+* rfd_lib: ``load_extracts`` (sniff, read every column as text, type, validate, quarantine,
+  findings) + ``classify``;
+* DuckDB: ``read_csv`` of the same file (every column text, as rfd_lib reads it; ages cast) and
+  the published rule in its fastest form (``tests/oracle/2K_RFD_back.duckdb.sql``, view
+  ``classified``) into an Arrow table — the rule alone, with no validation.
+
+Target: rfd_lib / DuckDB at most 1.5. Peak memory of rfd_lib's run is measured in a fresh child
+process (its maximum resident set size). Target: under 4 GB. Both must count the same spells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+import rfd_lib
+from rfd_lib import classify
+from rfd_lib.extract import load_extracts
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = (ROOT / "tests" / "oracle" / "2K_RFD_back.duckdb.sql").read_text(encoding="utf-8")
+SEED = 2025
+# DuckDB reads the SUS+ names; the oracle reads the published SQL's names.
+RENAMED = """
+CREATE VIEW spells AS SELECT
+    Der_Primary_Procedure_Code AS Primary_Spell_Procedure, Der_Procedure_All AS Any_Spell_Procedure,
+    Der_Primary_Diagnosis_Code AS Primary_Spell_Diagnosis, Der_Diagnosis_All AS Any_Spell_Diagnosis,
+    TRY_CAST(Age_At_Start_of_Spell_SUS AS INTEGER) AS Age_At_Start_of_Spell_SUS,
+    TRY_CAST(Der_Age_at_CDS_Activity_Date AS INTEGER) AS Der_Age_at_CDS_Activity_Date,
+    Admission_Method, Administrative_Category,
+    * EXCLUDE (Age_At_Start_of_Spell_SUS, Der_Age_at_CDS_Activity_Date,
+               Admission_Method, Administrative_Category)
+FROM raw
+"""
+
+
+def csv_for(spells: int, folder: Path) -> Path:
+    """Return the national-quarter CSV of ``spells`` spells in ``folder``, writing it if needed."""
+    from rfd_lib.synthetic import national_quarter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path, stamp = folder / f"national_quarter_{spells}.csv", folder / f"national_quarter_{spells}.json"
+    wanted = {"spells": spells, "seed": SEED, "rfd_lib": rfd_lib.__version__}
+    if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+        return path
+    frame = national_quarter(spells, seed=SEED)
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+    stamp.write_text(json.dumps(wanted))
+    return path
+
+
+def ours(path: Path) -> int:
+    """Read, validate and classify the CSV as ``rfd-audit classify`` does; return spells counted."""
+    classified = classify(load_extracts([path]).spells)
+    return int(classified["ebi_category"].notna().sum())
+
+
+def duckdb_rule(path: Path) -> int:
+    """Run the published rule over the CSV in DuckDB; return spells counted."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"CREATE VIEW raw AS SELECT * FROM read_csv({quoted}, header = true, all_varchar = true, "
+            "allow_quoted_nulls = false)"
+        )
+        connection.execute(RENAMED)
+        connection.execute(ORACLE)
+        table = connection.sql("SELECT * FROM classified").to_arrow_table()
+    return table.num_rows - table.column("ebi_category").null_count
+
+
+def best_of(repeat: int, run) -> tuple[float, int]:
+    best, result = float("inf"), 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spells", type=int, default=5_000_000, help="spells (default 5,000,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure, best shown (default 3)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "benchmarks" / "data", help="CSV folder")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:  # the memory run: one read in a fresh process, peak RSS printed for the parent
+        counted = ours(args.child)
+        print(
+            json.dumps({"counted": counted, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+        )
+        return 0
+
+    print(
+        f"rfd_lib {rfd_lib.__version__} | Python {platform.python_version()} | "
+        f"duckdb {duckdb.__version__} | {os.cpu_count()} cores"
+    )
+    start = time.perf_counter()
+    path = csv_for(args.spells, args.data_dir)
+    print(
+        f"CSV: {path} ({path.stat().st_size / 1e6:,.0f} MB; "
+        f"ready in {time.perf_counter() - start:.1f} s, not timed)"
+    )
+    ours_s, ours_counted = best_of(args.repeat, lambda: ours(path))
+    duck_s, duck_counted = best_of(args.repeat, lambda: duckdb_rule(path))
+    print(
+        f"read + validate + classify: rfd_lib {ours_s:.2f} s, DuckDB (rule only) {duck_s:.2f} s, "
+        f"ratio rfd_lib/DuckDB = {ours_s / duck_s:.2f} (target <= 1.5)"
+    )
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)], capture_output=True, text=True, check=True
+    )
+    memory = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"peak memory of one rfd_lib run: {memory['max_rss_kb'] / 1024**2:.2f} GB (target < 4)")
+    print(f"counted spells: rfd_lib {ours_counted:,}, DuckDB {duck_counted:,}")
+    if not ours_counted == duck_counted == memory["counted"]:
+        print("MISMATCH: the counted spells differ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
