@@ -14,7 +14,8 @@ The semantics are those of ``varchar`` data under the default collation ``Latin1
   ``LTRIM``/``RTRIM`` remove spaces only.
 
 Where SQL Server's answer depends on collation *order* beyond ASCII letters, digits and blanks
-(``<`` between texts with punctuation or accents; a ``[a-z]`` range against accented letters),
+(``<`` between texts with punctuation or accents; a LIKE range such as ``[a-z]`` or ``[0-9]``
+against non-ASCII text, where accented letters, superscripts and fractions may sort inside it),
 these functions raise :class:`DataError` instead of answering differently.
 Values are Arrow arrays: text as ``string``/``large_string``, numbers as ``int64`` or ``float64``.
 """
@@ -297,8 +298,9 @@ def _regex(text: pa.Array, pattern: LikePattern) -> np.ndarray:
     if non_ascii is not None:
         raise UnconvertibleValue(
             non_ascii,
-            f"holds non-ASCII text, and LIKE {pattern.pattern!r} has a letter range, inside which "
-            "SQL Server's collation also places accented letters; rfd_lib does not emulate that",
+            f"holds non-ASCII text, and LIKE {pattern.pattern!r} has a range, inside which SQL "
+            "Server's collation also places characters such as accented letters or superscript "
+            "digits; rfd_lib does not emulate that",
         )
     matched = pc.match_substring_regex(pc.utf8_upper(text), pattern.regex)
     return truth_masks(matched)[0]
