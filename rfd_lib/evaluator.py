@@ -92,7 +92,10 @@ def _located(error: sqlserver.UnconvertibleValue, node: ir.Predicate, rows: Rows
 
 
 def _constants(node: ir.Predicate) -> list[ir.LiteralValue]:
-    """Return the constants ``node`` compares directly (not inside functions or sub-conditions)."""
+    """Return the constants ``node`` compares, directly or as an ISNULL/COALESCE argument.
+
+    Constants inside other functions or sub-conditions are not included.
+    """
     match node:
         case ir.Comparison(_, left, right):
             operands = [left, right]
@@ -102,7 +105,15 @@ def _constants(node: ir.Predicate) -> list[ir.LiteralValue]:
             operands = [subject, *items]
         case _:
             operands = []
-    return [operand.value for operand in operands if isinstance(operand, ir.Literal)]
+    return [constant for operand in operands for constant in _operand_constants(operand)]
+
+
+def _operand_constants(operand: ir.Value) -> list[ir.LiteralValue]:
+    if isinstance(operand, ir.Literal):
+        return [operand.value]
+    if isinstance(operand, ir.Coalesce):
+        return [constant for arg in operand.args for constant in _operand_constants(arg)]
+    return []
 
 
 def _evaluate(node: ir.Predicate, spells: Spells, rows: Rows) -> Truth:

@@ -35,8 +35,10 @@ from dataclasses import dataclass
 _CASELESS = frozenset(string.digits + string.punctuation + " ")
 
 
-# A range between two letters inside a translated class, e.g. the A-Z of '[^0-9A-Z]'.
-_LETTER_RANGE = re.compile(r"[A-Z]-[A-Z]")
+# A range inside a translated class, e.g. the 0-9 or A-Z of '[^0-9A-Z]'. _check_range admits only
+# digit-to-digit and letter-to-letter ranges, and a literal hyphen is translated as '\-', so an
+# unescaped hyphen between two such characters is always a range.
+_RANGE = re.compile(r"[0-9A-Z]-[0-9A-Z]")
 
 
 class LikePatternError(ValueError):
@@ -49,9 +51,12 @@ class LikePattern:
 
     ``regex`` is searched (not full-matched) in the upper-cased value; ``required`` is a literal,
     made only of caseless characters, that every matching value contains (``""`` when the pattern
-    has none), used as a cheap pre-filter. ``ascii_only`` is true when the pattern has a letter
-    range: SQL Server also counts accented letters that sort inside it (``'é' LIKE '[a-z]'``), so
-    the evaluator refuses non-ASCII values for such a pattern rather than answer differently.
+    has none), used as a cheap pre-filter. ``ascii_only`` is true when the pattern has a range
+    (``x-y`` inside brackets, negated or not): SQL Server takes a range's members from collation
+    order, which places accented letters inside a letter range (``'é' LIKE '[a-z]'``) and
+    superscripts and fractions inside ``[0-9]`` (``'²' LIKE '[0-9]'``), so the evaluator refuses
+    non-ASCII values for such a pattern rather than answer differently. A set without a range
+    (``[57]``) does not set it.
     """
 
     pattern: str
@@ -76,7 +81,7 @@ def compile_like(pattern: str) -> LikePattern:
         pattern=pattern,
         regex=regex,
         required=_longest_caseless(literal_runs),
-        ascii_only=any(_LETTER_RANGE.search(piece) for piece in pieces if piece.startswith("[")),
+        ascii_only=any(_RANGE.search(piece) for piece in pieces if piece.startswith("[")),
     )
 
 

@@ -8,11 +8,14 @@ The semantics are those of ``varchar`` data under the default collation ``Latin1
 * where text meets a number, the text is converted to a number, as SQL Server's type precedence
   does (``'02' = 2`` is TRUE), and text that SQL Server could not convert raises :class:`DataError`;
   a blank string converts to 0 for a whole number, as ``CAST('' AS int)`` does;
+* ``ISNULL(a, b)`` has the type of ``a`` (``ISNULL(int_column, 120.5)`` is the int 120, truncated),
+  ``COALESCE`` the type of highest precedence among its arguments;
 * ``LEFT``/``RIGHT``/``SUBSTRING`` count characters, ``LEN`` ignores trailing blanks,
   ``LTRIM``/``RTRIM`` remove spaces only.
 
 Where SQL Server's answer depends on collation *order* beyond ASCII letters, digits and blanks
-(``<`` between texts with punctuation or accents; a ``[a-z]`` range against accented letters),
+(``<`` between texts with punctuation or accents; a LIKE range such as ``[a-z]`` or ``[0-9]``
+against non-ASCII text, where accented letters, superscripts and fractions may sort inside it),
 these functions raise :class:`DataError` instead of answering differently.
 Values are Arrow arrays: text as ``string``/``large_string``, numbers as ``int64`` or ``float64``.
 """
@@ -221,9 +224,16 @@ def apply_function(name: str, values: pa.Array, params: tuple[int, ...]) -> pa.A
 
 
 def coalesce(arrays: list[pa.Array], isnull: bool) -> pa.Array:
-    """Return the first non-NULL of ``arrays`` row by row, typed as ISNULL or COALESCE types it."""
-    to_text = is_text(arrays[0]) if isnull else all(is_text(array) for array in arrays)
-    if to_text:
+    """Return the first non-NULL of ``arrays`` row by row, typed as ISNULL or COALESCE types it.
+
+    ``ISNULL(a, b)`` has the type of ``a``: ``b`` is converted to it where ``a`` is NULL (the only
+    rows that reach ``b``), so ``ISNULL(int_column, 120.5)`` is the int 120 and ``ISNULL(text, 5)``
+    the text ``'5'``. An untyped all-NULL ``a`` takes ``b``'s type, as a NULL constant does.
+    ``COALESCE`` has the type of highest precedence among all its arguments.
+    """
+    if isnull and not pa.types.is_null(arrays[0].type):
+        return _isnull(*arrays)
+    if all(is_text(array) for array in arrays):
         unified = [as_text(array) for array in arrays]
     elif all(is_whole(array) or pa.types.is_null(array.type) for array in arrays):
         unified = [array.cast(pa.int64()) for array in arrays]
@@ -231,6 +241,34 @@ def coalesce(arrays: list[pa.Array], isnull: bool) -> pa.Array:
         whole = all(is_text(array) or is_whole(array) for array in arrays)
         unified = [as_number(array, whole) for array in arrays]
     return pc.coalesce(*unified)
+
+
+def _isnull(check: pa.Array, replacement: pa.Array) -> pa.Array:
+    """Return ``ISNULL(check, replacement)``, typed as ``check``."""
+    reached = pc.if_else(pc.is_null(check), replacement, pa.scalar(None, replacement.type))
+    if is_text(check):
+        converted = as_text(reached)
+    elif is_whole(check):
+        converted = as_whole(reached)
+    else:
+        converted = as_number(reached, whole=False)
+    return pc.coalesce(check, converted)
+
+
+def as_whole(values: pa.Array) -> pa.Array:
+    """Return ``values`` as int64, converting as SQL Server converts to int.
+
+    Text must spell a whole number (as in :func:`as_number`); a decimal or float is truncated
+    toward zero (``CAST(120.5 AS int)`` is 120, ``CAST(-7.9 AS int)`` is -7).
+    """
+    if is_whole(values) or pa.types.is_null(values.type):
+        return values.cast(pa.int64())
+    truncated = as_number(values, whole=True) if is_text(values) else pc.trunc(values)
+    in_range = pc.and_(pc.greater_equal(truncated, -(2.0**63)), pc.less(truncated, 2.0**63))
+    outside = _first(pc.invert(in_range))
+    if outside is not None:
+        raise UnconvertibleValue(outside, "holds a number too large to convert to a whole number")
+    return truncated.cast(pa.int64())
 
 
 def like(values: pa.Array, pattern: LikePattern) -> tuple[np.ndarray, np.ndarray]:
@@ -260,8 +298,9 @@ def _regex(text: pa.Array, pattern: LikePattern) -> np.ndarray:
     if non_ascii is not None:
         raise UnconvertibleValue(
             non_ascii,
-            f"holds non-ASCII text, and LIKE {pattern.pattern!r} has a letter range, inside which "
-            "SQL Server's collation also places accented letters; rfd_lib does not emulate that",
+            f"holds non-ASCII text, and LIKE {pattern.pattern!r} has a range, inside which SQL "
+            "Server's collation also places characters such as accented letters or superscript "
+            "digits; rfd_lib does not emulate that",
         )
     matched = pc.match_substring_regex(pc.utf8_upper(text), pattern.regex)
     return truth_masks(matched)[0]

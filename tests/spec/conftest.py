@@ -4,7 +4,8 @@ Each case is a SQL condition and the values of the columns it reads. The ``sql``
 the condition as a one-criterion rule file (``WHEN (condition) THEN 'T'``), classifies a one-row
 frame with ``all_criteria=True`` and returns the criterion's value: True, False or None (UNKNOWN).
 Python ``str`` / ``None`` values become a text column, ``int`` values a nullable Int64 column;
-pass a pandas array to choose another type (``NULL_NUMBER`` is a numeric NULL).
+pass a pandas array to choose another type (``NULL_NUMBER`` is a whole-number NULL,
+``NULL_DECIMAL`` a decimal NULL).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from rfd_lib import classify, load_rule
 
 NULL_NUMBER = pd.array([None], dtype="Int64")
+NULL_DECIMAL = pd.array([None], dtype="Float64")
 
 
 def _column(value: object) -> object:

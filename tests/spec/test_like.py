@@ -32,6 +32,8 @@ LIKE = [
     ("[^0-9] refuses a digit",                         "C51",                   "C5[^0-9]",      False),
     ("[^0-9] matches a letter",                        "C5X",                   "C5[^0-9]",      True),
     ("[^a] ignores case too",                          "A",                     "[^a]",          False),
+    ("a set without a range answers for non-ASCII",    "Zé5",                   "%[57]",         True),
+    ("a set without a range refuses a non-ASCII letter", "V48é",                "V48[57]",       False),
     ("[%] is a literal percent sign",                  "5%",                    "5[%]",          True),
     ("[%] is not a wildcard",                          "5x",                    "5[%]",          False),
     ("[_] is a literal underscore",                    "a_b",                   "a[_]b",         True),
@@ -93,3 +95,16 @@ def test_non_ascii_text_against_a_letter_range_is_refused_naming_its_row(tmp_pat
     with pytest.raises(DataError, match=r"^rule line 1: row 4 of the spells holds non-ASCII text"):
         classify(frame, rule)
     assert classify(frame.iloc[:3], rule)["ebi_category"].notna().tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [("%C[0-9][0-9]%", "C5²"), ("1[0-9]", "1½"), ("1[^0-9]", "1¹")],
+    ids=["superscript two against the rule's [0-9]", "a fraction against [0-9]", "superscript one, [^0-9]"],
+)
+def test_non_ascii_text_against_a_digit_range_is_refused(sql, pattern, value):
+    # Latin1_General_CI_AS sorts ² ³ ¹ ¼ ½ ¾ among the digits, so SQL Server's '[0-9]' matches them
+    # and RE2's does not; rfd_lib refuses to guess, naming the row but never the value.
+    with pytest.raises(DataError, match=r"^rule line 1: row 1 of the spells holds non-ASCII text") as raised:
+        sql(f"x LIKE {quote(pattern)}", x=value)
+    assert value not in str(raised.value)
