@@ -86,7 +86,7 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
     elif len(delimiter) != 1:
         raise ExtractError(f"the delimiter must be one character, not {delimiter!r}")
     header = [name.strip() for name in next(csv.reader(io.StringIO(header_text), delimiter=delimiter))]
-    _check_header(path, header)
+    check_header(path, header)
     return CsvHead(encoding, delimiter, header, tuple(notes))
 
 
@@ -181,12 +181,13 @@ def _sniff_delimiter(header: str) -> str:
     return counts.most_common(1)[0][0] if counts else ","
 
 
-def _check_header(path: Path, header: list[str]) -> None:
+def check_header(where: str | Path, header: list[str]) -> None:
+    """Raise ExtractError when ``header`` names a column twice (ignoring case, as SQL Server does)."""
     folded = Counter(name.casefold() for name in header if name)
     twice = sorted(name for name, count in folded.items() if count > 1)
     if twice:
         raise ExtractError(
-            f"{path}: the header names {', '.join(twice)} more than once",
+            f"{where}: the header names {', '.join(twice)} more than once",
             hint="each column needs its own name",
         )
 

@@ -36,9 +36,8 @@ def episode_codes(raw: pa.Table, profile: Profile) -> dict[str, pa.Array]:
             joined = join_present(codes, ",")
             primary = codes[0]
         else:
-            concat = _code(raw.column(by_fold[fold(where.concat or "")]), placeholders)
-            joined = concat
-            primary = _first_code(concat)
+            joined = _listed_codes(raw.column(by_fold[fold(where.concat or "")]), placeholders)
+            primary = _first_code(joined)
         out[canonical] = pc.if_else(pc.equal(joined, ""), None, joined)
         out[where.primary] = primary
     return out
@@ -101,6 +100,24 @@ def _code(values: pa.ChunkedArray | pa.Array, placeholders: pa.Array) -> pa.Arra
     text = pc.cast(text, pa.large_string())
     trimmed = pc.utf8_trim(text, " ")
     return pc.if_else(pc.or_(pc.is_in(trimmed, placeholders), pc.equal(trimmed, "")), None, text)
+
+
+def _listed_codes(values: pa.ChunkedArray | pa.Array, placeholders: pa.Array) -> pa.Array:
+    """Return a comma-separated code list without its placeholders and empty entries.
+
+    This is the list the numbered columns would give: ``'V485,-,&'`` → ``'V485'``.
+    """
+    text = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    lists = pc.split_pattern(pc.cast(text, pa.large_string()), ",")
+    entries = lists.flatten()
+    trimmed = pc.utf8_trim(entries, " ")
+    keep = pc.invert(pc.or_(pc.is_in(trimmed, placeholders), pc.equal(trimmed, ""))).to_numpy(
+        zero_copy_only=False
+    )
+    kept = np.bincount(pc.list_parent_indices(lists).to_numpy()[keep], minlength=len(lists))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(kept)]), pa.int64())
+    rebuilt = pa.LargeListArray.from_arrays(offsets, entries.filter(pa.array(keep)), mask=pc.is_null(lists))
+    return pc.binary_join(rebuilt, pa.scalar(",", pa.large_string()))
 
 
 def _first_code(concat: pa.Array) -> pa.Array:

@@ -179,7 +179,7 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
         typed["_order"] = pc.cast(
             pc.if_else(pc.match_substring_regex(order, r"^[0-9]{1,6}$"), order, None), pa.int64()
         )
-        problems, unusable = _whole_spells(typed, problems, unusable, profile)
+        problems, unusable = _whole_spells(typed, columns, names, problems, unusable, profile)
     typed["source_row"] = pa.array(raw.rows)
     accepted = pa.table(typed).filter(pa.array(~unusable))
     spells = roll_up(accepted, profile)[0] if profile.episodes is not None else accepted
@@ -240,28 +240,62 @@ def _any(problems: list[Problem], size: int) -> np.ndarray:
 
 
 def _whole_spells(
-    typed: dict[str, pa.Array], problems: list[Problem], unusable: np.ndarray, profile: Profile
+    typed: dict[str, pa.Array],
+    raw: dict[str, pa.Array],
+    names: dict[str, str],
+    problems: list[Problem],
+    unusable: np.ndarray,
+    profile: Profile,
 ) -> tuple[list[Problem], np.ndarray]:
-    """Return problems and unusable rows widened so a spell with an unusable episode goes whole."""
+    """Return problems and unusable rows widened so a spell with an unusable episode goes whole.
+
+    An episode with an empty spell-key column cannot be put in any spell (Arrow would group all
+    such episodes together), so it is unusable on its own. An unusable episode takes with it
+    every episode that agrees with it on the spell-key columns it has a readable value for: one
+    whose admission date is not a date could belong to any of that patient's spells there.
+    """
     assert profile.episodes is not None
+    key = list(profile.episodes.spell_key)
     bad_order = np.asarray(pc.is_null(typed["_order"]).to_numpy(zero_copy_only=False), dtype=bool)
     if bad_order.any():
         problems = [*problems, Problem(f"{profile.episodes.order} is not an episode number", bad_order)]
         unusable = unusable | bad_order
+    empty = np.zeros(len(unusable), dtype=bool)
+    for name in key:
+        blank = np.asarray(pc.is_null(_key_text(raw[name])).to_numpy(zero_copy_only=False), dtype=bool)
+        if blank.any():
+            reason = f"{names.get(name, name)} is empty, so the episode cannot be put in its spell"
+            problems = [*problems, Problem(reason, blank)]
+            empty |= blank
+    unusable = unusable | empty
     if not unusable.any():
         return problems, unusable
-    key = list(profile.episodes.spell_key)
     keys = pa.table({name: typed[name] for name in key}).append_column(
         "_position", pa.array(np.arange(len(unusable)))
     )
-    bad_keys = keys.filter(pa.array(unusable)).select(key).group_by(key).aggregate([])
-    sharing = keys.join(bad_keys, key, join_type="left semi").column("_position").to_numpy()
+    readable = np.column_stack(
+        [np.asarray(pc.is_valid(typed[name]).to_numpy(zero_copy_only=False), dtype=bool) for name in key]
+    )
+    spreading = unusable & ~empty
     companions = np.zeros(len(unusable), dtype=bool)
-    companions[sharing] = True
+    # One join per pattern of readable key columns (at most 2**len(key)), not per episode.
+    for pattern in np.unique(readable[spreading], axis=0):
+        on = [name for name, known in zip(key, pattern, strict=True) if known]
+        if not on:
+            continue
+        bad = keys.filter(pa.array(spreading & (readable == pattern).all(axis=1))).select(on)
+        sharing = keys.join(bad.group_by(on).aggregate([]), on, join_type="left semi")
+        companions[sharing.column("_position").to_numpy()] = True
     companions &= ~unusable
     if companions.any():
         problems = [*problems, Problem("another episode of the same spell is unusable", companions)]
     return problems, unusable | companions
+
+
+def _key_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return a spell-key column as trimmed text, NULL where empty (the form the episodes share)."""
+    text = pc.utf8_trim_whitespace(pc.cast(values, pa.large_string()))
+    return pc.if_else(pc.equal(text, ""), None, text)
 
 
 def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) -> pa.Table:

@@ -12,13 +12,17 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rfd_lib.csv_source import CsvHead, RawTable, read_csv, read_head
+from rfd_lib.csv_source import CsvHead, RawTable, check_header, read_csv, read_head
 from rfd_lib.errors import ExtractError
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -80,9 +84,11 @@ def header_of(
     suffix = _suffix(path)
     if suffix in PARQUET_SUFFIXES:
         try:
-            return [name.strip() for name in pq.read_schema(path).names], None
+            names = [name.strip() for name in pq.read_schema(path).names]
         except (pa.ArrowInvalid, OSError) as error:
             raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
+        check_header(path, names)
+        return names, None
     if suffix in EXCEL_SUFFIXES:
         return [], None
     head = read_head(path, delimiter=delimiter, encoding=encoding)
@@ -131,6 +137,7 @@ def read_parquet(path: Path) -> RawTable:
     except (pa.ArrowInvalid, OSError) as error:
         raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
     table = table.rename_columns([name.strip() for name in table.column_names])
+    check_header(path, table.column_names)
     return RawTable(str(path), table, np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS)
 
 
@@ -161,6 +168,7 @@ def read_excel(path: Path, sheet: str | None) -> RawTable:
     if not cells or not any(str(value).strip() for value in cells[0]):
         raise ExtractError(f"{path}: sheet {sheet!r} is empty")
     header = [str(value).strip() for value in cells[0]]
+    check_header(f"{path}[{sheet}]", header)
     body = cells[1:]
     # Excel leaves trailing rows that only ever held formatting: they are not spells.
     while body and all(value == "" for value in body[-1]):
@@ -194,11 +202,17 @@ def read_database(url: str, query: str | None) -> RawTable:
 
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
+        # ValueError is a port that is not a number; the URL is never repeated (it may hold a password).
         raise ExtractError(
             "the database URL cannot be read", hint="e.g. sqlite:///spells.db or duckdb:///spells.duckdb"
         ) from None
-    shown = parsed.render_as_string(hide_password=True)
+    if parsed.host and "@" in parsed.host:
+        raise ExtractError(
+            "the database URL has more than one '@' before its host",
+            hint="write an '@' inside the user's secret as %40",
+        )
+    shown = _shown(parsed)
     if not query:
         raise ExtractError(f"{shown}: a database needs a query (--query 'SELECT … FROM …')")
     local_file = parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database not in (
@@ -218,6 +232,7 @@ def read_database(url: str, query: str | None) -> RawTable:
         with engine.connect() as connection:
             result = connection.execute(sa.text(query))
             names = [name.strip() for name in result.keys()]  # noqa: SIM118 (a Result is not a dict)
+            check_header(shown, names)
             rows = result.fetchall()
     except sa.exc.DBAPIError as error:
         raise ExtractError(f"{shown}: the query failed ({_first_line(error.orig)})") from None
@@ -228,6 +243,12 @@ def read_database(url: str, query: str | None) -> RawTable:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
     return RawTable(shown, table, np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+
+
+def _shown(url: sqlalchemy.engine.URL) -> str:
+    """Return ``url`` safe to print: password and every query parameter (which may hold one) hidden."""
+    hidden = url.set(query={}).render_as_string(hide_password=True)
+    return f"{hidden}?…" if url.query else hidden
 
 
 def _database_column(values: tuple[object, ...]) -> pa.Array:

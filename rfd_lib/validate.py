@@ -49,6 +49,7 @@ def convert(
 ) -> tuple[dict[str, pa.Array], list[Problem]]:
     """Return the canonical columns typed, and the problems that make rows unusable.
 
+    Columns the schema does not know (those a profile keeps) come back as text, unchecked.
     ``names`` gives each canonical column's name in the extract, for messages. Raises
     :class:`ExtractError` when a whole code column has lost its leading zeros (the export, not a
     row, is at fault).
@@ -64,9 +65,12 @@ def convert(
 def _convert_column(
     canonical: str, values: pa.Array, schema: SpellSchema, names: dict[str, str], source: str
 ) -> tuple[str, pa.Array, list[Problem]]:
+    values = _plain(values)
+    if canonical not in schema.columns:
+        # A column the profile keeps for the report (a site name, say) is carried as text, unchecked.
+        return canonical, _as_text(values), []
     spec = schema.columns[canonical]
     name = names.get(canonical, canonical)
-    values = _plain(values)
     problems: list[Problem] = []
     if spec.type == "integer":
         typed, bad = _whole_numbers(values)
