@@ -23,3 +23,5 @@ DEMO_OUTPUT = REPORTS_DIR / "demo" / "classified_spells.parquet"
 PARAMS_DIR = Path(os.environ.get("RFD_AUDIT_PARAMS", _DEFAULT_PARAMS))
 PROFILES_DIR = PARAMS_DIR / "profiles"
 SPELL_SCHEMA = PARAMS_DIR / "spell_schema.yaml"
+CODE_LISTS = PARAMS_DIR / "code_lists.yaml"
+EXPECTATIONS = PARAMS_DIR / "expectations.yaml"

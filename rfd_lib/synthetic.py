@@ -28,8 +28,8 @@ method, category, classification, ages and NULLs are then drawn from pools by ki
 the provider's style setting the shares: a heavy user (far more RFD per 100,000, rising, many
 without a block, many quick repeats), a bad coder (missing site codes, off-list diagnoses, lower
 case, 999 ages, and a handful of broken rows listed in the manifest), a clean provider (every RFD
-after a block within 6 months, no repeat within 16 months, elective NHS adult day cases, correct
-codes; its extract leaves out RFDs whose block fell before the period) and typical providers, each
+after a block within 6 months, no repeat within 16 months, no facet joint injections, elective NHS
+adult day cases, correct codes) and typical providers, each
 varied at random. Rates, shares and code pools are plausible guesses for a fixture, not estimates;
 the procedure codes besides the rule's and those of the field notes are illustrative. Nothing comes
 from real data: numbers, identifiers and names are random or invented.
@@ -334,7 +334,6 @@ class _Style:
     back_pain_rate: float = 90.0
     surgery_rate: float = 25.0
     other_denervation_rate: float = 4.0
-    whole_pathways: bool = False  # True: no RFD whose block fell before the extract (clean audit)
     lumbar_site: float = 0.97  # injection and RFD spells with a lumbar site code
     back_diagnosis: float = 0.88  # pathway spells with a primary diagnosis on the rule's list
     off_list: int = _BACK_OFF_LIST  # where the others come from
@@ -371,11 +370,12 @@ _ARCHETYPES = {
         emergency=0.05, under_19=0.02, age_null=0.25, age_999=0.1, lower=0.12, dotted=0.03, blank=0.02,
         null_category=0.01, null_patient=0.01, null_diagnoses=0.02, null_site=0.05,
     ),
-    # Follows the policy: a block within 6 months before every RFD, repeats after 16 months, and
-    # every injection an elective NHS day case of an adult, coded correctly.
+    # Follows the policy: a block within 6 months before every RFD, repeats after 16 months, no
+    # facet joint injections, and every injection an elective NHS day case of an adult, coded
+    # correctly. As in any extract, the blocks of its earliest RFDs may predate the period.
     "clean": replace(
         _TYPICAL, pathway_rate=60.0, no_block=0.0, respond=0.6, repeat=0.2, short_repeat=0.0,
-        reblock=1.0, fji_first=0.0, fji_rate=5.0, whole_pathways=True, lumbar_site=1.0, back_diagnosis=1.0,
+        reblock=1.0, fji_first=0.0, fji_rate=0.0, lumbar_site=1.0, back_diagnosis=1.0,
         emergency=0.0, transfer=0.0, day_case=1.0, private=0.0, other_category=0.0, cancer=0.0,
         under_19=0.0, age_null=0.0, age_999=0.0, lower=0.0, dotted=0.0, null_category=0.0,
         null_patient=0.0, null_diagnoses=0.0, null_site=0.0,
@@ -662,9 +662,7 @@ def _plan(rng: np.random.Generator, style: _Style, population: float, window: _W
     last_block = np.where(second, second_day, start)
     treated = ~blocked | (rng.random(n) < style.respond)
     rfd_day = np.where(blocked, last_block + rng.integers(30, 151, n), start)
-    # A clean audit's extract has no RFD whose block fell before the extract began.
-    whole = (not style.whole_pathways) | (blocked & (last_block >= window.start))
-    plan.add(_RFD, who[treated & whole], rfd_day[treated & whole])
+    plan.add(_RFD, who[treated], rfd_day[treated])
     # Repeats: short ones (6-15 months) break the 16-month policy, long ones (16-30) keep it.
     repeat = treated
     for chance in (style.repeat, style.repeat * 0.6):
@@ -674,8 +672,7 @@ def _plan(rng: np.random.Generator, style: _Style, population: float, window: _W
         reblock = repeat & (rng.random(n) < style.reblock)
         block_day = rfd_day - rng.integers(30, 151, n)
         plan.add(_MBB, who[reblock], block_day[reblock])
-        whole = (not style.whole_pathways) | (reblock & (block_day >= window.start))
-        plan.add(_RFD, who[repeat & whole], rfd_day[repeat & whole])
+        plan.add(_RFD, who[repeat], rfd_day[repeat])
 
     # Cohorts of one kind: one spell each, some a second one 6-40 weeks later.
     for kind, rate, again_share in (

@@ -1,0 +1,131 @@
+"""Procedure code lists from ``params/code_lists.yaml``, typed and checked when they are loaded.
+
+A list names the codes a spell's *primary* procedure may start with and, optionally, a second list
+of which *any* procedure must include one (a site code). Codes are OPCS-4 shaped (``A57.7`` or
+``A577``); a code that is not fails the load with the file and the list named, so a typo never
+silently matches nothing. Matching is by code prefix at the start of a code, ignoring case and the
+separators of a SUS+ code string (``||A577 ,Z993``), as the published rule's ``LIKE '%Z993%'``
+would match, without its false hits inside longer tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from rfd_lib.config import CODE_LISTS
+from rfd_lib.errors import RfdAuditError
+
+OPCS4 = re.compile(r"^[A-Z][0-9]{2}\.?[0-9]?$")
+
+
+class CodeListError(RfdAuditError):
+    """The code-list file cannot be used: unreadable, a code not OPCS-4 shaped, a missing list."""
+
+
+def _code(value: object) -> str:
+    text = str(value).strip().upper()
+    if not OPCS4.match(text):
+        raise ValueError(f"{value!r} is not an OPCS-4 code (like A57.7)")
+    return text.replace(".", "")
+
+
+class SiteCodes(BaseModel):
+    """A plain list of codes (e.g. the lumbar site codes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    codes: tuple[str, ...]
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _opcs(cls, values: list[object]) -> tuple[str, ...]:
+        return tuple(_code(value) for value in values)
+
+
+class ProcedureList(BaseModel):
+    """Spells whose primary procedure is one of ``primary_procedure``, with a code of ``with_any``."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    check_locally: bool = False
+    primary_procedure: tuple[str, ...]
+    with_any: str | None = None
+
+    @field_validator("primary_procedure", mode="before")
+    @classmethod
+    def _opcs(cls, values: list[object]) -> tuple[str, ...]:
+        return tuple(_code(value) for value in values)
+
+
+class CodeLists(BaseModel):
+    """The code lists the checks use; the procedure lists' ``with_any`` must name a site list."""
+
+    model_config = ConfigDict(extra="forbid")
+    lumbar_site: SiteCodes
+    medial_branch_block: ProcedureList
+    facet_joint_injection: ProcedureList
+
+    @model_validator(mode="after")
+    def _sites_exist(self) -> CodeLists:
+        for name in ("medial_branch_block", "facet_joint_injection"):
+            site = getattr(self, name).with_any
+            if site is not None and site != "lumbar_site":
+                raise ValueError(f"{name}: with_any names {site!r}, not a list of site codes here")
+        return self
+
+    def matches(self, name: str, spells: pd.DataFrame) -> pd.Series:
+        """Return, per spell, whether it is a spell of list ``name`` (False where codes are NULL)."""
+        wanted: ProcedureList = getattr(self, name)
+        found = starts_with_any(spells["Primary_Spell_Procedure"], wanted.primary_procedure)
+        if wanted.with_any is not None:
+            sites: SiteCodes = getattr(self, wanted.with_any)
+            found &= starts_with_any(spells["Any_Spell_Procedure"], sites.codes)
+        return found
+
+
+def starts_with_any(codes: pd.Series, prefixes: tuple[str, ...]) -> pd.Series:
+    """Return, per value, whether any code in it starts with one of ``prefixes`` (NULL is False).
+
+    A value may hold one code or a SUS+ code string; a code starts after the string's start, a
+    ``|``, a ``,`` or a space.
+    """
+    pattern = "(?:^|[|, ])(?:" + "|".join(map(re.escape, prefixes)) + ")"
+    values = pa.array(codes.array, pa.large_string()) if len(codes) else pa.array([], pa.large_string())
+    hit = pc.match_substring_regex(pc.utf8_upper(values), pattern)
+    return pd.Series(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=codes.index, dtype=bool)
+
+
+def load_code_lists(path: str | Path = CODE_LISTS) -> CodeLists:
+    """Return the code lists in ``path`` (default ``params/code_lists.yaml``), checked.
+
+    Raises :class:`CodeListError` naming the file and the list for anything wrong.
+    """
+    path = Path(path)
+    return _load(path.resolve(), path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, _mtime_ns: int) -> CodeLists:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise CodeListError(f"{path}: cannot read the code lists") from None
+    except yaml.YAMLError as error:
+        raise CodeListError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    try:
+        return CodeLists.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CodeListError(
+            f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}",
+            hint="codes are OPCS-4, like A57.7; see the comments at the top of the file",
+        ) from None

@@ -1,0 +1,198 @@
+"""The restricted-use checks on a small made-up provider, worked by hand.
+
+The spells below are the whole fixture: one provider (RXA), five patients, two quarters audited
+(the extract starts in October 2024, so a 6-month look-back from April 2025 is inside it). Each
+goes through the real rule engine (:func:`rfd_lib.classify`), then :func:`label_activity` and
+:func:`restricted_use_checks`. In a table ``.`` is NULL. Procedures: V485 with Z676 is RFD;
+A577 with Z676 a medial branch block; V544 with Z676 a facet joint injection.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from rfd_lib.activity import label_activity
+from rfd_lib.checks import restricted_use_checks
+from rfd_lib.classify import classify
+from rfd_lib.code_lists import load_code_lists
+from rfd_lib.expectations import ExpectationsError, load_expectations
+from rfd_lib.rule import load_rule
+from rfd_lib.volumes import volumes, waterfall
+
+# spell patient admitted   class method category age primary any                diagnosis  what it is
+SPELLS = """
+S00   P9      2024-10-01 1     11     01       70  W401    ||W401             M170       a hip replacement: the extract starts here
+S01   P1      2025-04-02 2     11     01       50  A577    ||A577,Z676        M545       block
+S02   P1      2025-06-10 2     11     01       50  V485    ||V485,Z676        M545       RFD 69 days after its block: counted
+S03   P2      2025-05-05 2     11     01       60  V485    ||V485,Z676        M545       RFD, no block: counted
+S04   P2      2025-08-20 1     11     01       60  V485    ||V485,Z676        M545       repeat after 107 days: counted
+S05   P3      2025-07-01 2     21     01       40  V485    ||V485,Z676        M545       emergency: not counted
+S06   P4      2025-07-15 2     11     02       17  V485    ||V485,Z676        M170       private, 17, off-list: not counted
+S07   P4      2025-08-01 2     11     01       45  V544    ||V544,Z676        M545       facet joint injection
+S08   .       2025-09-01 2     11     01       45  V487    ||V487,Z993        M549       RFD without a patient: counted
+"""
+QUARTERS = ["2025/26 Q1", "2025/26 Q2"]
+EMERGENCY, PRIVATE = "Only Elective Activity", "Private Appointment Exclusion"
+DIAGNOSIS = "LEFT(Primary_Spell_Diagnosis, 4) IN ('M512', 'M518', 'M519', 'M545', 'M549')"
+AGE = "Age between 19 and 120"
+
+
+def spells() -> pd.DataFrame:
+    rows = [line.split(None, 10) for line in SPELLS.strip().splitlines()]
+    text = pd.DataFrame(
+        rows,
+        columns=[
+            "spell",
+            "patient",
+            "admitted",
+            "class",
+            "method",
+            "category",
+            "age",
+            "primary",
+            "any",
+            "diagnosis",
+            "what",
+        ],
+    )
+    text = text.replace({".": None})
+    return pd.DataFrame(
+        {
+            "spell_id": text["spell"].astype("string"),
+            "provider_code": pd.Series(["RXA"] * len(text), dtype="string"),
+            "patient_id": text["patient"].astype("string"),
+            "admission_date": pd.to_datetime(text["admitted"]),
+            "discharge_date": pd.to_datetime(text["admitted"]),
+            "patient_classification": text["class"].astype("string"),
+            "Primary_Spell_Procedure": text["primary"].astype("string"),
+            "Any_Spell_Procedure": text["any"].astype("string"),
+            "Primary_Spell_Diagnosis": text["diagnosis"].astype("string"),
+            "Any_Spell_Diagnosis": ("||" + text["diagnosis"]).astype("string"),
+            "Age_At_Start_of_Spell_SUS": text["age"].astype("Int64"),
+            "Der_Age_at_CDS_Activity_Date": text["age"].astype("Int64"),
+            "Admission_Method": text["method"].astype("string"),
+            "Administrative_Category": text["category"].astype("string"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def activity() -> pd.DataFrame:
+    rule = load_rule()
+    return label_activity(classify(spells()), rule, load_code_lists(), load_expectations(rule=rule))
+
+
+@pytest.fixture(scope="module")
+def checks(activity) -> pd.DataFrame:
+    populations = pd.DataFrame({"provider_code": ["RXA"], "catchment_population": [200_000]})
+    return restricted_use_checks(activity, load_expectations(), QUARTERS, populations).set_index(
+        ["quarter", "check"]
+    )
+
+
+def test_each_spell_is_labelled(activity):
+    assert activity["kind"].tolist() == ["block", "rfd", "rfd", "rfd", "rfd", "rfd", "facet_injection", "rfd"]
+    assert activity["counted"].tolist() == [False, True, True, True, False, False, False, True]
+    assert activity["first_failure"].tolist()[4:6] == [EMERGENCY, DIAGNOSIS]  # S06 fails three: the first
+    assert activity["prior_block"].tolist()[1:4] == [True, False, False]
+    assert activity["days_since_previous"].isna().tolist()[1:4] == [True, True, False]
+    assert activity["days_since_previous"].iat[3] == 107
+    # A first RFD is a repeat of nothing only if the 16-month look-back is inside the extract.
+    assert [None if pd.isna(v) else v for v in activity["repeat"].tolist()[1:4]] == [None, None, True]
+    assert pd.isna(activity["prior_block"].iat[7]) and pd.isna(activity["repeat"].iat[7])  # no patient
+
+
+def test_volumes_and_patients(activity):
+    table = volumes(activity, QUARTERS).set_index("quarter")
+    # Q1: S02, S03 (both counted, patients P1 and P2). Q2: S04, S05, S06, S08; counted S04, S08.
+    assert table["rfd_coded"].tolist() == [2, 4]
+    assert table["counted"].tolist() == [2, 2]
+    assert table["patients_coded"].tolist() == [2, 3]  # S08 has no patient
+    assert table["day_cases"].tolist() == [2, 1]  # S04 was an ordinary admission
+
+
+def test_the_waterfall_adds_up(activity):
+    table = waterfall(
+        activity, QUARTERS, {name: r.label for name, r in load_expectations().restrictions.items()}
+    )
+    q2 = table[table["quarter"] == "2025/26 Q2"].set_index("step")["spells"]
+    # 4 coded = 1 off-list diagnosis (S06) + 1 emergency (S05) + 2 counted; S06's other failures are not counted twice.
+    assert q2.tolist() == [4, 1, 0, 1, 0, 0, 2]
+    assert q2.iloc[0] == q2.iloc[1:].sum()
+
+
+@pytest.mark.parametrize(
+    "quarter,check,numerator,denominator,status",
+    [
+        ("2025/26 Q2", f"restriction: {EMERGENCY}", 1, 4, "red"),  # S05 of S04 S05 S06 S08
+        ("2025/26 Q2", f"restriction: {PRIVATE}", 1, 4, "red"),
+        ("2025/26 Q2", f"restriction: {AGE}", 1, 4, "red"),
+        ("2025/26 Q2", f"restriction: {DIAGNOSIS}", 1, 4, "red"),
+        ("2025/26 Q1", f"restriction: {EMERGENCY}", 0, 2, "green"),
+        ("2025/26 Q1", "prior_block", 1, 2, "red"),  # S02 yes, S03 no: 50 % < 80 %
+        ("2025/26 Q2", "repeat", 1, 1, "red"),  # S04 repeats S03 after 107 days; S08 not assessable
+        ("2025/26 Q2", "facet_joint_injection", 1, 1, "red"),  # S07 is the only lumbar injection in Q2
+        ("2025/26 Q1", "facet_joint_injection", 0, 1, "green"),  # S01 the only one, a block
+        ("2025/26 Q2", "day_case", 1, 2, "red"),  # S04 ordinary, S08 day case
+    ],
+)
+def test_check(checks, quarter, check, numerator, denominator, status):
+    row = checks.loc[(quarter, check)]
+    assert (row["numerator"], row["denominator"], row["status"]) == (numerator, denominator, status)
+    assert row["share"] == pytest.approx(numerator / denominator)
+
+
+def test_pathway_checks_say_what_they_could_not_assess(checks):
+    assert (
+        checks.loc[("2025/26 Q2", "repeat"), "note"]
+        == "1 not assessable (look-back starts before the extract)"
+    )
+
+
+def test_baseline_and_expected_rate(checks):
+    row = checks.loc[("2025/26 Q2", "change_from_baseline")]
+    # Baseline: the first 4 quarters in the list, here both: mean (2 + 2) / 2 = 2 counted a quarter.
+    assert (row["numerator"], row["denominator"], row["share"]) == (2, 2.0, 0.0)
+    rate = checks.loc[("2025/26 Q2", "expected_rate")]
+    assert rate["status"] == "not assessable" and rate["note"] == "no expected rate in the parameters"
+    assert pd.isna(rate["numerator"])  # never a misleading zero
+
+
+def test_without_patient_identifiers_the_pathway_checks_are_not_assessable():
+    rule = load_rule()
+    anonymous = spells().assign(patient_id=pd.Series([None] * 9, dtype="string"))
+    activity = label_activity(classify(anonymous), rule, load_code_lists(), load_expectations(rule=rule))
+    checks = restricted_use_checks(activity, load_expectations(), QUARTERS).set_index(["quarter", "check"])
+    for check in ("prior_block", "repeat"):
+        row = checks.loc[("2025/26 Q2", check)]
+        assert row["status"] == "not assessable" and row["note"] == "the extract has no patient identifier"
+        assert pd.isna(row["numerator"])
+
+
+def test_expectations_naming_a_restriction_the_rule_lacks_fail_to_load(tmp_path):
+    from rfd_lib.config import EXPECTATIONS
+
+    path = tmp_path / "expectations.yaml"
+    path.write_text(
+        EXPECTATIONS.read_text(encoding="utf-8").replace("Only Elective Activity:", "Only Elective Activty:"),
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ExpectationsError,
+        match=r"not in the rule: 'Only Elective Activty'.*no label for: 'Only Elective Activity'",
+    ):
+        load_expectations(path, rule=load_rule())
+
+
+def test_thresholds_the_wrong_way_round_fail_to_load(tmp_path):
+    from rfd_lib.config import EXPECTATIONS
+
+    path = tmp_path / "expectations.yaml"
+    path.write_text(
+        EXPECTATIONS.read_text(encoding="utf-8").replace("green: 0.95", "green: 0.5"), encoding="utf-8"
+    )
+    with pytest.raises(
+        ExpectationsError, match=r"thresholds.prior_block: amber \(0.8\) is on the wrong side"
+    ):
+        load_expectations(path)
