@@ -99,7 +99,8 @@ class Chart:
         import io
 
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        with house_style():
+            self.figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
 
@@ -121,5 +122,6 @@ def new_chart(height: str = "normal", width: float = 1.0) -> tuple[Figure, Axes]
 
 def finish(figure: Figure, axes: Axes, title: str, caption: str) -> Chart:
     """Return the :class:`Chart` of ``figure``, with ``title`` drawn above ``axes``."""
-    axes.set_title(title)
+    with house_style():
+        axes.set_title(title)
     return Chart(figure, title, caption)

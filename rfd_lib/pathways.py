@@ -7,6 +7,8 @@ admission dates: a procedure is done on admission for day cases, which RFD nearl
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -82,3 +84,18 @@ def _latest_before(rfd: pd.DataFrame, blocks: pd.DataFrame) -> pd.Series:
     latest = pd.Series(pd.NaT, index=rfd.index, dtype=rfd["admission_date"].dtype)
     latest.iloc[matched["_row"].to_numpy()] = matched["block_date"].to_numpy()
     return latest
+
+
+# Bands of months between a patient's denervations; the policy's 16 months is a boundary.
+INTERVAL_BANDS = (0, 6, 12, 16, 24, 36)
+
+
+def interval_bands(days: pd.Series, bands: tuple[int, ...] = INTERVAL_BANDS) -> pd.Series:
+    """Return the band of months each interval falls in ('6-12 months', '36+ months'), ordered.
+
+    Months are days / 30.44 (a mean month); ``<NA>`` stays missing.
+    """
+    labels = [f"{low}-{high} months" for low, high in itertools.pairwise(bands)] + [f"{bands[-1]}+ months"]
+    months = days.astype("Float64") / 30.44
+    cut = pd.cut(months.astype(float), [*bands, np.inf], right=False, labels=labels)
+    return cut

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rfd_lib.pathways import interval_bands
 from rfd_lib.periods import financial_quarter, quarter_range
 
 
@@ -87,3 +88,26 @@ def waterfall(
     table["spells"] = table["spells"].fillna(0).astype("Int64")
     table["label"] = pd.Series(steps, dtype="string").iloc[table["step"]].to_numpy()
     return table[["provider_code", "quarter", "step", "label", "spells"]]
+
+
+def repeat_intervals(
+    activity: pd.DataFrame, quarters: list[str], providers: list[str] | None = None
+) -> pd.DataFrame:
+    """Return, per provider, counted RFDs in ``quarters`` by months since the patient's previous RFD.
+
+    One row per provider and band of :data:`rfd_lib.pathways.INTERVAL_BANDS`, every band present;
+    a patient's first RFD in the extract has no interval and is not counted here.
+    """
+    counted = activity[activity["kind"].eq("rfd") & activity["counted"] & activity["quarter"].isin(quarters)]
+    bands = interval_bands(counted["days_since_previous"])
+    counts = counted.assign(band=bands).groupby(["provider_code", "band"], observed=False).size()
+    table = counts.rename("spells").reset_index()
+    every = providers or sorted(activity["provider_code"].dropna().unique())
+    frame = pd.MultiIndex.from_product(
+        [every, bands.cat.categories], names=["provider_code", "band"]
+    ).to_frame(index=False)
+    frame = frame.merge(table, on=["provider_code", "band"], how="left")
+    frame["spells"] = frame["spells"].fillna(0).astype("Int64")
+    frame["provider_code"] = frame["provider_code"].astype("string")
+    frame["band"] = frame["band"].astype("string")
+    return frame

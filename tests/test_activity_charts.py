@@ -1,0 +1,68 @@
+"""The activity charts draw what their tables hold, suppressed counts as '*', and say it in words."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from rfd_lib.activity_charts import interval_chart, volume_chart, waterfall_chart
+
+QUARTERS = ["2025/26 Q1", "2025/26 Q2", "2025/26 Q3"]
+
+
+def volumes() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "provider_code": ["RXA"] * 3,
+            "quarter": QUARTERS,
+            "counted": pd.array([40, None, 55], dtype="Int64"),  # 2025/26 Q2 suppressed
+            "not_counted": pd.array([10, 0, 15], dtype="Int64"),
+        }
+    )
+
+
+def test_volume_chart_draws_a_bar_pair_per_quarter_and_marks_the_suppressed():
+    chart = volume_chart(volumes(), "RXA")
+    axes = chart.figure.axes[0]
+    assert len(axes.patches) == 6  # counted and not counted, three quarters
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == QUARTERS
+    assert [text.get_text() for text in axes.texts] == ["*"]
+    assert "In 2025/26 Q3: 55 counted and 15 not counted" in chart.caption
+    assert "suppressed" in chart.caption and chart.alt_text.startswith("RFD spells at RXA by quarter.")
+    assert axes.get_ylabel() == "RFD spells (count)"
+
+
+def test_waterfall_chart_steps_down_from_coded_to_counted():
+    table = pd.DataFrame(
+        {
+            "provider_code": ["RXA"] * 4,
+            "quarter": ["2025/26 Q1"] * 4,
+            "step": [0, 1, 2, 3],
+            "label": ["RFD-coded spells", "emergency admission", "private patient", "counted as 2K_RFD_back"],
+            "spells": pd.array([100, 20, 10, 70], dtype="Int64"),
+        }
+    )
+    chart = waterfall_chart(table, "RXA", "2025/26 Q1")
+    bars = chart.figure.axes[0].patches
+    assert [(bar.get_x(), bar.get_width()) for bar in bars] == [(0, 100), (80, 20), (70, 10), (0, 70)]
+    assert "Of 100 RFD-coded spells at RXA in 2025/26 Q1, 70 were counted" in chart.caption
+    assert "emergency admission 20; private patient 10" in chart.caption
+
+
+def test_interval_chart_colours_repeats_sooner_than_the_policy():
+    table = pd.DataFrame(
+        {
+            "provider_code": ["RXA"] * 3,
+            "band": ["6-12 months", "12-16 months", "16-24 months"],
+            "spells": pd.array([10, None, 25], dtype="Int64"),
+        }
+    )
+    chart = interval_chart(table, "RXA", policy_months=16)
+    colours = [bar.get_facecolor() for bar in chart.figure.axes[0].patches]
+    assert colours[0] == colours[1] != colours[2]
+    assert "(10 in all, suppressed bands not included)" in chart.caption
+
+
+def test_a_provider_without_rows_is_a_clear_error():
+    with pytest.raises(ValueError, match="no volumes for provider RXB"):
+        volume_chart(volumes(), "RXB")
