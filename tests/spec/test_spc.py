@@ -1,0 +1,652 @@
+"""XmR charts by Making Data Count's rules, as worked series with the arithmetic in the comments.
+
+Most rule tests pin the limits with a 4-quarter baseline, so every later point is read against
+the same numbers:
+
+    BASELINE = 11, 9, 11, 9       mean 10, moving ranges 2, 2, 2 → mean moving range (mR-bar) 2
+    process limits   10 ± 2.66 × 2         = 4.68 and 15.32
+    2-sigma lines    10 ± (2/3) × 2.66 × 2 = 6.453 and 13.547
+
+The baseline alternates sides of the mean, never rises or falls twice and stays inside the
+2-sigma lines, so it raises no signal of its own; it ends below the mean (9).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb
+
+from rfd_lib.spc import XmR, xmr, xmr_by
+from rfd_lib.spc_chart import spc_chart
+
+BASELINE = [11, 9, 11, 9]
+RULES = ["beyond_limits", "run", "trend", "two_of_three"]
+
+
+def quarter_labels(n: int, last: str = "2026/27 Q2") -> list[str]:
+    """The ``n`` financial-year quarters ending ``last``, oldest first ("2025/26 Q4", "2026/27 Q1", ...)."""
+    year, quarter = int(last[:4]), int(last[-1])
+    count = year * 4 + quarter - 1 - np.arange(n)[::-1]
+    return [f"{c // 4}/{(c // 4 + 1) % 100:02d} Q{c % 4 + 1}" for c in count]
+
+
+def quarters(values, last: str = "2026/27 Q2", dtype: str = "float64") -> pd.Series:
+    return pd.Series(values, index=quarter_labels(len(values), last), dtype=dtype)
+
+
+def pinned(*later: float, **options) -> XmR:
+    """The XmR of BASELINE followed by ``later``, limits from the baseline only."""
+    return xmr(quarters([*BASELINE, *later]), baseline_points=len(BASELINE), **options)
+
+
+def flagged(result: XmR, rule: str) -> list[int]:
+    """Positions (0-based, baseline included) of the points the rule flags."""
+    return np.flatnonzero(result.points[rule].to_numpy()).tolist()
+
+
+def test_quarter_labels_helper():
+    assert quarter_labels(3) == ["2025/26 Q4", "2026/27 Q1", "2026/27 Q2"]
+
+
+# Mean, moving range and limits ----------------------------------------------------------------------
+
+
+def test_limits_of_a_six_point_series():
+    # values          4, 6, 5, 7, 6, 8           mean 36 / 6 = 6
+    # moving ranges   -, 2, 1, 2, 1, 2           mR-bar 8 / 5 = 1.6 (none ≥ 3.267 × 1.6 = 5.23, none screened)
+    # limits          6 ± 2.66 × 1.6 = 6 ± 4.256 → 1.744 and 10.256
+    # 2-sigma lines   6 ± 1.7733 × 1.6 = 6 ± 2.8373 → 3.1627 and 8.8373
+    result = xmr(quarters([4, 6, 5, 7, 6, 8]))
+    assert result.mean == pytest.approx(6)
+    assert result.mean_moving_range == pytest.approx(1.6)
+    assert result.upper == pytest.approx(10.256)
+    assert result.lower == pytest.approx(1.744)
+    assert result.upper_2s == pytest.approx(8.837333)
+    assert result.lower_2s == pytest.approx(3.162667)
+    points = result.points
+    assert points["period"].tolist() == quarter_labels(6)
+    assert points["moving_range"].tolist()[1:] == [2, 1, 2, 1, 2]
+    assert np.isnan(points["moving_range"].iloc[0])
+    assert (points["mean"] == result.mean).all() and (points["upper"] == result.upper).all()
+    assert not points["special_cause"].any()
+    assert (points["variation"] == "common cause").all()
+    assert result.variation_icon == "common_cause"
+    assert result.summary == "Common cause variation: no signal of change over 6 quarters."
+    assert result.note == "fewer than 12 points: limits are indicative"
+
+
+def test_the_points_table_is_tidy():
+    columns = ["period", "value", "mean", "moving_range", "upper", "lower", "upper_2s", "lower_2s"]
+    columns += [*RULES, "special_cause", "variation", "signal"]
+    assert pinned(12).points.columns.tolist() == columns
+
+
+def test_twelve_points_need_no_note():
+    assert xmr(quarters([11, 9] * 6)).note is None
+    assert xmr(quarters([11, 9] * 5 + [11])).note == "fewer than 12 points: limits are indicative"
+
+
+def test_lower_limit_is_clipped_at_zero_for_counts_unless_floor_is_none():
+    # values 1, 5, 1, 5: mean 3, mR-bar 4, lower limit 3 - 10.64 = -7.64 → 0; 2-sigma line 3 - 7.09 → 0
+    assert xmr(quarters([1, 5, 1, 5])).lower == 0
+    assert xmr(quarters([1, 5, 1, 5])).lower_2s == 0
+    assert xmr(quarters([1, 5, 1, 5]), floor=None).lower == pytest.approx(-7.64)
+    assert xmr(quarters([1, 5, 1, 5])).upper == pytest.approx(13.64)
+
+
+def test_baseline_limits_and_moving_range_screening():
+    # 11, 9, 11, 9, 20, 20, 20, 20
+    # baseline of 4: mean 10, mR-bar 2 → limits 4.68 and 15.32, and the four 20s are beyond them.
+    # all 8:  mean 120 / 8 = 15; moving ranges 2, 2, 2, 11, 0, 0, 0 → mR-bar 17 / 7 = 2.43;
+    #         11 ≥ 3.267 × 2.43 = 7.93 is screened out → mR-bar 6 / 6 = 1 → limits 15 ± 2.66.
+    #         unscreened: 15 ± 2.66 × 17 / 7 = 15 ± 6.46, and the jump hides inside its own limits.
+    values = quarters([11, 9, 11, 9, 20, 20, 20, 20])
+    baseline = xmr(values, baseline_points=4)
+    assert (baseline.mean, baseline.mean_moving_range) == (10, 2)
+    assert (baseline.lower, baseline.upper) == pytest.approx((4.68, 15.32))
+    assert flagged(baseline, "beyond_limits") == [4, 5, 6, 7]
+    assert baseline.baseline_points == 4
+
+    whole = xmr(values)
+    assert whole.mean == 15
+    assert whole.mean_moving_range == pytest.approx(1.0)
+    assert (whole.lower, whole.upper) == pytest.approx((12.34, 17.66))
+    assert flagged(whole, "beyond_limits") == [0, 1, 2, 3, 4, 5, 6, 7]  # two processes, neither inside
+
+    unscreened = xmr(values, screen_outliers=False)
+    assert unscreened.mean_moving_range == pytest.approx(17 / 7)
+    assert unscreened.upper == pytest.approx(15 + 2.66 * 17 / 7)
+    assert flagged(unscreened, "beyond_limits") == []
+
+
+def test_a_constant_series_has_zero_width_limits_and_no_signal():
+    result = xmr(quarters([5] * 8))
+    assert (result.mean, result.mean_moving_range, result.upper, result.lower) == (5, 0, 5, 5)
+    assert not result.points["special_cause"].any()
+
+
+# Rule 1: a point beyond the process limits ----------------------------------------------------------
+
+
+def test_a_point_exactly_on_a_limit_is_not_beyond_it():
+    assert pinned(15.32).upper == 15.32  # the limit is this very float
+    assert flagged(pinned(15.32), "beyond_limits") == []
+    assert flagged(pinned(4.68), "beyond_limits") == []
+    assert flagged(pinned(np.nextafter(15.32, np.inf)), "beyond_limits") == [4]
+    assert flagged(pinned(np.nextafter(4.68, -np.inf)), "beyond_limits") == [4]
+
+
+def test_a_point_beyond_each_limit():
+    result = pinned(10, 16, 10, 4, 10)
+    assert flagged(result, "beyond_limits") == [5, 7]
+    assert result.points["signal"].iloc[[5, 7]].tolist() == ["above upper limit", "below lower limit"]
+    assert flagged(result, "special_cause") == [5, 7]
+
+
+# Rule 2: a run of 7 on one side of the mean ---------------------------------------------------------
+
+
+def test_six_above_the_mean_is_not_a_run():
+    # baseline ends 9 (below); then six points above 10, then one below
+    result = pinned(12, 11, 12, 11, 12, 11, 8)
+    assert flagged(result, "run") == []
+    assert not result.points["special_cause"].any()
+
+
+def test_seven_above_the_mean_is_a_run_and_every_point_of_it_is_flagged():
+    result = pinned(12, 11, 12, 11, 12, 11, 12)
+    assert flagged(result, "run") == [4, 5, 6, 7, 8, 9, 10]
+    assert (result.points["signal"].iloc[4:] == "run above mean").all()
+    assert (
+        result.summary
+        == "Special cause variation (neither improvement nor concern): a run of 7 quarters above the mean ending 2026/27 Q2."
+    )
+
+
+def test_a_run_of_seven_below_the_mean_includes_the_baseline_point_it_starts_from():
+    # the baseline's last 9 is below the mean, so six more below make seven
+    result = pinned(8, 9, 8, 9, 8, 9)
+    assert flagged(result, "run") == [3, 4, 5, 6, 7, 8, 9]
+    assert result.points["signal"].iloc[-1] == "run below mean"
+
+
+def test_a_point_on_the_mean_breaks_a_run():
+    # 3 above, one exactly on the mean (10), 3 above: no run of 7
+    assert flagged(pinned(12, 11, 12, 10, 11, 12, 11), "run") == []
+    # the same with 11 instead of 10: seven above
+    assert flagged(pinned(12, 11, 12, 11, 11, 12, 11), "run") == [4, 5, 6, 7, 8, 9, 10]
+    # a point on the mean is not in the run that follows it
+    assert flagged(pinned(10, 12, 11, 12, 11, 12, 11, 12), "run") == [5, 6, 7, 8, 9, 10, 11]
+
+
+# Rule 3: a trend of 7 rising or falling points -------------------------------------------------------
+
+
+def test_six_rising_points_are_not_a_trend():
+    # 9 (baseline), 9.5, 10.5, 11, 11.5, 12 rise; then 11 falls
+    assert flagged(pinned(9.5, 10.5, 11, 11.5, 12, 11), "trend") == []
+
+
+def test_seven_rising_points_are_a_trend():
+    # 9 (baseline), 9.5, 10.5, 11, 11.5, 12, 12.5: seven points, each higher than the one before
+    result = pinned(9.5, 10.5, 11, 11.5, 12, 12.5)
+    assert flagged(result, "trend") == [3, 4, 5, 6, 7, 8, 9]
+    assert flagged(result, "run") == []  # they cross the mean
+    assert (result.points["signal"].iloc[3:] == "increasing trend").all()
+
+
+def test_seven_falling_points_are_a_trend():
+    # 11, 10.5, 10, 9.5, 9, 8.5, 8 after the baseline's 9: the 9 is not part of it (11 is higher)
+    result = pinned(11, 10.5, 10, 9.5, 9, 8.5, 8)
+    assert flagged(result, "trend") == [4, 5, 6, 7, 8, 9, 10]
+    assert (result.points["signal"].iloc[4:] == "decreasing trend").all()
+
+
+def test_two_equal_neighbours_break_a_trend():
+    assert flagged(pinned(9.5, 10.5, 10.5, 11, 11.5, 12, 12.5), "trend") == []
+
+
+def test_a_trend_is_coloured_by_its_direction_even_below_the_mean():
+    # 5, 5.5, 6, 6.5, 7, 7.5, 8: a rising trend, all below the mean (a run of 8 with the baseline's
+    # 9), the first three below the 2-sigma line 6.453. The trend comes first, so these seven points
+    # are an increasing trend: improvement when higher is better. The baseline's 9 is in the run only.
+    result = pinned(5, 5.5, 6, 6.5, 7, 7.5, 8, improvement="increase")
+    assert flagged(result, "trend") == [4, 5, 6, 7, 8, 9, 10]
+    assert flagged(result, "run") == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert flagged(result, "two_of_three") == [4, 5, 6]
+    assert result.points["variation"].iloc[4:].tolist() == ["improvement"] * 7
+    assert result.points["variation"].iloc[3] == "concern"
+    assert result.variation_icon == "improvement_high"
+    assert result.summary == "Special cause of improvement: a rising trend over 7 quarters ending 2026/27 Q2."
+
+
+# Rule 4: two of three points beyond the 2-sigma line, same side ---------------------------------------
+
+
+def test_two_of_three_beyond_two_sigma_on_the_same_side():
+    # 14, 12, 14: both 14s are above 13.547 (and below 15.32), the 12 is above the mean
+    result = pinned(14, 12, 14)
+    assert flagged(result, "two_of_three") == [4, 6]  # the close points, not the 12
+    assert result.points["signal"].iloc[6] == "two of three near upper limit"
+    assert result.summary == (
+        "Special cause variation (neither improvement nor concern): "
+        "2 of the last 3 quarters are near the upper limit (beyond 2 sigma), ending 2026/27 Q2."
+    )
+
+
+def test_two_of_three_below():
+    assert flagged(pinned(6, 6, 9), "two_of_three") == [4, 5]
+
+
+def test_two_beyond_two_sigma_on_opposite_sides_is_not_a_signal():
+    # 14 above 13.547, 6 below 6.453
+    assert flagged(pinned(14, 12, 6), "two_of_three") == []
+    assert flagged(pinned(14, 6), "two_of_three") == []
+
+
+def test_two_of_three_needs_the_third_point_on_the_same_side_of_the_mean():
+    assert flagged(pinned(14, 8, 14), "two_of_three") == []
+
+
+def test_one_of_three_beyond_two_sigma_is_not_a_signal():
+    assert flagged(pinned(14, 12, 12), "two_of_three") == []
+
+
+def test_two_beyond_two_sigma_but_four_apart_is_not_a_signal():
+    assert flagged(pinned(14, 12, 12, 14), "two_of_three") == []
+
+
+def test_a_point_beyond_the_limit_does_not_count_towards_two_of_three():
+    # 16 is beyond 15.32: its own signal; the 14 has no second close point
+    result = pinned(14, 16, 12)
+    assert flagged(result, "two_of_three") == []
+    assert flagged(result, "beyond_limits") == [5]
+
+
+def test_a_point_exactly_on_the_two_sigma_line_is_not_beyond_it():
+    line = pinned().upper_2s
+    assert flagged(pinned(line, 12, line), "two_of_three") == []
+    assert flagged(pinned(np.nextafter(line, np.inf), 12, line + 0.01), "two_of_three") == [4, 6]
+
+
+# Variation: improvement, concern or neither, and the icon --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("improvement", "latest", "variation", "icon"),
+    [
+        ("increase", 16, "improvement", "improvement_high"),
+        ("increase", 4, "concern", "concern_low"),
+        ("decrease", 16, "concern", "concern_high"),
+        ("decrease", 4, "improvement", "improvement_low"),
+        ("neither", 16, "neither", "neither_high"),
+        ("neither", 4, "neither", "neither_low"),
+        ("increase", 12, "common cause", "common_cause"),
+        ("decrease", 12, "common cause", "common_cause"),
+    ],
+)
+def test_variation_of_the_latest_point_and_its_icon(improvement, latest, variation, icon):
+    result = pinned(10, latest, improvement=improvement)
+    assert result.points["variation"].iloc[-1] == variation
+    assert result.variation_icon == icon
+
+
+def test_the_icon_reads_the_latest_point_only():
+    # an earlier point above the limit, then common cause: the icon is common cause
+    result = pinned(16, 10, 11, improvement="increase")
+    assert result.points["variation"].iloc[4] == "improvement"
+    assert result.variation_icon == "common_cause"
+    assert result.summary == (
+        "Common cause variation at the latest quarter (2026/27 Q2), "
+        "after special cause variation in 1 earlier quarter, the last in 2025/26 Q4."
+    )
+
+
+def test_summaries_name_the_limit_and_the_value():
+    assert pinned(16, improvement="decrease").summary == (
+        "Special cause of concern: 2026/27 Q2 (16) is above the upper limit (15.3)."
+    )
+    assert pinned(4, improvement="decrease").summary == (
+        "Special cause of improvement: 2026/27 Q2 (4) is below the lower limit (4.68)."
+    )
+
+
+def test_the_run_summary_from_the_issue():
+    result = pinned(12, 11, 12, 11, 12, 11, improvement="decrease")  # 9 then six above: only 6
+    assert result.variation_icon == "common_cause"
+    result = pinned(8, 12, 11, 12, 11, 12, 11, 12, improvement="decrease")
+    assert result.summary == "Special cause of concern: a run of 7 quarters above the mean ending 2026/27 Q2."
+    assert result.variation_icon == "concern_high"
+
+
+# Assurance -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("improvement", "target", "icon"),
+    [
+        # limits 4.68 to 15.32
+        ("increase", 16, "fail"),  # higher is better, the target is above what the process can reach
+        ("increase", 4, "pass"),  # the target is below the lower limit: every point meets it
+        ("increase", 10, "hit_and_miss"),
+        ("increase", 15.32, "hit_and_miss"),  # on a limit: not beyond it
+        ("decrease", 16, "pass"),
+        ("decrease", 4, "fail"),
+        ("decrease", 4.68, "hit_and_miss"),
+    ],
+)
+def test_assurance(improvement, target, icon):
+    result = pinned(10, improvement=improvement, target=target)
+    assert result.assurance_icon == icon
+
+
+def test_assurance_in_words():
+    assert pinned(10, improvement="increase", target=16).assurance_summary == (
+        "The process will consistently fail the target of 16: it is above the upper limit (15.3)."
+    )
+    assert pinned(10, improvement="decrease", target=16).assurance_summary.startswith(
+        "The process will consistently meet the target of 16"
+    )
+    assert (
+        "between the limits (4.68 to 15.3)" in pinned(10, improvement="increase", target=10).assurance_summary
+    )
+
+
+def test_no_target_no_assurance():
+    result = pinned(10, improvement="increase")
+    assert result.assurance_icon is None
+    assert result.assurance_summary is None
+
+
+# Missing points ----------------------------------------------------------------------------------------
+
+
+def test_a_missing_point_is_missing_not_zero():
+    # 11, NA, 9, 11, 9: mean of the four values 10; moving ranges only between neighbours: -, -, -, 2, 2
+    result = xmr(quarters([11, None, 9, 11, 9], dtype="Int64"))
+    assert result.mean == 10
+    assert result.mean_moving_range == 2
+    assert np.isnan(result.points["moving_range"].iloc[:3]).all()
+    missing = result.points.iloc[1]
+    assert np.isnan(missing["value"])
+    assert not missing[[*RULES, "special_cause"]].any()
+    assert pd.isna(missing["variation"]) and pd.isna(missing["signal"])
+    assert result.summary == "Common cause variation: no signal of change over 5 quarters (1 missing)."
+
+
+def test_a_missing_point_neither_breaks_nor_extends_a_run():
+    # baseline 9 (below), then 12, 11, 12, NA, 11, 12, 11: six observed above, with a gap → no run
+    assert flagged(pinned(12, 11, 12, None, 11, 12, 11), "run") == []
+    # one more above: seven observed points above the mean, the gap inside → a run, the gap unflagged
+    assert flagged(pinned(12, 11, 12, None, 11, 12, 11, 12), "run") == [4, 5, 6, 8, 9, 10, 11]
+
+
+def test_a_missing_point_neither_breaks_nor_extends_a_trend():
+    assert flagged(pinned(9.5, 10.5, None, 11, 11.5, 12, 12.5), "trend") == [3, 4, 5, 7, 8, 9, 10]
+    assert flagged(pinned(9.5, 10.5, None, 11, 11.5, 12), "trend") == []
+
+
+def test_icons_read_the_latest_observed_point():
+    result = pinned(16, None, improvement="increase")
+    assert result.variation_icon == "improvement_high"
+    assert result.latest["period"] == "2026/27 Q1"
+
+
+# Bad arguments -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "options", "message"),
+    [
+        ([5], {}, "at least 2 values; got 1 of 1 quarters"),
+        ([5, None, None], {}, "at least 2 values; got 1 of 3 quarters"),
+        ([5, None, 6, None], {}, "2 values in neighbouring quarters"),
+        (
+            [5, 6, 7],
+            {"improvement": "up"},
+            "improvement must be 'increase', 'decrease' or 'neither', not 'up'",
+        ),
+        ([5, 6, 7], {"target": 5}, "a target needs improvement='increase' or 'decrease'"),
+        ([5, 6, 7], {"baseline_points": 1}, "baseline_points must be from 2 to the 3 periods given, not 1"),
+        ([5, 6, 7], {"baseline_points": 4}, "baseline_points must be from 2 to the 3 periods given, not 4"),
+        ([5, np.inf, 7], {}, "not infinite"),
+    ],
+)
+def test_bad_arguments_are_value_errors(values, options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        xmr(quarters(values), **options)
+
+
+def test_values_must_be_a_series():
+    with pytest.raises(ValueError, match="pandas Series"):
+        xmr([1, 2, 3])
+
+
+# One row per provider ------------------------------------------------------------------------------------
+
+RA1 = [11, 9, 11, 9, 11, 9, 11, 9]  # common cause
+RB2 = [20, 22, 20, 22, 20, 22, 20, 22]  # mean 21, mR-bar 2: limits 15.68 to 26.32
+RC3 = [5, 7, 5, 7, 6, 60, 6]  # no row for 2025/26 Q2 (the 4th of the 8 quarters)
+PROVIDERS = pd.DataFrame(
+    {
+        "provider_code": ["RA1"] * 8 + ["RB2"] * 8 + ["RC3"] * 7,
+        "quarter": quarter_labels(8) * 2 + quarter_labels(8)[:3] + quarter_labels(8)[4:],
+        "spells": pd.array([*RA1, *RB2, *RC3], dtype="Int64"),
+    }
+).sample(frac=1, random_state=1)  # row order must not matter
+
+
+def test_xmr_by_gives_one_row_per_provider():
+    table = xmr_by(PROVIDERS, improvement="decrease", target=15)
+    assert table["provider_code"].tolist() == ["RA1", "RB2", "RC3"]
+    assert table.columns.tolist() == [
+        "provider_code", "periods", "values", "latest_period", "latest_value", "mean", "mean_moving_range",
+        "lower", "upper", "special_cause_points", "variation_icon", "assurance_icon", "note", "summary",
+    ]  # fmt: skip
+    rb2 = table.set_index("provider_code").loc["RB2"]
+    assert (rb2["mean"], rb2["mean_moving_range"]) == (21, 2)
+    assert (rb2["lower"], rb2["upper"]) == pytest.approx((15.68, 26.32))
+    assert rb2["assurance_icon"] == "fail"  # lower is better, and 15 is below the lowest RB2 will go
+    assert rb2["latest_period"] == "2026/27 Q2" and rb2["latest_value"] == 22
+    assert table["variation_icon"].tolist() == ["common_cause", "common_cause", "common_cause"]
+    # RA1's limits 4.68 to 15.32 and RC3's 0 to 73.8 straddle 15
+    assert table["assurance_icon"].tolist() == ["hit_and_miss", "fail", "hit_and_miss"]
+
+
+def test_xmr_by_treats_an_absent_row_as_a_missing_point():
+    table = xmr_by(PROVIDERS).set_index("provider_code")
+    rc3 = table.loc["RC3"]
+    assert (rc3["periods"], rc3["values"]) == (8, 7)
+    # values 5, 7, 5, [gap], 7, 6, 60, 6 → mean 96 / 7; moving ranges 2, 2, -, -, 1, 54, 54
+    # mR-bar 113 / 5 = 22.6; screening drops ranges ≥ 3.267 × 22.6 = 73.8: none
+    assert rc3["mean"] == pytest.approx(96 / 7)
+    assert rc3["mean_moving_range"] == pytest.approx(113 / 5)
+    # mean + 2.66 × 22.6 = 73.8: the 60 is inside the limits, which it widened itself
+    assert rc3["special_cause_points"] == 0
+    assert rc3["summary"] == "Common cause variation: no signal of change over 8 quarters (1 missing)."
+
+
+def test_xmr_by_passes_options_on():
+    table = xmr_by(PROVIDERS, baseline_points=3, improvement="increase").set_index("provider_code")
+    # RC3's baseline 5, 7, 5: mean 5.667, mR-bar 2 → upper 10.987: the 60 is beyond it, but the latest 6 is not
+    assert table.loc["RC3", "special_cause_points"] == 1
+    assert table.loc["RC3", "upper"] == pytest.approx(17 / 3 + 5.32)
+
+
+def test_xmr_by_reports_a_provider_with_too_few_values():
+    table = pd.DataFrame(
+        {
+            "provider_code": ["RA1", "RA1", "RZ9"],
+            "quarter": ["2026/27 Q1", "2026/27 Q2", "2026/27 Q2"],
+            "spells": [3, 4, 5],
+        }
+    )
+    result = xmr_by(table).set_index("provider_code")
+    assert (
+        result.loc["RZ9", "summary"]
+        == "No XmR chart: an XmR chart needs at least 2 values; got 1 of 2 quarters."
+    )
+    assert pd.isna(result.loc["RZ9", "mean"]) and pd.isna(result.loc["RZ9", "variation_icon"])
+    assert result.loc["RA1", "mean"] == 3.5
+
+
+def test_xmr_by_refuses_duplicate_rows_and_missing_columns():
+    with pytest.raises(ValueError, match="more than one row for a provider_code and quarter"):
+        xmr_by(pd.concat([PROVIDERS, PROVIDERS.head(1)]))
+    with pytest.raises(ValueError, match="no column 'spells'"):
+        xmr_by(PROVIDERS.drop(columns="spells"))
+
+
+# The chart -------------------------------------------------------------------------------------------------
+
+
+def test_the_chart_draws_every_observed_point_and_says_what_it_found():
+    values = quarters([11, 9, 11, 9, 10, None, 10, 16])
+    result = xmr(values, improvement="decrease", target=12, baseline_points=4)
+    chart = spc_chart(
+        result, title="ZA1: RFD spells per quarter", value_label="RFD spells per quarter (count)"
+    )
+    axes = chart.figure.axes[0]
+    (points,) = [c for c in axes.collections if c.get_gid() == "points"]
+    assert len(points.get_offsets()) == 7  # 8 quarters, one missing
+    assert axes.get_title(loc="left") == "ZA1: RFD spells per quarter"
+    assert axes.get_ylabel() == "RFD spells per quarter (count)"
+    assert axes.get_xlabel() == "Quarter"
+    assert [t.get_text() for t in axes.get_xticklabels()] == quarter_labels(8)
+    mean_line = next(line for line in axes.get_lines() if line.get_gid() == "mean")
+    assert mean_line.get_ydata()[0] == 10
+    icons = {patch.get_gid() for inset in axes.child_axes for patch in inset.patches}
+    assert icons == {"variation_icon:concern_high", "assurance_icon:hit_and_miss"}
+    assert "?" in [text.get_text() for inset in axes.child_axes for text in inset.texts]
+    for words in [
+        "over 8 quarters, 2024/25 Q3 to 2026/27 Q2.",
+        "Mean 10;",
+        "process limits 4.68 to 15.3",
+        "from the first 4 quarters",
+        "Target 12.",
+        "Special cause of concern: 2026/27 Q2 (16) is above the upper limit (15.3).",
+        "sometimes meet and sometimes miss the target of 12",
+        "orange for special cause concern",
+        "Fewer than 12 points",
+    ]:
+        assert words in chart.caption
+    assert chart.alt_text.startswith(
+        "ZA1: RFD spells per quarter. XmR chart of RFD spells per quarter (count)"
+    )
+
+
+def test_the_chart_colours_points_by_variation():
+    result = pinned(10, 16, 4, improvement="increase")
+    chart = spc_chart(result, title="t", value_label="v")
+    (points,) = [c for c in chart.figure.axes[0].collections if c.get_gid() == "points"]
+    colours = [tuple(np.round(c[:3], 3)) for c in points.get_facecolors()]
+    grey, blue, orange = (tuple(np.round(np.array(to_rgb(h)), 3)) for h in ("#7B7D7D", "#289DE0", "#FAB428"))
+    assert colours == [grey] * 5 + [blue, orange]
+    icons = {patch.get_gid() for inset in chart.figure.axes[0].child_axes for patch in inset.patches}
+    assert icons == {"variation_icon:concern_low"}  # no target: no assurance icon
+
+
+def test_monthly_labels_say_months():
+    values = pd.Series([11, 9, 11, 9], index=["2026-01", "2026-02", "2026-03", "2026-04"], dtype="float64")
+    assert xmr(values).summary == "Common cause variation: no signal of change over 4 months."
+    periods = pd.Series([11.0, 9, 11, 9], index=pd.period_range("2026-01", periods=4, freq="M"))
+    assert xmr(periods).unit == "month"
+
+
+# Against a literal transcription of plotthedots ------------------------------------------------------------
+
+
+def plotthedots(y: list[float], improvement: int) -> dict[str, list]:
+    """NHSRplotthedots' ptd_spc_standard + ptd_calculate_point_type, loop by loop as the R reads.
+
+    One deliberate difference, also in rfd_lib: where a trend point's next step is flat (a tie
+    between the end of one trend and the start of another), plotthedots takes that step's sign 0
+    as "Decreasing"; here the point keeps the direction of the step before it.
+    """
+    n = len(y)
+    mean = sum(y) / n
+    mr = [abs(y[i] - y[i - 1]) for i in range(1, n)]
+    amr = sum(mr) / len(mr)
+    if amr > 0:
+        kept = [r for r in mr if r < 3.267 * amr]
+        amr = sum(kept) / len(kept)
+    upl, lpl = mean + 2.66 * amr, mean - 2.66 * amr
+    nupl, nlpl = mean + 2 * (2.66 / 3) * amr, mean - 2 * (2.66 / 3) * amr
+    outside = [v > upl or v < lpl for v in y]
+    rtm = [int(np.sign(v - mean)) for v in y]
+    close = [int(not o and (v < nlpl or v > nupl)) for v, o in zip(y, outside, strict=True)]
+
+    vp = [0] * 6 + rtm
+    one_side = [int(all(vp[i] == vp[i - k] for k in range(1, 7)) and vp[i] != 0) for i in range(6, n + 6)]
+
+    def part_of_seven(v):
+        padded = [*v, 0, 0, 0, 0, 0, 0]
+        return [int(any(abs(padded[i + k]) == 1 for k in range(7))) for i in range(n)]
+
+    trend_end = [0] * n
+    for i in range(6, n):
+        d = [np.sign(y[j] - y[j - 1]) for j in range(i - 5, i + 1)]
+        trend_end[i] = 1 if all(s == 1 for s in d) else -1 if all(s == -1 for s in d) else 0
+    cp, rp = [0, 0, *close, 0, 0], [0, 0, *rtm, 0, 0]
+    two = [
+        int(any(sum(cp[i + k : i + k + 3]) >= 2 and abs(sum(rp[i + k : i + k + 3])) == 3 for k in range(3)))
+        for i in range(n)
+    ]
+    part_trend, part_run = part_of_seven(trend_end), part_of_seven(one_side)
+    part_two = [int(t == 1 and c == 1) for t, c in zip(two, close, strict=True)]
+
+    sdy = [np.sign(y[i + 1] - y[i]) for i in range(n - 1)]
+    types = []
+    for i in range(n):
+        right = sdy[i] if i < n - 1 else sdy[-1]
+        left = sdy[i - 1] if i > 0 else 0
+        use_right = part_trend[i] and i < n - 1 and part_trend[i + 1] and right != 0
+        if outside[i]:
+            types.append(rtm[i])
+        elif part_trend[i]:
+            types.append(right if use_right else left)
+        elif part_two[i] or part_run[i]:
+            types.append(1 if rtm[i] > 0 else -1)
+        else:
+            types.append(0)
+    if improvement == 0:
+        variation = ["neither" if t else "common cause" for t in types]
+    else:
+        variation = [
+            "common cause" if not t else "improvement" if t * improvement > 0 else "concern" for t in types
+        ]
+    return {
+        "limits": [mean, amr, upl, lpl],
+        "beyond_limits": outside,
+        "run": [bool(p) for p in part_run],
+        "trend": [bool(p) for p in part_trend],
+        "two_of_three": [bool(p) for p in part_two],
+        "variation": variation,
+    }
+
+
+def test_the_vectorised_rules_agree_with_plotthedots_on_random_series():
+    rng = np.random.default_rng(20260702)
+    for case in range(240):
+        n = int(rng.integers(3, 30))
+        # small integers, so ties, points on the mean, runs, trends, triples and jumps all turn up
+        y = [
+            rng.integers(0, 6, n),  # noise
+            np.cumsum(rng.integers(-2, 3, n)),  # a random walk
+            np.cumsum(rng.integers(0, 3, n)) * rng.choice([-1, 1]),  # rising or falling, with ties
+            rng.integers(0, 4, n) + 6 * (np.arange(n) >= n // 2),  # a shift
+        ][case % 4].astype(float)
+        if rng.random() < 0.2:
+            y[rng.integers(0, n)] += 15
+        improvement = ["increase", "decrease", "neither"][case % 3]
+        expected = plotthedots(y.tolist(), {"increase": 1, "decrease": -1, "neither": 0}[improvement])
+        result = xmr(pd.Series(y, index=[f"p{i:02d}" for i in range(n)]), improvement=improvement, floor=None)
+        assert [result.mean, result.mean_moving_range, result.upper, result.lower] == pytest.approx(
+            expected["limits"]
+        )
+        for column in ["beyond_limits", "run", "trend", "two_of_three", "variation"]:
+            assert result.points[column].tolist() == expected[column], (case, column, y.tolist())
