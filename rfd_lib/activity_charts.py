@@ -12,45 +12,42 @@ import pandas as pd
 
 from rfd_lib.house_style import NHS, Chart, finish, house_style, new_chart
 
-SUPPRESSED_NOTE = "* a count of 1-7, suppressed (other counts rounded to the nearest 5)"
+# Said when a caller gives no footnote (its Disclosure's), e.g. for a table protected elsewhere.
+SUPPRESSED_NOTE = "* a small count, suppressed to protect confidentiality"
 
 
-def volume_chart(volumes: pd.DataFrame, provider: str) -> Chart:
-    """Return the stacked bars of ``provider``'s RFD-coded spells per quarter, counted and not."""
+def volume_chart(volumes: pd.DataFrame, provider: str, *, footnote: str | None = None) -> Chart:
+    """Return the bars of ``provider``'s RFD-coded spells per quarter, with those counted in front."""
     rows = volumes[volumes["provider_code"] == provider].sort_values("quarter")
     if rows.empty:
         raise ValueError(f"no volumes for provider {provider}")
     quarters = rows["quarter"].tolist()
+    coded = rows["rfd_coded"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     counted = rows["counted"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    others = rows["not_counted"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     with house_style():
         figure, axes = new_chart()
         x = np.arange(len(quarters))
-        axes.bar(x, np.nan_to_num(counted), color=NHS["blue"], label="counted as 2K_RFD_back")
-        axes.bar(
-            x,
-            np.nan_to_num(others),
-            bottom=np.nan_to_num(counted),
-            color=NHS["light_blue"],
-            label="RFD-coded, not counted",
-        )
-        _mark_suppressed(axes, x, counted, others)
+        # Counted spells are a subset of RFD-coded ones: drawn in front, not stacked on top.
+        axes.bar(x, np.nan_to_num(coded), width=0.8, color=NHS["light_blue"], label="RFD-coded spells")
+        axes.bar(x, np.nan_to_num(counted), width=0.5, color=NHS["blue"], label="counted as 2K_RFD_back")
+        _mark_suppressed(axes, x, coded, counted)
         axes.set_xticks(x, quarters, rotation=45, ha="right")
         axes.set_ylabel("RFD spells (count)")
-        axes.set_xlabel("financial quarter (by discharge)")
+        axes.set_xlabel("financial quarter")
         axes.legend(loc="upper left")
     latest = rows.iloc[-1]
     caption = (
-        f"Stacked bars: RFD-coded spells at {provider} each quarter from {quarters[0]} to {quarters[-1]}, "
-        f"blue those the national rule counts, light blue those it does not. In {latest['quarter']}: "
-        f"{_count(latest['counted'])} counted and {_count(latest['not_counted'])} not counted."
+        f"RFD-coded spells at {provider} each quarter from {quarters[0]} to {quarters[-1]} (light blue), "
+        f"and in front of them those the national rule counts (blue). In {latest['quarter']}: "
+        f"{_count(latest['rfd_coded'])} RFD-coded, {_count(latest['counted'])} counted."
     )
-    if np.isnan(counted).any() or np.isnan(others).any():
-        caption += " " + SUPPRESSED_NOTE + "."
+    caption = _noted(caption, footnote, coded, counted)
     return finish(figure, axes, f"RFD spells at {provider} by quarter", caption)
 
 
-def waterfall_chart(waterfall: pd.DataFrame, provider: str, quarter: str) -> Chart:
+def waterfall_chart(
+    waterfall: pd.DataFrame, provider: str, quarter: str, *, footnote: str | None = None
+) -> Chart:
     """Return the horizontal waterfall of ``provider``'s RFD-coded spells in ``quarter``, by reason."""
     rows = waterfall[
         (waterfall["provider_code"] == provider) & (waterfall["quarter"] == quarter)
@@ -85,12 +82,13 @@ def waterfall_chart(waterfall: pd.DataFrame, provider: str, quarter: str) -> Cha
         )
         + "."
     )
-    if np.isnan(values).any():
-        caption += " " + SUPPRESSED_NOTE + "."
+    caption = _noted(caption, footnote, values)
     return finish(figure, axes, f"RFD-coded spells at {provider} not counted, {quarter}", caption)
 
 
-def interval_chart(intervals: pd.DataFrame, provider: str, *, policy_months: int = 16) -> Chart:
+def interval_chart(
+    intervals: pd.DataFrame, provider: str, *, policy_months: int = 16, footnote: str | None = None
+) -> Chart:
     """Return the bars of ``provider``'s repeat RFDs by months since the patient's previous RFD."""
     rows = intervals[intervals["provider_code"] == provider]
     if rows.empty:
@@ -113,9 +111,15 @@ def interval_chart(intervals: pd.DataFrame, provider: str, *, policy_months: int
         f"sooner than the {policy_months} months local policy typically expects "
         f"({_count(total_soon)} in all, suppressed bands not included)."
     )
-    if np.isnan(values).any():
-        caption += " " + SUPPRESSED_NOTE + "."
+    caption = _noted(caption, footnote, values)
     return finish(figure, axes, f"Time between repeat RFDs at {provider}", caption)
+
+
+def _noted(caption: str, footnote: str | None, *series: np.ndarray) -> str:
+    """Return ``caption`` with the disclosure footnote appended when a value is suppressed."""
+    if any(np.isnan(values).any() for values in series):
+        return f"{caption} {(footnote or SUPPRESSED_NOTE).rstrip('.')}."
+    return caption
 
 
 def _mark_suppressed(axes, x: np.ndarray, *series: np.ndarray) -> None:

@@ -17,7 +17,10 @@ change_from_baseline     counted RFDs this quarter                        baseli
 expected_rate            counted RFDs per 100,000 population              the expected rate
 =======================  ===============================================  ===========================
 
-For the last two the share is the ratio minus one: +0.25 is a quarter above the baseline.
+For the last two the share is the ratio minus one: +0.25 is a quarter above the baseline. For the
+two pathway checks ``unassessed`` counts the counted RFDs left out of the denominator because
+they have no patient identifier or their look-back starts before the extract (``<NA>`` for
+the other checks).
 """
 
 from __future__ import annotations
@@ -28,7 +31,20 @@ from rfd_lib.expectations import Expectations
 from rfd_lib.volumes import grid
 
 KEYS = ["provider_code", "quarter"]
-COLUMNS = [*KEYS, "check", "label", "expected", "numerator", "denominator", "share", "status", "note"]
+COLUMNS = [
+    *KEYS,
+    "check",
+    "label",
+    "expected",
+    "numerator",
+    "denominator",
+    "unassessed",
+    "share",
+    "status",
+    "note",
+]
+# After the number of counted RFDs a pathway check could not be assessed on.
+LOOK_BACK_NOTE = "not assessable (no patient identifier, or the look-back starts before the extract)"
 
 
 def restricted_use_checks(
@@ -95,6 +111,9 @@ def restricted_use_checks(
     parts.append(_change_from_baseline(volumes, quarters[: expectations.baseline_quarters]))
     parts.append(_expected_rate(volumes, populations, expectations.expected_rate_per_100000))
     checks = pd.concat(parts, ignore_index=True)
+    if "unassessed" not in checks:
+        checks["unassessed"] = pd.NA
+    checks["unassessed"] = checks["unassessed"].astype("Int64")
     threshold_of = {
         name: getattr(expectations.thresholds, name) for name in type(expectations.thresholds).model_fields
     }
@@ -141,9 +160,8 @@ def _pathway(
     if not has_patients:
         return _not_assessable(result, "the extract has no patient identifier")
     left_out = _counts(table, counted, counted[column].isna())["numerator"]
-    result["note"] = result["note"].mask(
-        left_out.gt(0), left_out.astype("string") + " not assessable (look-back starts before the extract)"
-    )
+    result["unassessed"] = left_out
+    result["note"] = result["note"].mask(left_out.gt(0), left_out.astype("string") + " " + LOOK_BACK_NOTE)
     return result
 
 

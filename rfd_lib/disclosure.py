@@ -52,28 +52,32 @@ Layout. Tables are long: one row per cell, ``within`` naming the columns that id
 e.g. ``["provider_code", "quarter"]`` for a quarter's reasons at a provider. Give :func:`protect`
 the cells only and let :func:`add_totals` append the totals:
 
-* **The waterfall** (:func:`rfd_lib.volumes.waterfall`) is a total with its parts: RFD-coded =
-  counted + each first failure. Drop its step 0 (RFD-coded), protect the other steps within
-  ``["provider_code", "quarter"]`` and add the RFD-coded row back with
-  ``add_totals(..., label={"step": 0, "label": "RFD-coded spells"})``. Do not publish running
-  remainders ("left after the age check") computed from raw counts: each is another total, and
-  two adjacent ones give the step between them exactly.
-* **Columns that add up across a row** (``rfd_coded = counted + not_counted`` in
-  :func:`rfd_lib.volumes.volumes`) are the same thing laid out wide: melt them into rows (parts
-  only) and protect those, or a suppressed ``counted`` is ``rfd_coded − not_counted`` give or take
-  the rounding.
+* **A total with its parts**, e.g. a provider's reasons with their sum: protect the parts within
+  the group and add the total with :func:`add_totals`. Do not publish running remainders ("left
+  after the age check") computed from raw counts: each is another total, and two adjacent ones
+  give the step between them exactly.
+* **A headline count that must not be hidden to protect another cell.** The audit's counted RFDs
+  per provider and quarter feed its rates, funnel and SPC charts; as one part of "RFD-coded =
+  counted + not counted" they would be hidden at every small provider whose not-counted spells
+  are 1 to 7. So :mod:`rfd_lib.publish` protects RFD-coded and counted spells each on their own
+  (rounded independently, as HES publications round theirs), never publishes their difference,
+  and gives the waterfall's reasons complementary suppression among themselves. The difference
+  of two independently rounded counts is known only to within ±4, never exactly; when both
+  round to the same value it can be read as "0 to 4 not counted" (see Not covered).
 * **Columns that do not add up** (spells and patients, a subset of spells such as day cases) are
   each protected on their own, with their own flags and complementary cells; a subset only bounds
   its superset (patients ≤ spells), which pins nothing. A column whose cells overlap (one patient
   under two reasons) has no additive total: do not pass it to :func:`add_totals`.
 
-Not covered here: totals over two crossing groupings at once (providers within a quarter *and*
-quarters within a provider; complementary suppression is applied in one grouping only); a group
-total computed from the raw data and published elsewhere, which is what complementary suppression
-is for but which can still narrow a suppressed cell (to no fewer than 5 possible values in groups
-of up to three cells, tested; seven cells of 1 under such a total of ``*`` would each be pinned
-to 1), so publish totals from :func:`add_totals`; and statistics other than counts: do not publish
-the minimum or maximum of a small group, nor a median of fewer than 8 people.
+Not covered here: the difference of two counts each rounded on their own (above: it narrows the
+true difference to 5 to 9 consecutive values, one of which may be 0); totals over two crossing
+groupings at once (providers within a quarter *and* quarters within a provider; complementary
+suppression is applied in one grouping only); a group total computed from the raw data and
+published elsewhere, which is what complementary suppression is for but which can still narrow a
+suppressed cell (to no fewer than 5 possible values in groups of up to three cells, tested; seven
+cells of 1 under such a total of ``*`` would each be pinned to 1), so publish totals from
+:func:`add_totals`; and statistics other than counts: do not publish the minimum or maximum of a
+small group, nor a median of fewer than 8 people.
 
 Every circulated table or figure with a ``*`` carries :attr:`Disclosure.footnote`.
 """
@@ -160,7 +164,7 @@ class Disclosure:
         return (
             f"* not shown to protect confidentiality: a count of 1 to {self.threshold}, or a count "
             f"hidden so that one cannot be worked out. Other counts are rounded to the nearest "
-            f"{self.rounding}; totals are the sum of the counts shown."
+            f"{self.rounding}, each on its own, so figures may not add up exactly."
         )
 
     @property

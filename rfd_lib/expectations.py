@@ -91,6 +91,7 @@ class Expectations(BaseModel):
     period_date: Literal["discharge_date", "admission_date"] = "discharge_date"
     baseline_quarters: int = Field(4, ge=1)
     expected_rate_per_100000: float | None = Field(None, gt=0)
+    funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
     block_before_rfd_months: int = Field(6, ge=1)
     repeat_within_months: int = Field(16, ge=1)
     restrictions: dict[str, Restriction]

@@ -15,20 +15,23 @@ def volumes() -> pd.DataFrame:
         {
             "provider_code": ["RXA"] * 3,
             "quarter": QUARTERS,
+            "rfd_coded": pd.array([50, 10, 70], dtype="Int64"),
             "counted": pd.array([40, None, 55], dtype="Int64"),  # 2025/26 Q2 suppressed
-            "not_counted": pd.array([10, 0, 15], dtype="Int64"),
         }
     )
 
 
-def test_volume_chart_draws_a_bar_pair_per_quarter_and_marks_the_suppressed():
-    chart = volume_chart(volumes(), "RXA")
+def test_volume_chart_draws_counted_in_front_of_coded_and_marks_the_suppressed():
+    chart = volume_chart(volumes(), "RXA", footnote="* hidden: a small count")
     axes = chart.figure.axes[0]
-    assert len(axes.patches) == 6  # counted and not counted, three quarters
+    heights = [bar.get_height() for bar in axes.patches]
+    assert heights == [50, 10, 70, 40, 0, 55]  # RFD-coded behind, counted in front, not stacked
+    assert all(bar.get_y() == 0 for bar in axes.patches)
     assert [tick.get_text() for tick in axes.get_xticklabels()] == QUARTERS
     assert [text.get_text() for text in axes.texts] == ["*"]
-    assert "In 2025/26 Q3: 55 counted and 15 not counted" in chart.caption
-    assert "suppressed" in chart.caption and chart.alt_text.startswith("RFD spells at RXA by quarter.")
+    assert "In 2025/26 Q3: 70 RFD-coded, 55 counted." in chart.caption
+    assert chart.caption.endswith("* hidden: a small count.")
+    assert chart.alt_text.startswith("RFD spells at RXA by quarter.")
     assert axes.get_ylabel() == "RFD spells (count)"
 
 
@@ -47,6 +50,7 @@ def test_waterfall_chart_steps_down_from_coded_to_counted():
     assert [(bar.get_x(), bar.get_width()) for bar in bars] == [(0, 100), (80, 20), (70, 10), (0, 70)]
     assert "Of 100 RFD-coded spells at RXA in 2025/26 Q1, 70 were counted" in chart.caption
     assert "emergency admission 20; private patient 10" in chart.caption
+    assert "*" not in chart.caption  # nothing suppressed, so no footnote
 
 
 def test_interval_chart_colours_repeats_sooner_than_the_policy():

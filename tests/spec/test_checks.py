@@ -146,8 +146,11 @@ def test_check(checks, quarter, check, numerator, denominator, status):
 def test_pathway_checks_say_what_they_could_not_assess(checks):
     assert (
         checks.loc[("2025/26 Q2", "repeat"), "note"]
-        == "1 not assessable (look-back starts before the extract)"
+        == "1 not assessable (no patient identifier, or the look-back starts before the extract)"
     )
+    assert checks.loc[("2025/26 Q2", "repeat"), "unassessed"] == 1  # S08, no patient
+    assert checks.loc[("2025/26 Q1", "prior_block"), "unassessed"] == 0
+    assert checks.loc[("2025/26 Q2", "day_case"), "unassessed"] is pd.NA  # not a pathway check
 
 
 def test_baseline_and_expected_rate(checks):

@@ -1,0 +1,160 @@
+"""Every figure of a quarterly audit, from classified spells to tables safe to publish.
+
+:func:`audit_metrics` is the one call a notebook makes: it labels the spells the audit counts,
+works out volumes, the waterfall, repeat intervals and the restricted-use checks for every
+provider and quarter, protects them (:mod:`rfd_lib.publish`), and only then derives rates, the
+peer funnel and the SPC summaries from the published counts. The patient-level activity it
+starts from is not kept in the result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rfd_lib.activity import label_activity
+from rfd_lib.checks import restricted_use_checks
+from rfd_lib.code_lists import CodeLists, load_code_lists
+from rfd_lib.disclosure import CIRCULATION, Disclosure
+from rfd_lib.expectations import Expectations, load_expectations
+from rfd_lib.funnel import FunnelResult, funnel
+from rfd_lib.publish import published_checks, published_intervals, published_volumes, published_waterfall
+from rfd_lib.rates import rates
+from rfd_lib.rule import load_rule
+from rfd_lib.spc import XmR, xmr, xmr_by
+from rfd_lib.volumes import audit_quarters, repeat_intervals, volumes, waterfall
+
+
+class AuditError(ValueError):
+    """The audit cannot be worked out as asked (a quarter or provider not in the data)."""
+
+
+@dataclass(frozen=True)
+class AuditMetrics:
+    """The published figures of one audit run (protected by ``policy`` unless it is internal).
+
+    ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
+    (and step or check); ``intervals`` one per provider and band over the four quarters to
+    ``quarter``; ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's
+    counted RFDs over ``quarters`` (XmR). ``notes`` say what a reader must know about the data.
+    """
+
+    quarter: str
+    quarters: list[str]
+    policy: Disclosure
+    volumes: pd.DataFrame
+    waterfall: pd.DataFrame
+    intervals: pd.DataFrame
+    checks: pd.DataFrame
+    rates: pd.DataFrame
+    funnel: FunnelResult
+    spc: pd.DataFrame
+    facet_injections: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def providers(self) -> list[str]:
+        """Return the providers audited, in code order."""
+        return sorted(self.volumes["provider_code"].unique())
+
+    def counted_xmr(self, provider: str) -> XmR:
+        """Return the XmR chart of ``provider``'s counted RFDs per quarter (published counts)."""
+        return _series_xmr(self.volumes, provider, "counted", "neither")
+
+    def facet_injection_xmr(self, provider: str) -> XmR:
+        """Return the XmR chart of ``provider``'s facet joint injections per quarter (fewer is better)."""
+        return _series_xmr(self.facet_injections, provider, "spells", "decrease")
+
+
+def audit_metrics(
+    classified: pd.DataFrame,
+    *,
+    quarter: str | None = None,
+    populations: pd.DataFrame | None = None,
+    expectations: Expectations | None = None,
+    code_lists: CodeLists | None = None,
+    rule: str | os.PathLike[str] = "2K_RFD_back",
+    policy: Disclosure = CIRCULATION,
+) -> AuditMetrics:
+    """Return the audit's published figures for ``classified`` spells (see :class:`AuditMetrics`).
+
+    ``classified`` is what :func:`rfd_lib.classify` returns for an extract (``rfd-audit classify``
+    writes it). ``quarter`` is the quarter audited (default: the last the extract covers); the
+    quarters charted run from the extract's first to ``quarter``. ``populations`` (provider_code,
+    catchment_population) gives rates and the funnel; without it they are not assessable.
+    Raises :class:`AuditError` when ``quarter`` is not one the extract covers.
+    """
+    compiled = load_rule(rule)
+    expectations = expectations or load_expectations(rule=compiled)
+    expectations.check_against(compiled)
+    code_lists = code_lists or load_code_lists()
+    covered = audit_quarters(classified)
+    quarter = quarter or covered[-1]
+    if quarter not in covered:
+        raise AuditError(
+            f"quarter {quarter} is not in the extract, which covers {covered[0]} to {covered[-1]}"
+        )
+    quarters = covered[: covered.index(quarter) + 1]
+    activity = label_activity(classified, compiled, code_lists, expectations)
+    providers = sorted(classified["provider_code"].dropna().unique())
+    labels = {name: restriction.label for name, restriction in expectations.restrictions.items()}
+
+    raw_volumes = volumes(activity, quarters, providers)
+    published = published_volumes(raw_volumes, policy)
+    raw_checks = restricted_use_checks(activity, expectations, quarters, populations, providers)
+    checks = published_checks(raw_checks, published, expectations, policy)
+    facet = checks[checks["check"] == "facet_joint_injection"][
+        ["provider_code", "quarter", "numerator", "numerator_suppressed"]
+    ]
+    facet = facet.rename(columns={"numerator": "spells", "numerator_suppressed": "spells_suppressed"})
+    recent = quarters[-4:]
+    notes = _notes(activity, quarters, covered, recent)
+    counted = published[["provider_code", "quarter", "counted", "counted_suppressed"]]
+    if populations is not None:
+        rated = rates(counted, populations, count="counted")
+        peers = rated[rated["quarter"] == quarter][["provider_code", "counted", "population"]]
+        compared = funnel(peers, count="counted", overdispersion=expectations.funnel_overdispersion)
+    else:
+        rated = counted.assign(
+            population=pd.NA, rate=pd.NA, rate_lower=pd.NA, rate_upper=pd.NA, rate_note="no population file"
+        )
+        compared = None
+        notes.append(
+            "No population file was given: rates per 100,000 and the funnel plot are not assessable."
+        )
+    return AuditMetrics(
+        quarter=quarter,
+        quarters=quarters,
+        policy=policy,
+        volumes=published,
+        waterfall=published_waterfall(waterfall(activity, quarters, labels, providers), published, policy),
+        intervals=published_intervals(repeat_intervals(activity, recent, providers), policy),
+        checks=checks,
+        rates=rated,
+        funnel=compared,
+        spc=xmr_by(counted, value="counted"),
+        facet_injections=facet.reset_index(drop=True),
+        notes=notes,
+    )
+
+
+def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: str) -> XmR:
+    rows = table[table["provider_code"] == provider]
+    if rows.empty:
+        raise AuditError(f"provider {provider} is not in the audit")
+    return xmr(rows.set_index("quarter")[column].astype("Float64"), improvement=improvement)
+
+
+def _notes(activity: pd.DataFrame, quarters: list[str], covered: list[str], recent: list[str]) -> list[str]:
+    """Return what a reader must know: spells outside the quarters charted, and the windows used."""
+    notes = [f"Quarters are NHS financial quarters; the extract covers {covered[0]} to {covered[-1]}."]
+    outside = activity["kind"].eq("rfd") & ~activity["quarter"].isin(quarters)
+    if outside.any():
+        notes.append(
+            "Some RFD-coded spells fall outside the quarters charted (their quarter's date is missing, "
+            "or after the quarter audited) and are not in these figures."
+        )
+    notes.append(f"Repeat intervals cover the counted RFDs of {recent[0]} to {recent[-1]}.")
+    return notes
