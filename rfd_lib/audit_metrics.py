@@ -20,6 +20,7 @@ from rfd_lib.code_lists import CodeLists, load_code_lists
 from rfd_lib.disclosure import CIRCULATION, Disclosure
 from rfd_lib.expectations import Expectations, load_expectations
 from rfd_lib.funnel import FunnelResult, funnel
+from rfd_lib.periods import rolling_total
 from rfd_lib.publish import published_checks, published_intervals, published_volumes, published_waterfall
 from rfd_lib.rates import rates
 from rfd_lib.rule import load_rule
@@ -36,7 +37,9 @@ class AuditMetrics:
     """The published figures of one audit run (protected by ``policy`` unless it is internal).
 
     ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
-    (and step or check); ``intervals`` one per provider and band over the four quarters to
+    (and step or check); ``volumes.counted_4q`` is the rolling total of counted RFDs over the
+    quarter and the three before it (``<NA>`` until four quarters are in the data, or when one
+    is suppressed). ``intervals`` has one row per provider and band over the four quarters to
     ``quarter``; ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's
     counted RFDs over ``quarters`` (XmR). ``notes`` say what a reader must know about the data.
     """
@@ -103,6 +106,8 @@ def audit_metrics(
 
     raw_volumes = volumes(activity, quarters, providers)
     published = published_volumes(raw_volumes, policy)
+    # A sum of published cells, so it reveals nothing they do not; a suppressed quarter leaves it <NA>.
+    published["counted_4q"] = rolling_total(published, "counted", window=4)
     raw_checks = restricted_use_checks(activity, expectations, quarters, populations, providers)
     checks = published_checks(raw_checks, published, expectations, policy)
     facet = checks[checks["check"] == "facet_joint_injection"][

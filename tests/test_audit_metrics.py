@@ -44,6 +44,9 @@ def test_the_audit_covers_every_provider_and_quarter(audit):
     # Counted RFDs are the headline: published in every quarter at every provider of this set.
     assert not audit.volumes["counted_suppressed"].any()
     assert (audit.spc["values"] == 8).all()
+    heavy = audit.volumes[audit.volumes["provider_code"] == HEAVY]
+    assert heavy["counted_4q"].isna().tolist() == [True] * 3 + [False] * 5
+    assert heavy["counted_4q"].iat[-1] == heavy["counted"].iloc[-4:].sum()
 
 
 def test_the_heavy_user_is_above_its_peers_rising_and_off_pathway(audit):
