@@ -1,10 +1,11 @@
-# Two commands for a newcomer (see README.md): `make audit` and `make test`.
+# Two commands for a newcomer (see README.md): `make report` and `make test`.
 # Both create .venv/ with everything they need on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PARAMS ?= params/demo.yaml
 
-.PHONY: audit test lint bench rule clean
+.PHONY: report audit test lint browser bench rule clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,22 +13,37 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## audit: write the built-in synthetic extracts and classify them (the reports land with issues 4-5)
-audit: $(BIN)/.installed
-	$(BIN)/rfd-audit demo
+## report: the quarterly audit PARAMS describes (default: the built-in synthetic demo) into reports/
+report: $(BIN)/.installed browser
+	$(BIN)/rfd-audit run $(PARAMS)
+
+## audit: the same as report
+audit: report
 
 ## test: lint, format check, then every test
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: the speed figures of the rule engine and of reading extracts (prints them; a few minutes)
-bench: $(BIN)/.installed
+## browser: Chromium (PDF printing and the browser tests) and poppler-utils (pdftotext), from
+## Debian where apt is available and nothing is installed yet; otherwise reports are HTML only.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium and poppler-utils (once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	else echo "no Chromium found and apt-get not usable: PDFs will be skipped (HTML is still made)"; fi
+	@command -v pdftotext >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } || true
+
+## bench: the speed figures (prints them; several minutes)
+bench: $(BIN)/.installed browser
 	$(BIN)/python benchmarks/bench_classify.py
 	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_report.py
 
 ## rule: show the packaged rule's criteria and provenance
 rule: $(BIN)/.installed

@@ -8,6 +8,8 @@ internal: it holds patient identifiers and must never be shown in a circulated r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,9 @@ from rfd_lib.code_lists import CodeLists
 from rfd_lib.expectations import Expectations
 from rfd_lib.pathways import block_before, intervals
 from rfd_lib.periods import financial_quarter
-from rfd_lib.rule import Rule
+
+if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
+    from rfd_lib.rule import Rule
 
 DAY_CASE = "2"  # Patient_Classification 2: day case (1 ordinary admission)
 

@@ -23,7 +23,6 @@ from rfd_lib.funnel import FunnelResult, funnel
 from rfd_lib.periods import rolling_total
 from rfd_lib.publish import published_checks, published_intervals, published_volumes, published_waterfall
 from rfd_lib.rates import rates
-from rfd_lib.rule import load_rule
 from rfd_lib.spc import XmR, xmr, xmr_by
 from rfd_lib.volumes import audit_quarters, repeat_intervals, volumes, waterfall
 
@@ -89,6 +88,8 @@ def audit_metrics(
     catchment_population) gives rates and the funnel; without it they are not assessable.
     Raises :class:`AuditError` when ``quarter`` is not one the extract covers.
     """
+    from rfd_lib.rule import load_rule  # here, not above: unpickling an AuditMetrics needs no compiler
+
     compiled = load_rule(rule)
     expectations = expectations or load_expectations(rule=compiled)
     expectations.check_against(compiled)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,9 @@ import pyarrow.compute as pc
 from rfd_lib.errors import ColumnError, DataError
 from rfd_lib.evaluator import Rows, Spells, Truth, evaluate, plan, sample_rows
 from rfd_lib.expressions import Predicate
-from rfd_lib.rule import OUTPUT_COLUMNS, Rule, load_rule
+
+if TYPE_CHECKING:
+    from rfd_lib.rule import Rule
 
 _STATE_TRUE, _STATE_FALSE, _STATE_UNKNOWN = 0, 1, 2
 
@@ -47,6 +50,9 @@ def classify(
     :class:`~rfd_lib.errors.DataError` where SQL Server would stop with a conversion error on a
     value the evaluation reaches (with ``all_criteria``, every value).
     """
+    # Here, not at the top: `import rfd_lib` (every report kernel) need not load the rule compiler.
+    from rfd_lib.rule import load_rule
+
     compiled = load_rule(rule)
     source = _spells_for(spells, compiled)
     truths, coded = _evaluate_criteria(compiled, source, all_criteria)
@@ -99,6 +105,8 @@ def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
             if close
             else "read the extract with rfd_lib's reader, which names the columns as the rule does",
         )
+    from rfd_lib.rule import OUTPUT_COLUMNS
+
     outputs = {*OUTPUT_COLUMNS, *(c.name for c in rule.criteria)}
     clashes = sorted(outputs & exact)
     if clashes:

@@ -61,10 +61,56 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rule", default="2K_RFD_back", help="packaged rule name or rule file path")
     demo.set_defaults(run=_run_demo)
 
+    audit = commands.add_parser(
+        "run", help="run the quarterly audit a parameter file describes: every report, HTML and PDF"
+    )
+    audit.add_argument("params", type=Path, metavar="PARAMS.yaml", help="the run's parameter file")
+    audit.add_argument("--jobs", type=_positive, help="notebooks executed in parallel (default: the file's)")
+    audit.add_argument("--providers", nargs="+", metavar="CODE", help="only these providers' reports")
+    audit.add_argument("--formats", type=_formats, help="html, pdf or html,pdf (default: the file's)")
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.set_defaults(run=_run_audit)
+
     rule = commands.add_parser("rule", help="show a rule's criteria and provenance")
     rule.add_argument("rule", nargs="?", default="2K_RFD_back", help="packaged rule name or rule file path")
     rule.set_defaults(run=_run_rule)
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _formats(text: str) -> list[str]:
+    formats = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [part for part in formats if part not in ("html", "pdf")]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"{text!r}: formats are html and pdf, e.g. html,pdf")
+    return formats
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from rfd_lib.run import run_audit
+
+    result = run_audit(
+        args.params, jobs=args.jobs, providers=args.providers, formats=args.formats, progress=not args.quiet
+    )
+    for note in result.notes:
+        print(note)
+    made = [report for report in result.reports if not report.error]
+    seconds = result.seconds["total"]
+    print(f"{len(made)} of {len(result.reports)} reports written to {result.output} in {seconds:.0f} s")
+    print(f"open {result.index}")
+    if result.failures:
+        print(f"\n{len(result.failures)} report(s) failed:", file=sys.stderr)
+        for report in result.failures:
+            print(
+                f"  {report.name}: {report.error}\n    executed notebook: {report.executed}", file=sys.stderr
+            )
+        return 1
+    return 0
 
 
 def _reading_options(command: argparse.ArgumentParser) -> None:

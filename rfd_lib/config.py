@@ -16,6 +16,10 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 _DEFAULT_PARAMS = (
     REPOSITORY / "params" if (REPOSITORY / "params").is_dir() else Path(__file__).parent / "params"
 )
+# The report notebooks analysts edit; an installed wheel carries a copy.
+NOTEBOOKS_DIR = (
+    REPOSITORY / "notebooks" if (REPOSITORY / "notebooks").is_dir() else Path(__file__).parent / "notebooks"
+)
 REPORTS_DIR = Path(os.environ.get("RFD_AUDIT_REPORTS", "reports"))
 EXAMPLE_DIR = REPORTS_DIR / "example"
 SYNTHETIC_DIR = REPORTS_DIR / "synthetic-extracts"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.rule import Rule
+
+if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
+    from rfd_lib.rule import Rule
 
 STATUSES = ("green", "amber", "red", "not assessable")
 

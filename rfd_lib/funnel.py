@@ -61,7 +61,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rfd_lib.rates import _check_level, _counts_array
 
@@ -318,6 +317,8 @@ def funnel(
 
 def _interpolated_quantile(mean: np.ndarray, p: float) -> np.ndarray:
     """Return Spiegelhalter's interpolated ``p`` quantile of Poisson(``mean``), at least 0."""
+    from scipy import stats  # imported when used: report kernels only draw funnels, quickly
+
     r = stats.poisson.ppf(p, mean)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = (stats.poisson.cdf(r, mean) - p) / stats.poisson.pmf(r, mean)
@@ -338,6 +339,8 @@ def _rate_limits(
     else:
         lower, upper = poisson_control_limits(expected, level)
         return lower / n, upper / n
+    from scipy import stats
+
     z = stats.norm.ppf((1 + level) / 2)
     return theta * np.maximum(1 - z * spread, 0) ** 2, theta * (1 + z * spread) ** 2
 

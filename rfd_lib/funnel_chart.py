@@ -37,8 +37,11 @@ def funnel_chart(
     title: str | None = None,
     period_label: str = "2025/26 Q1",
     rate_unit: str = "RFD spells per 100,000 population",
+    highlight: str | None = None,
 ) -> Chart:
     """Return the funnel plot of ``result`` as a :class:`~rfd_lib.house_style.Chart`.
+
+    ``highlight`` is a provider to ring and label (``gid`` ``highlight-<code>``), for its own report.
 
     ``title`` defaults to one that names the measure, the period and how many providers are
     outside the widest limits. The caption (also the alt text) says what the points and lines
@@ -110,6 +113,30 @@ def funnel_chart(
                 gid=f"label-{code}",
             )
 
+        chosen = (providers["provider_code"] == highlight).to_numpy()
+        if highlight is not None and chosen.any():
+            axes.scatter(
+                x[chosen],
+                y[chosen],
+                s=160,
+                facecolors="none",
+                edgecolors=NHS["dark_blue"],
+                linewidths=1.6,
+                zorder=4,
+                label=f"{highlight} (this report)",
+                gid=f"highlight-{highlight}",
+            )
+            if highlight not in result.outside:
+                axes.annotate(
+                    highlight,
+                    (x[chosen][0], y[chosen][0]),
+                    xytext=(7, 5),
+                    textcoords="offset points",
+                    fontsize=8,
+                    fontweight="bold",
+                    color=NHS["dark_blue"],
+                )
+
         axes.set_xlabel("Catchment population (thousands of people)")
         axes.set_ylabel(rate_unit)
         axes.set_ylim(bottom=0)
@@ -124,6 +151,8 @@ def funnel_chart(
             ncols=3,
         )
         caption = _caption(result, period_label, rate_unit, per_text, styles, widest_text)
+        if highlight is not None and chosen.any():
+            caption += f" {highlight}, the provider of this report, is ringed."
         chart = finish(figure, axes, title, caption)
         # The title says what the chart shows and so runs long: wrap it to the text width.
         axes.set_title(textwrap.fill(title, TITLE_WIDTH))

@@ -94,14 +94,29 @@ class Chart:
         """Return the text a screen reader or a text-only copy of the report uses for the chart."""
         return f"{self.title}. {self.caption}"
 
-    def _repr_png_(self) -> bytes:
-        """Return the figure as PNG, so a notebook cell ending in a Chart shows it."""
+    def png(self) -> bytes:
+        """Return the figure as PNG bytes at the house resolution."""
         import io
 
         buffer = io.BytesIO()
         with house_style():
             self.figure.savefig(buffer, format="png")
         return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        """Return the chart as an HTML figure: the PNG embedded, its alt text and its caption.
+
+        A notebook cell ending in a Chart shows this. There is deliberately no ``_repr_png_``:
+        IPython would draw the figure a second time for it.
+        """
+        import base64
+        import html
+
+        data = base64.b64encode(self.png()).decode("ascii")
+        return (
+            f'<figure class="chart"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(self.alt_text)}"><figcaption>{html.escape(self.caption)}</figcaption></figure>'
+        )
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rfd_lib.errors import RfdAuditError
 
@@ -48,6 +47,8 @@ def exact_poisson_interval(counts: object, level: float = 0.95) -> tuple[np.ndar
     strictly between 0 and 1, or a count is negative, fractional or infinite.
     """
     _check_level(level)
+    from scipy import stats  # imported when used: report kernels only read rates, quickly
+
     k = _counts_array(counts, "counts")
     alpha = 1.0 - level
     with np.errstate(invalid="ignore"):

@@ -75,7 +75,7 @@ _SIGNALS = {
 _HIGH_SIGNALS = {up for up, _ in _SIGNALS.values()}
 
 
-class _TooFewValues(ValueError):
+class TooFewValues(ValueError):
     """The data, not the arguments, are too short for limits (``xmr_by`` reports it per provider)."""
 
 
@@ -174,7 +174,7 @@ def xmr(
     unit = unit or _unit(values.index)
     observed = ~np.isnan(y)
     if observed.sum() < 2:
-        raise _TooFewValues(f"an XmR chart needs at least 2 values; got {int(observed.sum())} of {n} {unit}s")
+        raise TooFewValues(f"an XmR chart needs at least 2 values; got {int(observed.sum())} of {n} {unit}s")
 
     mean, mean_mr, used = _centre_and_spread(y[: baseline_points or n], screen_outliers, unit)
     upper, lower = mean + LIMIT_SIGMAS * mean_mr, mean - LIMIT_SIGMAS * mean_mr
@@ -255,7 +255,7 @@ def xmr_by(
         row: dict[str, object] = {by: group, "periods": len(series), "values": int(series.notna().sum())}
         try:
             result = xmr(series, unit=unit, **options)
-        except _TooFewValues as error:
+        except TooFewValues as error:
             rows.append({**row, "summary": f"No XmR chart: {error}."})
             continue
         latest = result.latest
@@ -289,7 +289,7 @@ def _centre_and_spread(base: np.ndarray, screen_outliers: bool, unit: str) -> tu
     moving_ranges = np.abs(np.diff(base))
     moving_ranges = moving_ranges[~np.isnan(moving_ranges)]
     if len(moving_ranges) == 0:
-        raise _TooFewValues(f"an XmR chart needs 2 values in neighbouring {unit}s to measure variation")
+        raise TooFewValues(f"an XmR chart needs 2 values in neighbouring {unit}s to measure variation")
     mean_mr = moving_ranges.mean()
     # A constant series has mR-bar 0, and "mR < 3.267 × 0" would screen out every range.
     if screen_outliers and mean_mr > 0:

@@ -33,3 +33,18 @@ def test_the_extract_benchmark_prints_ratio_and_memory_and_agrees_with_duckdb(tm
     assert done.returncode == 0, done.stderr
     assert "ratio rfd_lib/DuckDB = " in done.stdout
     assert "peak memory of one rfd_lib run: " in done.stdout
+
+
+REPORT = SCRIPT.with_name("bench_report.py")
+
+
+def test_the_report_benchmark_prints_times_and_the_speed_up():
+    done = subprocess.run(
+        [sys.executable, str(REPORT), "--jobs", "1", "2", "--providers", "ZH8", "--formats", "html"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "jobs 1: " in done.stdout and "jobs 2: " in done.stdout and "(0 failed)" in done.stdout
+    assert "speed-up of 2 jobs over 1: " in done.stdout

@@ -11,7 +11,10 @@ import yaml
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"python-duckdb": "duckdb"}  # conda-forge names that differ from PyPI's
+CONDA_NAMES = {
+    "python-duckdb": "duckdb",
+    "jupyter_client": "jupyter-client",
+}  # conda-forge names that differ from PyPI's
 
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
@@ -26,7 +29,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme
-    assert "make audit" in readme
+    assert "make report" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 

@@ -393,7 +393,7 @@ def test_chart_shows_the_limits_the_outliers_and_says_so_in_words():
     assert chart.alt_text == f"{chart.title}. {caption}"
 
     assert chart.figure.get_size_inches()[0] == pytest.approx(6.7)
-    assert chart._repr_png_().startswith(b"\x89PNG")
+    assert chart.png().startswith(b"\x89PNG")
 
 
 def test_chart_without_outliers_says_none_are_outside():

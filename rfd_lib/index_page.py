@@ -1,0 +1,183 @@
+"""The run's ``index.html``: every report of one audit run, its headline numbers and RAG statuses.
+
+It is the page an analyst opens first and takes to a governance meeting, so it stands alone: no
+scripts, no fonts or images fetched, CSS inline, a Content-Security-Policy that forbids fetching
+anything, readable on screen and printed on A4 (landscape). Every value is escaped by Jinja's
+autoescape; links are relative paths, checked and percent-encoded here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit
+
+import jinja2
+
+STATUSES = ("red", "amber", "green", "not assessable")
+# Badge text and CSS class per status: the text is always printed, so colour is never the only signal.
+BADGE = {
+    "red": ("red", "rag-red"),
+    "amber": ("amber", "rag-amber"),
+    "green": ("green", "rag-green"),
+    "not assessable": ("n/a", "rag-na"),
+}
+LEGEND = (
+    ("red", "beyond the amber threshold in params/expectations.yaml"),
+    ("amber", "between the green and amber thresholds"),
+    ("green", "within the green threshold"),
+    ("not assessable", "too few to judge, or the data needed are missing"),
+)
+_NUMBER = re.compile(r"^[<>≈~]?\s*[-+−]?[\d,]*\.?\d+\s*%?$")
+# Suppressed (*) and not-applicable (–) cells stand in for numbers: they must not left-align a numeric column.
+_PLACEHOLDERS = {"*", "–", "-", "—", ""}
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One provider's line on the index: its reports, headline figures and check statuses."""
+
+    provider_code: str
+    provider_name: str
+    html: str | None  # link to the provider's HTML report, relative to the index; None if it failed
+    pdf: str | None  # link to its PDF, relative to the index; None if not produced
+    headline: tuple[tuple[str, str], ...]  # (label, value as text), e.g. ("counted RFDs", "555")
+    statuses: tuple[tuple[str, str], ...]  # (check label, status), status one of STATUSES
+    failed: str | None = None  # why the report failed, one line, with the failed notebook's path
+
+
+def write_index(
+    target: str | os.PathLike[str],
+    *,
+    title: str,
+    subtitle: str,
+    run_date: str,
+    summary_html: str | None,
+    summary_pdf: str | None,
+    entries: Sequence[IndexEntry],
+    banner: str | None = None,
+    notes: Sequence[str] = (),
+    footnote: str | None = None,
+) -> Path:
+    """Write the run's index page at ``target`` and return ``target`` as a :class:`Path`.
+
+    Links (``summary_html``, ``summary_pdf``, each entry's ``html`` and ``pdf``) are file paths
+    relative to the index, not URLs: they are percent-encoded here, and an absolute path or a URL
+    raises ``ValueError`` (the run's folder must work wherever it is copied). ``banner`` is a red
+    strip under the header (internal runs: unsuppressed figures); ``notes`` and ``footnote`` (the
+    disclosure statement) follow the table. Headline and check columns are the union of the
+    entries' labels, in the order first met. The page is written to a temporary file in the same
+    folder and renamed over ``target``, so a reader never sees half a page.
+    """
+    target = Path(target)
+    checks = _labels(entry.statuses for entry in entries)
+    template = _environment().get_template("index.html.j2")
+    page = template.render(
+        title=title,
+        subtitle=subtitle,
+        run_date=run_date,
+        banner=banner,
+        summary={"html": _href(summary_html), "pdf": _href(summary_pdf)},
+        headline=_headline_columns(entries),
+        checks=checks,
+        rows=[_row(entry, checks) for entry in entries],
+        tally=_tally(entries),
+        legend=[(*BADGE[status], meaning) for status, meaning in LEGEND],
+        notes=list(notes),
+        footnote=footnote,
+    )
+    _write_atomically(target, page.encode("utf-8"))
+    return target
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        # The template is named *.html.j2, which select_autoescape's defaults would not escape.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _labels(pairs_per_entry) -> list[str]:
+    """Return every label of the (label, value) pairs, each once, in the order first met."""
+    return list(dict.fromkeys(label for pairs in pairs_per_entry for label, _ in pairs))
+
+
+def _headline_columns(entries: Sequence[IndexEntry]) -> list[tuple[str, bool]]:
+    """Return (label, numeric) per headline column; numeric columns (every value a number) align right."""
+    values: dict[str, list[str]] = {}
+    for entry in entries:
+        for label, value in entry.headline:
+            values.setdefault(label, []).append(value)
+    return [
+        (label, all(str(v).strip() in _PLACEHOLDERS or _NUMBER.match(str(v).strip()) for v in column))
+        for label, column in values.items()
+    ]
+
+
+def _row(entry: IndexEntry, checks: list[str]) -> dict:
+    """Return what the template prints for one entry: links, headline cells and badges."""
+    statuses = dict(entry.statuses)
+    for label, status in entry.statuses:
+        if status not in BADGE:
+            raise ValueError(
+                f"{entry.provider_code}: check {label!r} has status {status!r}; expected one of {STATUSES}"
+            )
+    return {
+        "code": entry.provider_code,
+        "name": entry.provider_name,
+        "html": _href(entry.html),
+        "pdf": _href(entry.pdf),
+        "failed": entry.failed,
+        # A failed report with no figures gets one wide cell for its reason (it holds a long path).
+        "failed_wide": entry.failed is not None and not entry.headline and not entry.statuses,
+        "headline": dict(entry.headline),
+        "badges": {label: (*BADGE[status], status) for label, status in statuses.items() if label in checks},
+    }
+
+
+def _tally(entries: Sequence[IndexEntry]) -> dict[str, int]:
+    """Return the counts printed above the table: reports, failures and statuses by colour."""
+    tally = {"providers": len(entries), "failed": sum(entry.failed is not None for entry in entries)}
+    for status in STATUSES:
+        tally[status] = sum(s == status for entry in entries for _, s in entry.statuses)
+    return tally
+
+
+def _href(link: str | None) -> str | None:
+    """Return a relative file path as a percent-encoded href; refuse URLs and absolute paths."""
+    if link is None:
+        return None
+    posix = link.replace("\\", "/")
+    parts = urlsplit(posix)
+    if not posix or parts.scheme or parts.netloc or PurePosixPath(posix).is_absolute():
+        raise ValueError(f"{link!r}: links on the index must be paths relative to it, not URLs")
+    return quote(posix, safe="/")
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+    # os.open with 0o666 honours the umask, as a plain open would: tempfile's 0o600 would leave
+    # the index unreadable to colleagues on a shared drive.
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

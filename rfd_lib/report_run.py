@@ -1,0 +1,100 @@
+"""What every report of one audit run is drawn from, saved once and read by each notebook.
+
+:func:`rfd_lib.run.run_audit` works out the audit (:func:`rfd_lib.audit_metrics.audit_metrics`)
+once, wraps it with the provider names, the provenance and the run date as an :class:`AuditRun`,
+and saves it in the run's internal folder; each notebook reads it back with :func:`load_run`.
+It holds published (disclosure-controlled) figures only, never spells. A notebook opened by hand
+with its default parameters gets :func:`demo_run`, the built-in synthetic set's audit.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rfd_lib.audit_metrics import AuditMetrics
+from rfd_lib.errors import RfdAuditError
+
+GUIDANCE = "NHS England Evidence-Based Interventions: lumbar radiofrequency facet joint denervation"
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """The audit's figures (:class:`AuditMetrics`) with what the reports print around them."""
+
+    audit: AuditMetrics
+    name: str  # the run's name, from its parameter file
+    provider_names: dict[str, str]
+    provenance: tuple[tuple[str, str], ...]
+    run_date: str  # e.g. "25 November 2026"
+    repeat_within_months: int = 16  # the expectations' repeat window, marked on the interval chart
+
+    def provider_name(self, code: str) -> str:
+        """Return the provider's name, or its code when the populations file gives none."""
+        return self.provider_names.get(code) or code
+
+
+def save_run(run: AuditRun, target: str | os.PathLike[str]) -> Path:
+    """Write ``run`` to ``target`` (a temporary file renamed into place) and return ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".partial", delete=False) as handle:
+        pickle.dump(run, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(handle.name, target)
+    return target
+
+
+def load_run(path: str | os.PathLike[str] | None) -> AuditRun:
+    """Return the :class:`AuditRun` saved at ``path``; ``""`` or None gives :func:`demo_run`.
+
+    Only runs this tool saved in its own internal folder should be loaded (a pickle file).
+    """
+    if not path:
+        return demo_run()
+    path = Path(path)
+    if not path.is_file():
+        raise RfdAuditError(f"{path}: no such audit run", hint="run `rfd-audit run PARAMS.yaml` first")
+    with path.open("rb") as handle:
+        run = pickle.load(handle)
+    if not isinstance(run, AuditRun):
+        raise RfdAuditError(f"{path}: not an audit run saved by rfd-audit")
+    return run
+
+
+def demo_run(seed: int = 2025) -> AuditRun:
+    """Return the built-in synthetic set's audit (made in a temporary folder), for notebooks run by hand."""
+    from rfd_lib.audit_metrics import audit_metrics
+    from rfd_lib.classify import classify
+    from rfd_lib.extract import load_extracts
+    from rfd_lib.rates import read_populations
+    from rfd_lib.synthetic import write_extracts
+
+    with tempfile.TemporaryDirectory(prefix="rfd-demo-") as folder:
+        written = write_extracts(folder, seed=seed)
+        extract = load_extracts(written.extracts)
+        populations = read_populations(written.populations)
+    audit = audit_metrics(classify(extract.spells), populations=populations)
+    return AuditRun(
+        audit=audit,
+        name="demo (synthetic data, run by hand)",
+        provider_names=provider_names(populations),
+        provenance=(("data", f"built-in synthetic set, seed {seed} (no real patients)"),),
+        run_date=long_date(date.today()),
+    )
+
+
+def provider_names(populations) -> dict[str, str]:
+    """Return provider code → name from a populations table (codes without a name are left out)."""
+    if populations is None or "provider_name" not in populations.columns:
+        return {}
+    named = populations.dropna(subset=["provider_name"])
+    return dict(zip(named["provider_code"], named["provider_name"], strict=True))
+
+
+def long_date(day: date) -> str:
+    """Return a date as a report prints it: ``25 November 2026``."""
+    return f"{day.day} {day:%B %Y}"

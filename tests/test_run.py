@@ -1,0 +1,191 @@
+"""The whole audit run, end to end, on a small synthetic set: reports that are right, whole and safe.
+
+One run (module fixture) executes the summary and three provider notebooks through papermill in
+two worker processes, renders them to HTML and prints them to PDF with headless Chromium. The
+tests then read what an analyst would hand out: the index, each HTML report opened in a browser,
+and each PDF's text, and check the figures against the saved audit and the identifiers of the
+synthetic set against every page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from bs4 import BeautifulSoup
+
+from rfd_lib.cli import main
+from rfd_lib.report_run import load_run
+from rfd_lib.run import run_audit
+from rfd_lib.synthetic import write_extracts
+from tests.browser import CHROMIUM, needs_chromium, open_page
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVIDERS = ["ZF6", "ZH8", "ZK1"]
+IDENTIFIERS = ["APCS_Ident", "Der_Pseudo_NHS_Number"]
+SAFE_COUNT = re.compile(r"^(\*|–|0|[1-9][0-9]{0,2}(,[0-9]{3})*)$")
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture(scope="module")
+def extracts(tmp_path_factory) -> Path:
+    """A small synthetic set (a fifth of the spells), as an analyst would receive it."""
+    return write_extracts(tmp_path_factory.mktemp("extracts"), scale=0.2).folder
+
+
+def params_file(folder: Path, extracts: Path, name: str, providers: list[str]) -> Path:
+    files = sorted(str(path) for path in extracts.glob("Z*.csv"))
+    text = {
+        "name": name,
+        "quarter": "2026/27 Q2",
+        "extracts": {"files": files},
+        "populations": str(extracts / "populations.csv"),
+        "providers": providers,
+        "output": str(folder / name),
+        "jobs": 2,
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(json.dumps(text), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, extracts):
+    folder = tmp_path_factory.mktemp("run")
+    return run_audit(params_file(folder, extracts, "q2", PROVIDERS), progress=False)
+
+
+@pytest.fixture(scope="module")
+def identifiers(extracts) -> set[str]:
+    """Every spell and patient identifier in the synthetic extracts (none may reach a report)."""
+    found: set[str] = set()
+    for path in extracts.glob("Z*.csv"):
+        manifest = json.loads((extracts / "manifest.json").read_text())["providers"][path.stem]
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=manifest["encoding"]),
+            parse_options=pacsv.ParseOptions(delimiter=manifest["delimiter"]),
+            convert_options=pacsv.ConvertOptions(
+                column_types={column: pa.string() for column in IDENTIFIERS}, include_columns=IDENTIFIERS
+            ),
+        )
+        for column in IDENTIFIERS:
+            found |= {value.strip() for value in table[column].to_pylist() if value and value.strip()}
+    return found
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_every_report_is_made_whole(run):
+    assert not run.failures
+    names = [report.name for report in run.reports]
+    assert names == ["summary", *PROVIDERS]
+    for report in run.reports:
+        assert report.html.is_file() and report.pdf.is_file() and report.executed.is_file()
+        assert report.pdf.read_bytes().startswith(b"%PDF")
+    assert not list(run.output.rglob("*.partial")), "a temporary file was left behind"
+    executed = nbformat.read(run.reports[1].executed, as_version=4)
+    assert executed.metadata.papermill.parameters["provider"] == "ZF6"
+
+
+def test_the_index_links_every_report_with_its_statuses(run):
+    soup = BeautifulSoup(run.index.read_text(encoding="utf-8"), "html.parser")
+    links = {a["href"] for a in soup.find_all("a", href=True)}
+    for name in ["summary", *PROVIDERS]:
+        assert {f"{name}.html", f"{name}.pdf"} <= links
+    badges = soup.select('[class*="rag-"]')
+    assert any("red" in badge.get_text() for badge in badges)
+
+
+@pytest.mark.parametrize("name,charts", [("summary", 2), ("ZK1", 6), ("ZF6", 4)])
+def test_reports_render_in_a_browser_with_every_figure(run, name, charts, tmp_path):
+    executed = nbformat.read(run.output / "internal" / "notebooks" / f"{name}.ipynb", as_version=4)
+    figures = sum(
+        output.get("data", {}).get("text/html", "").count('<figure class="chart">')
+        for cell in executed.cells
+        for output in cell.get("outputs", [])
+    )
+    page = open_page(run.output / f"{name}.html", tmp_path / f"{name}.png")
+    assert page.console_errors == () and page.page_errors == () and page.external_requests == ()
+    # Every chart the notebook drew is in the report and loads; a provider too small for a
+    # trend chart (ZF6 here) has a note in its place, not a broken chart.
+    assert page.images == figures >= charts and page.images_loaded == page.images
+    assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_the_pdf_carries_the_headline_figures(run):
+    audit = load_run(run.output / "internal" / "audit_run.pkl").audit
+    volumes = audit.volumes.set_index(["provider_code", "quarter"])
+    for code in PROVIDERS:
+        text = pdf_text(run.output / f"{code}.pdf")
+        row = volumes.loc[(code, audit.quarter)]
+        counted = "*" if row["counted_suppressed"] else f"{int(row['counted']):,}"
+        assert f"{counted} counted RFDs" in " ".join(text.split()) or counted in text
+        assert f"({code})" in text and "Page 1 of" in text and "Provenance" in text
+    summary = pdf_text(run.output / "summary.pdf")
+    assert "ZK1" in summary  # the heavy user is named on the funnel plot and in the league table
+
+
+def test_no_identifier_or_small_count_reaches_a_report(run, identifiers):
+    assert len(identifiers) > 1000
+    pages = {path.name: path.read_text(encoding="utf-8") for path in run.output.glob("*.html")}
+    pages |= {path.name: pdf_text(path) for path in run.output.glob("*.pdf")}
+    for name, text in pages.items():
+        tokens = set(re.findall(r"[A-Za-z0-9]{6,}", text))
+        assert not tokens & identifiers, f"{name} shows a spell or patient identifier"
+    for path in run.output.glob("*.html"):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        cells = soup.select("td.count")
+        assert cells or path.name == "index.html"
+        for cell in cells:
+            text = cell.get_text(strip=True)
+            assert SAFE_COUNT.match(text), f"{path.name}: count cell {text!r}"
+            if text not in ("*", "–"):
+                assert int(text.replace(",", "")) % 5 == 0, f"{path.name}: {text} is not rounded"
+
+
+def test_a_failing_provider_does_not_stop_the_others(run, extracts, tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(ROOT / "notebooks" / "summary.ipynb", notebooks)
+    provider = nbformat.read(ROOT / "notebooks" / "provider_audit.ipynb", as_version=4)
+    provider.cells.insert(3, nbformat.v4.new_code_cell('assert provider != "ZF6", "deliberately broken"'))
+    nbformat.write(provider, notebooks / "provider_audit.ipynb")
+    monkeypatch.setattr("rfd_lib.config.NOTEBOOKS_DIR", notebooks)
+    status = main(["run", str(params_file(tmp_path, extracts, "broken", ["ZF6", "ZH8"])), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "ZF6: AssertionError: deliberately broken" in err and "ZF6.ipynb" in err
+    output = tmp_path / "broken"
+    assert (output / "ZH8.pdf").is_file() and not (output / "ZF6.html").exists()
+    failed = nbformat.read(output / "internal" / "notebooks" / "ZF6.ipynb", as_version=4)
+    assert any(o.get("ename") == "AssertionError" for c in failed.cells for o in c.get("outputs", []))
+    index = (output / "index.html").read_text(encoding="utf-8")
+    assert "deliberately broken" in index
+    # The same inputs give the same numbers as the first run.
+    first = load_run(run.output / "internal" / "audit_run.pkl").audit
+    again = load_run(output / "internal" / "audit_run.pkl").audit
+    pd.testing.assert_frame_equal(first.volumes, again.volumes)
+    pd.testing.assert_frame_equal(first.checks, again.checks)
+
+
+def test_without_a_browser_the_html_is_still_made(extracts, tmp_path, monkeypatch):
+    monkeypatch.setattr("rfd_lib.run.find_chromium", lambda configured=None: None)
+    result = run_audit(params_file(tmp_path, extracts, "nopdf", ["ZH8"]), progress=False, jobs=1)
+    assert not result.failures and (result.output / "ZH8.html").is_file()
+    assert not (result.output / "ZH8.pdf").exists()
+    assert any("No Chromium, Chrome or Edge was found" in note for note in result.notes)
+    assert CHROMIUM is not None  # (the module is skipped without one; this run faked its absence)
