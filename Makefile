@@ -28,13 +28,13 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## browser: Chromium (PDF printing and the browser tests) and poppler-utils (pdftotext), from
+## browser: Chromium and its headless shell (PDF printing, browser tests) and poppler-utils (pdftotext), from
 ## Debian where apt is available and nothing is installed yet; otherwise reports are HTML only.
 browser:
-	@if command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Debian's chromium and poppler-utils (once)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+		echo "installing Debian's chromium, chromium-headless-shell and poppler-utils (once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell poppler-utils >/dev/null; \
 	else echo "no Chromium found and apt-get not usable: PDFs will be skipped (HTML is still made)"; fi
 	@command -v pdftotext >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } || true

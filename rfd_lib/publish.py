@@ -21,6 +21,7 @@ from rfd_lib.expectations import Expectations, Threshold
 KEYS = ["provider_code", "quarter"]
 # Checks whose denominator is a count of spells (the others divide by a mean or a population).
 TOO_FEW = "too few to judge (a suppressed count)"
+WORST_CASE = "status judged on the largest count * can hide"
 COUNTED_DENOMINATOR = ("restriction", "prior_block", "repeat", "facet_joint_injection", "day_case")
 
 
@@ -121,6 +122,8 @@ def published_checks(
         out.loc[rows, "status"] = _status(out[rows], threshold, name, policy).to_numpy()
     too_few = out["status"].eq("not assessable") & checks["status"].ne("not assessable").fillna(True)
     out.loc[too_few, "note"] = (TOO_FEW + "; " + out.loc[too_few, "note"]).fillna(TOO_FEW)
+    worst = out["numerator_suppressed"].astype(bool) & out["status"].ne("not assessable").fillna(False)
+    out.loc[worst, "note"] = (WORST_CASE + "; " + out.loc[worst, "note"]).fillna(WORST_CASE)
     return out
 
 

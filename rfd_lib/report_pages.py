@@ -233,14 +233,27 @@ class SummaryPage:
         note = self.footnote if any_suppressed(volumes["counted_suppressed"]) else None
         return table(frame, classes=classes, footnote=note)
 
-    def breaches_table(self) -> Fragment:
-        """Return every red check of the quarter, provider by provider."""
-        checks = self.audit.checks
-        red = checks[(checks["quarter"] == self.audit.quarter) & checks["status"].eq("red")]
-        if red.empty:
-            return paragraphs(["No check is red this quarter."])
-        red = red.assign(label=red["label"].astype("string"))
-        return checks_table(red, self.footnote, with_provider=True, names=self.run.provider_names)
+    def check_matrix(self) -> Fragment:
+        """Return every provider's status on every check this quarter, one row each, with a key."""
+        checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
+        order = list(dict.fromkeys(checks["check"]))
+        key = {check: f"C{number}" for number, check in enumerate(order, start=1)}
+        wide = checks.pivot(index="provider_code", columns="check", values="status").reindex(
+            index=self.audit.providers, columns=order
+        )
+        wide = wide.fillna("not assessable").astype("string")
+        frame = pd.DataFrame({"Provider": [f"{self.run.provider_name(c)} ({c})" for c in wide.index]})
+        classes = pd.DataFrame({"Provider": [""] * len(frame)})
+        for check in order:
+            frame[key[check]] = wide[check].replace("not assessable", "n/a").to_numpy()
+            classes[key[check]] = status_classes(wide[check]).to_numpy()
+        labels = checks.drop_duplicates("check").set_index("check")["label"]
+        legend = "; ".join(f"{key[check]} {labels[check]}" for check in order)
+        note = (
+            f"Checks: {legend}. A status judged on a suppressed count (*) is the worst its hidden "
+            "value allows; n/a: not assessable (see each provider's report for why)."
+        )
+        return table(frame, classes=classes, footnote=note)
 
     def trend_chart(self) -> Chart | Fragment:
         """Return the XmR chart of all providers' counted RFDs together, per quarter."""

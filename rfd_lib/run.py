@@ -343,7 +343,7 @@ def _one_report(task: _Task) -> Report:
 
     started = time.perf_counter()
     try:
-        execute(task.notebook, task.executed, task.parameters, kernels=task.kernels)
+        execute(task.notebook, task.executed, task.parameters, kernels=task.kernels, reuse_kernel=True)
         html = render_html(task.executed, task.html, task.context) if task.html else None
         pdf = print_pdf(html, task.pdf, task.chromium) if task.pdf and html else None
     except PapermillExecutionError as error:

@@ -15,6 +15,7 @@ from rfd_lib.disclosure import CIRCULATION, INTERNAL, never_small
 from rfd_lib.expectations import load_expectations
 from rfd_lib.publish import (
     TOO_FEW,
+    WORST_CASE,
     published_checks,
     published_intervals,
     published_volumes,
@@ -154,6 +155,7 @@ def test_a_hidden_breach_is_judged_at_its_worst(expectations):
     assert row["numerator_suppressed"] and pd.isna(row["share"])
     # Denominator: the volumes' published RFD-coded 15. 1 to 7 of 15 is more than 2 %: red.
     assert row["denominator"] == 15 and row["status"] == "red"
+    assert row["note"] == WORST_CASE
 
 
 def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectations):
@@ -173,7 +175,10 @@ def test_a_note_gives_only_the_published_count(expectations):
     published = published_checks(
         checks, published_volumes(raw_volumes(), CIRCULATION), expectations, CIRCULATION
     )
-    assert published["note"].tolist() == [f"* {LOOK_BACK_NOTE}", f"10 {LOOK_BACK_NOTE}"]
+    assert published["note"].tolist() == [
+        f"* {LOOK_BACK_NOTE}",
+        f"10 {LOOK_BACK_NOTE}",
+    ]  # 10 shown: no worst case
     assert published["status"].tolist() == ["red", "green"]  # 10 / 40 = 25 % repeats; 40 / 40 blocks
 
 
