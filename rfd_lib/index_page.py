@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +17,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 import jinja2
+
+from rfd_lib.atomic import write_atomically
 
 STATUSES = ("red", "amber", "green", "not assessable")
 # Badge text and CSS class per status: the text is always printed, so colour is never the only signal.
@@ -92,7 +93,7 @@ def write_index(
         notes=list(notes),
         footnote=footnote,
     )
-    _write_atomically(target, page.encode("utf-8"))
+    write_atomically(target, page)
     return target
 
 
@@ -164,20 +165,3 @@ def _href(link: str | None) -> str | None:
     if not posix or parts.scheme or parts.netloc or PurePosixPath(posix).is_absolute():
         raise ValueError(f"{link!r}: links on the index must be paths relative to it, not URLs")
     return quote(posix, safe="/")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
-    # os.open with 0o666 honours the umask, as a plain open would: tempfile's 0o600 would leave
-    # the index unreadable to colleagues on a shared drive.
-    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise

@@ -19,6 +19,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
 
+from rfd_lib.atomic import write_atomically
 from rfd_lib.errors import RfdAuditError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -88,7 +89,7 @@ def render_html(
     body, _ = _exporter().from_notebook_node(nb, resources=resources)
     html = _finish(body)
     target = Path(target)
-    _write_atomically(target, html)
+    write_atomically(target, html)
     return target
 
 
@@ -249,13 +250,3 @@ def _check_self_contained(soup: BeautifulSoup) -> None:
             raise RenderError(
                 "a <style> in the report imports or fetches a file", hint="inline the CSS and images"
             )
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from rfd_lib.atomic import write_atomically
 from rfd_lib.audit_metrics import AuditMetrics
 from rfd_lib.errors import RfdAuditError
 
@@ -39,13 +40,8 @@ class AuditRun:
 
 
 def save_run(run: AuditRun, target: str | os.PathLike[str]) -> Path:
-    """Write ``run`` to ``target`` (a temporary file renamed into place) and return ``target``."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".partial", delete=False) as handle:
-        pickle.dump(run, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(handle.name, target)
-    return target
+    """Write ``run`` to ``target`` whole or not at all and return its path."""
+    return write_atomically(target, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load_run(path: str | os.PathLike[str] | None) -> AuditRun:

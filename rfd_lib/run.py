@@ -35,6 +35,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from rfd_lib import config
+from rfd_lib.atomic import write_atomically
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
 from rfd_lib.code_lists import load_code_lists
 from rfd_lib.disclosure import CIRCULATION, INTERNAL
@@ -136,12 +137,13 @@ def run_audit(
         sheet=params.extracts.sheet,
         query=_query(params),
     )
-    written = write_classified(extract, internal / "classified_spells.parquet", rule.path)
-    classified = written.classified
+    # Checked on the spells read, before anything is written.
+    chosen = _providers(params, extract.spells, providers)
+    quarter = _quarter(params, extract.spells)
     population_file = params.path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
-    chosen = _providers(params, classified, providers)
-    quarter = _quarter(params, classified)
+    written = write_classified(extract, internal / "classified_spells.parquet", rule.path)
+    classified = written.classified
     audit = audit_metrics(
         classified,
         quarter=quarter,
@@ -238,9 +240,9 @@ def _database(params: RunParams) -> tuple[str, str] | None:
     return database.url, text
 
 
-def _providers(params: RunParams, classified: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
+def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
     """Return the providers to report on; ParamsError naming any the data does not have."""
-    present = sorted(classified["provider_code"].dropna().unique())
+    present = sorted(spells["provider_code"].dropna().unique())
     wanted = list(override or params.providers) or present
     unknown = [code for code in wanted if code not in present]
     if unknown:
@@ -251,11 +253,12 @@ def _providers(params: RunParams, classified: pd.DataFrame, override: Sequence[s
     return wanted
 
 
-def _quarter(params: RunParams, classified: pd.DataFrame) -> str:
+def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
     """Return the quarter audited; ParamsError when the data does not cover it."""
-    covered = audit_quarters(classified)
-    if not covered:
-        raise ParamsError(f"{params.source}: the extracts have no dated spells to audit")
+    try:
+        covered = audit_quarters(spells)
+    except ValueError:
+        raise ParamsError(f"{params.source}: the extracts have no dated spells to audit") from None
     if params.quarter is None:
         return covered[-1]
     if params.quarter not in covered:
@@ -433,7 +436,4 @@ def _write_run_record(result: RunResult, params: RunParams, internal: Path) -> N
         ],
         "notes": list(result.notes),
     }
-    target = internal / "run.json"
-    partial = target.with_suffix(".json.partial")
-    partial.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(partial, target)
+    write_atomically(internal / "run.json", json.dumps(record, indent=1))

@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 from rfd_lib.cli import main
 from rfd_lib.report_run import load_run
 from rfd_lib.run import run_audit
+from rfd_lib.run_params import ParamsError
 from rfd_lib.synthetic import write_extracts
 from tests.browser import CHROMIUM, needs_chromium, open_page
 
@@ -180,6 +181,24 @@ def test_a_failing_provider_does_not_stop_the_others(run, extracts, tmp_path, mo
     again = load_run(output / "internal" / "audit_run.pkl").audit
     pd.testing.assert_frame_equal(first.volumes, again.volumes)
     pd.testing.assert_frame_equal(first.checks, again.checks)
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        ({"providers": ["ZZ9"]}, "providers: ZZ9 not in the extracts HINT: the extracts have ZA1, "),
+        ({"quarter": "2019/20 Q1"}, "quarter: 2019/20 Q1 is not in the extracts, which cover 2024/25 Q3 to"),
+    ],
+)
+def test_a_provider_or_quarter_the_extracts_lack_is_one_line_before_anything_is_written(
+    extracts, tmp_path, change, words
+):
+    path = params_file(tmp_path, extracts, "wrong", ["ZH8"])
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}), encoding="utf-8")
+    with pytest.raises(ParamsError) as caught:
+        run_audit(path, progress=False)
+    assert str(caught.value).startswith(f"{path.resolve()}: ") and words in str(caught.value)
+    assert not list((tmp_path / "wrong").rglob("*.*")), "nothing is written for a run that cannot start"
 
 
 def test_without_a_browser_the_html_is_still_made(extracts, tmp_path, monkeypatch):

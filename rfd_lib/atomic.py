@@ -1,0 +1,31 @@
+"""Write a file whole or not at all: a killed run never leaves half a report where one is expected."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def write_atomically(target: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Write ``data`` (text is written as UTF-8 with LF line ends) to ``target`` and return its path.
+
+    The bytes go to a hidden temporary file beside ``target``, flushed to disk, then renamed over
+    it, so a reader sees the old file or the new one, never a mixture. The file is created as a
+    plain ``open`` would create it (the umask decides): colleagues on a shared drive can read it.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
