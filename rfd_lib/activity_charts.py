@@ -33,6 +33,7 @@ def volume_chart(volumes: pd.DataFrame, provider: str, *, footnote: str | None =
         _mark_suppressed(axes, x, coded, counted)
         axes.set_xticks(x, quarters, rotation=45, ha="right")
         axes.set_ylabel("RFD spells (count)")
+        _counts_axis(axes.set_ylim, coded, counted)
         axes.set_xlabel("financial quarter")
         axes.legend(loc="upper left")
     latest = rows.iloc[-1]
@@ -72,6 +73,7 @@ def waterfall_chart(
             )
         axes.set_yticks(y, [_wrap(label) for label in labels])
         axes.set_xlabel("RFD spells (count)")
+        _counts_axis(axes.set_xlim, values)
         axes.grid(axis="y", visible=False)
     caption = (
         f"Of {_count(values[0])} RFD-coded spells at {provider} in {quarter}, {_count(values[-1])} were "
@@ -105,6 +107,7 @@ def interval_chart(
         axes.set_xticks(x, bands)
         axes.set_xlabel("months since the patient's previous RFD")
         axes.set_ylabel("repeat RFDs (count)")
+        _counts_axis(axes.set_ylim, values)
     total_soon = np.nansum(values[soon])
     caption = (
         f"Repeat RFDs at {provider} by the time since the same patient's previous RFD; orange bars are "
@@ -120,6 +123,15 @@ def _noted(caption: str, footnote: str | None, *series: np.ndarray) -> str:
     if any(np.isnan(values).any() for values in series):
         return f"{caption} {(footnote or SUPPRESSED_NOTE).rstrip('.')}."
     return caption
+
+
+def _counts_axis(set_limits, *series: np.ndarray) -> None:
+    """Start a count axis at 0, and give it a height of 1 when nothing above 0 is shown."""
+    top = np.nanmax(np.concatenate([np.nan_to_num(values) for values in series]), initial=0.0)
+    if top > 0:
+        set_limits(0, None)
+    else:
+        set_limits(0, 1)
 
 
 def _mark_suppressed(axes, x: np.ndarray, *series: np.ndarray) -> None:

@@ -65,6 +65,18 @@ def test_interval_chart_colours_repeats_sooner_than_the_policy():
     colours = [bar.get_facecolor() for bar in chart.figure.axes[0].patches]
     assert colours[0] == colours[1] != colours[2]
     assert "(10 in all, suppressed bands not included)" in chart.caption
+    assert chart.figure.axes[0].get_ylim()[0] == 0
+
+
+def test_a_chart_with_nothing_shown_keeps_a_count_axis_from_zero():
+    table = pd.DataFrame(
+        {
+            "provider_code": ["RXA"] * 2,
+            "band": ["0-6 months", "6-12 months"],
+            "spells": pd.array([None, 0], dtype="Int64"),
+        }
+    )
+    assert interval_chart(table, "RXA").figure.axes[0].get_ylim() == (0, 1)
 
 
 def test_a_provider_without_rows_is_a_clear_error():
