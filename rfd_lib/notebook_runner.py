@@ -50,8 +50,10 @@ class IpcKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.transport = "ipc"
-        self.ip = os.path.join(_socket_folder(fresh=False), "kernel")
+        # IPC sockets are Unix-only; on Windows the kernel keeps TCP (ports race there, rarely).
+        if os.name == "posix":
+            self.transport = "ipc"
+            self.ip = os.path.join(_socket_folder(fresh=False), "kernel")
 
 
 class WorkerKernelEngine(NBClientEngine):
