@@ -116,27 +116,26 @@ class ProviderPage:
 
     def spc_chart(self) -> Chart | Fragment:
         """Return the XmR chart of the provider's counted RFDs per quarter (a note if too few)."""
-        try:
-            result = self.audit.counted_xmr(self.code)
-        except TooFewValues:
-            return self._too_few("counted RFDs")
-        return spc_chart(
-            result,
-            title=f"Counted RFDs at {self.code} per quarter, with process limits",
-            value_label="counted RFDs per quarter (count)",
+        return self._xmr_chart(
+            self.audit.counted_xmr,
+            "counted RFDs",
+            f"Counted RFDs at {self.code} per quarter, with process limits",
         )
 
     def facet_injection_chart(self) -> Chart | Fragment:
         """Return the XmR chart of the provider's lumbar facet joint injections per quarter."""
-        try:
-            result = self.audit.facet_injection_xmr(self.code)
-        except TooFewValues:
-            return self._too_few("facet joint injections")
-        return spc_chart(
-            result,
-            title=f"Lumbar facet joint injections at {self.code} per quarter (not recommended)",
-            value_label="facet joint injections per quarter (count)",
+        return self._xmr_chart(
+            self.audit.facet_injection_xmr,
+            "facet joint injections",
+            f"Lumbar facet joint injections at {self.code} per quarter (not recommended)",
         )
+
+    def _xmr_chart(self, series, what: str, title: str) -> Chart | Fragment:
+        try:
+            result = series(self.code)
+        except TooFewValues:
+            return self._too_few(what)
+        return spc_chart(result, title=title, value_label=f"{what} per quarter (count)")
 
     def _too_few(self, what: str) -> Fragment:
         return paragraphs(

@@ -186,24 +186,14 @@ def test_run_at_is_utc_to_the_second(run_files):
 
 def test_versions_are_the_installed_ones(run_files, monkeypatch):
     rule, _, _ = run_files
-    monkeypatch.setattr(provenance, "PACKAGES", (*provenance.PACKAGES, "no-such-package-rfd"))
+    listed = provenance.PACKAGES
+    monkeypatch.setattr(provenance, "PACKAGES", (*listed, "no-such-package-rfd"))
     found = collect_provenance(rule_file=rule, inputs=[])
     packages = dict(found.packages)
     assert packages["pandas"] == pd.__version__
     assert packages["no-such-package-rfd"] == "not installed"
-    assert list(packages)[:11] == [
-        "pandas",
-        "numpy",
-        "pyarrow",
-        "scipy",
-        "matplotlib",
-        "sqlglot",
-        "pydantic",
-        "papermill",
-        "nbconvert",
-        "nbclient",
-        "ipykernel",
-    ]
+    assert list(packages) == [*listed, "no-such-package-rfd"]  # in the order listed
+    assert {"pandas", "papermill", "nbconvert", "sqlglot"} <= set(listed)
     assert dict(found.rows())["packages"].startswith(f"pandas {pd.__version__}, numpy ")
     assert found.rfd_lib_version == importlib.metadata.version("rfd-audit")
     assert re.fullmatch(r"3\.\d+\.\d+\S*", found.python)
