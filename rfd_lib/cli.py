@@ -97,6 +97,7 @@ def _run_audit(args: argparse.Namespace) -> int:
     result = run_audit(
         args.params, jobs=args.jobs, providers=args.providers, formats=args.formats, progress=not args.quiet
     )
+    print(result.reconciliation)
     for note in result.notes:
         print(note)
     made = [report for report in result.reports if not report.error]

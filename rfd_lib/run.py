@@ -79,6 +79,7 @@ class RunResult:
     reports: tuple[Report, ...]
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    reconciliation: str = ""  # rows read = accepted + quarantined, for the analyst (not the index)
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -185,7 +186,13 @@ def run_audit(
     index = _write_index(run, reports, output, expectations, notes)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
-    result = RunResult(output, index, tuple(reports), tuple(notes), seconds)
+    totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
+    reconciliation = (
+        f"{totals['rows_read']:,} rows read = {totals['rows_accepted']:,} accepted + "
+        f"{totals['rows_quarantined']:,} quarantined"
+        + (f" (reasons in {written.quarantine})" if written.quarantine is not None else "")
+    )
+    result = RunResult(output, index, tuple(reports), tuple(notes), seconds, reconciliation)
     _write_run_record(result, params, internal)
     return result
 

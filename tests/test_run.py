@@ -98,6 +98,10 @@ def test_every_report_is_made_whole(run):
         assert report.html.is_file() and report.pdf.is_file() and report.executed.is_file()
         assert report.pdf.read_bytes().startswith(b"%PDF")
     assert not list(run.output.rglob("*.partial")), "a temporary file was left behind"
+    read, accepted, quarantined = (
+        int(n.replace(",", "")) for n in re.findall(r"[\d,]+", run.reconciliation)[:3]
+    )
+    assert read == accepted + quarantined and read > 1000
     executed = nbformat.read(run.reports[1].executed, as_version=4)
     assert executed.metadata.papermill.parameters["provider"] == "ZF6"
 
