@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from rfd_lib.config import CODE_LISTS
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import read_model
 
 OPCS4 = re.compile(r"^[A-Z][0-9]{2}\.?[0-9]?$")
 
@@ -114,18 +114,10 @@ def load_code_lists(path: str | Path = CODE_LISTS) -> CodeLists:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, _mtime_ns: int) -> CodeLists:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise CodeListError(f"{path}: cannot read the code lists") from None
-    except yaml.YAMLError as error:
-        raise CodeListError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    try:
-        return CodeLists.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise CodeListError(
-            f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}",
-            hint="codes are OPCS-4, like A57.7; see the comments at the top of the file",
-        ) from None
+    return read_model(
+        path,
+        CodeLists,
+        CodeListError,
+        "the code lists",
+        hint="codes are OPCS-4, like A57.7; see the comments at the top of the file",
+    )

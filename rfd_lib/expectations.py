@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import read_model
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.rule import Rule
@@ -130,15 +130,4 @@ def load_expectations(path: str | Path = EXPECTATIONS, rule: Rule | None = None)
 
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, _mtime_ns: int) -> Expectations:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise ExpectationsError(f"{path}: cannot read the expectations") from None
-    except yaml.YAMLError as error:
-        raise ExpectationsError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    try:
-        return Expectations.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ExpectationsError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+    return read_model(path, Expectations, ExpectationsError, "the expectations")

@@ -52,6 +52,7 @@ from rfd_lib.report_run import GUIDANCE, AuditRun, long_date, provider_names, sa
 from rfd_lib.report_tables import counts, decimal
 from rfd_lib.rule import load_rule
 from rfd_lib.run_params import ParamsError, RunParams, load_params
+from rfd_lib.sources import expand_sources
 from rfd_lib.volumes import audit_quarters
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
@@ -214,8 +215,8 @@ def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
     if params.extracts.database:
         return _Inputs([params.extracts.database.url], [], None)
     paths = [params.path(file) for file in params.extracts.files]
-    files = [inner for path in paths for inner in (sorted(path.iterdir()) if path.is_dir() else [path])]
-    return _Inputs(list(paths), [file for file in files if file.is_file()], None)
+    # The files the reader will read, folders expanded as it expands them: these are hashed.
+    return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
 
 
 def _given(params: RunParams, *keys: str) -> list[Path]:
