@@ -15,7 +15,7 @@ import pandas as pd
 
 from rfd_lib import config
 from rfd_lib.classify import classify
-from rfd_lib.errors import RfdAuditError
+from rfd_lib.errors import RfdAuditError, RunInterrupted
 from rfd_lib.extract import Extract, load_extracts
 from rfd_lib.outputs import Written, reconciliation_text, write_classified
 from rfd_lib.rule import load_rule
@@ -28,9 +28,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (RfdAuditError, OSError) as error:
+    except KeyboardInterrupt:
+        print("rfd-audit: interrupted before any report was made", file=sys.stderr)
+        return INTERRUPTED
+    except RunInterrupted as error:
+        print(f"rfd-audit: {error}", file=sys.stderr)
+        return INTERRUPTED
+    except RfdAuditError as error:
         print(f"rfd-audit: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"rfd-audit: error: {_os_error(error)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(error: OSError) -> str:
+    """Return an operating-system error as one line that names the file it was about."""
+    where = " → ".join(str(name) for name in (error.filename, error.filename2) if name)
+    return f"{where}: {error.strerror or error}" if where else str(error.strerror or error)
+
+
+INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,10 +126,16 @@ def _run_audit(args: argparse.Namespace) -> int:
         print(f"\n{len(result.failures)} report(s) failed:", file=sys.stderr)
         for report in result.failures:
             print(
-                f"  {report.name}: {report.error}\n    executed notebook: {report.executed}", file=sys.stderr
+                f"  {report.name!r}: {report.error}\n    executed notebook: {report.executed}",
+                file=sys.stderr,
             )
-        return 1
-    return 0
+    if result.pdf_failures:
+        print(
+            f"\n{len(result.pdf_failures)} PDF(s) not printed (the HTML reports were made):", file=sys.stderr
+        )
+        for report in result.pdf_failures:
+            print(f"  {report.name!r}: {report.pdf_error}", file=sys.stderr)
+    return 1 if result.failures or result.pdf_failures else 0
 
 
 def _reading_options(command: argparse.ArgumentParser) -> None:

@@ -34,3 +34,7 @@ class ExtractError(RfdAuditError):
 
 class ReconciliationError(RfdAuditError):
     """Rows read do not equal rows accepted plus rows quarantined: a row would be lost."""
+
+
+class RunInterrupted(RfdAuditError):
+    """A run was stopped (Ctrl-C or SIGTERM): what it made is whole, and its index says what it did not."""

@@ -1,22 +1,29 @@
 """Run a quarterly audit from its parameter file: classify once, then every report in parallel.
 
-:func:`run_audit` is what ``rfd-audit run PARAMS.yaml`` calls. It reads and classifies the
-extracts once, works out the audit (:func:`rfd_lib.audit_metrics.audit_metrics`) and saves it
-with its provenance in the run's ``internal/`` folder; then worker processes execute the summary
-notebook and one provider notebook per provider with papermill, render each to HTML and print
-it to PDF. A report that fails does not stop the others: it is listed at the end with the
-executed notebook that shows the error. Last comes ``index.html``, linking every report.
+:func:`run_audit` is what ``rfd-audit run PARAMS.yaml`` calls. It takes the output folder for
+itself (:mod:`rfd_lib.run_folder`: refused if it is not this run's, locked against a second run),
+reads and classifies the extracts once, works out the audit
+(:func:`rfd_lib.audit_metrics.audit_metrics`) and saves it with its provenance; then worker
+processes (:mod:`rfd_lib.workers`) execute the summary notebook and one provider notebook per
+provider with papermill, render each to HTML and print it to PDF. A report that fails does not
+stop the others: it is listed at the end with the executed notebook that shows the error. Last
+comes ``index.html``, linking every report.
 
 Layout of a run's output folder (``reports/<name>/`` by default)::
 
     index.html                    start here: every report with its headline figures
     summary.html, summary.pdf     all providers compared
-    <provider>.html, .pdf         one per provider
+    <provider>.html, .pdf         one per provider (a code that is not plain letters and digits
+                                  gets a safe name: see rfd_lib.run_folder.report_stem)
     internal/                     NOT for circulation: classified spells, quarantine, findings,
                                   the saved audit, executed notebooks, run.json
 
-Every file meant to be read is written whole or not at all (a temporary file renamed into place),
-so a killed run leaves the last complete report, never half of one.
+Every file meant to be read is written whole or not at all (a temporary file renamed into place).
+From the moment the inputs are accepted, ``internal/run.json`` and ``index.html`` say the run has
+not finished; they are replaced when it ends, with what was made. Interrupted (Ctrl-C, SIGTERM),
+the run stops its workers, marks the reports it did not make and raises :class:`RunInterrupted`;
+killed outright, it leaves the "not finished" index, and its workers stop by themselves. The files
+the workers read (the saved audit, the kernel specification) are private to the run.
 """
 
 from __future__ import annotations
@@ -24,11 +31,16 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import secrets
+import shutil
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -39,11 +51,12 @@ from rfd_lib.atomic import write_atomically
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
 from rfd_lib.code_lists import load_code_lists
 from rfd_lib.disclosure import CIRCULATION, INTERNAL
+from rfd_lib.errors import RfdAuditError, RunInterrupted
 from rfd_lib.expectations import Expectations, load_expectations
-from rfd_lib.extract import load_extracts
+from rfd_lib.extract import Extract, load_extracts
 from rfd_lib.index_page import IndexEntry, write_index
 from rfd_lib.outputs import write_classified
-from rfd_lib.pdf import find_chromium, print_pdf
+from rfd_lib.pdf import PdfError, find_chromium, print_pdf
 from rfd_lib.provenance import collect_provenance
 from rfd_lib.rates import read_populations
 from rfd_lib.render import ReportContext, render_html
@@ -51,17 +64,33 @@ from rfd_lib.report_pages import ProviderPage
 from rfd_lib.report_run import GUIDANCE, AuditRun, long_date, provider_names, save_run
 from rfd_lib.report_tables import counts, decimal
 from rfd_lib.rule import load_rule
+from rfd_lib.run_folder import (
+    RUN_RECORD,
+    SUMMARY,
+    hold_output_folder,
+    previous_reports,
+    remove_leftovers,
+    report_stems,
+    shown_code,
+)
 from rfd_lib.run_params import ParamsError, RunParams, load_params
 from rfd_lib.sources import expand_sources
 from rfd_lib.volumes import audit_quarters
+from rfd_lib.workers import start_worker, stop_workers
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
 SUMMARY_NOTEBOOK = "summary.ipynb"
+NOT_MADE = "not made: the run was interrupted first"
+LISTED = 10  # codes named in a message before "and N more"
 
 
 @dataclass(frozen=True)
 class Report:
-    """One report of a run: where its files are, how long it took, and the error if it failed."""
+    """One report of a run: where its files are, how long it took, and what went wrong, if anything.
+
+    ``error`` is set when no report was made; ``pdf_error`` when the HTML report was made but
+    its PDF could not be printed.
+    """
 
     name: str  # provider code, or "summary"
     executed: Path
@@ -69,6 +98,7 @@ class Report:
     pdf: Path | None = None
     seconds: float = 0.0
     error: str | None = None
+    pdf_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +111,17 @@ class RunResult:
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
     reconciliation: str = ""  # rows read = accepted + quarantined, for the analyst (not the index)
+    interrupted: bool = False
 
     @property
     def failures(self) -> tuple[Report, ...]:
-        """Return the reports that failed."""
+        """Return the reports that were not made."""
         return tuple(report for report in self.reports if report.error)
+
+    @property
+    def pdf_failures(self) -> tuple[Report, ...]:
+        """Return the reports made as HTML whose PDF could not be printed."""
+        return tuple(report for report in self.reports if report.pdf_error)
 
 
 @dataclass(frozen=True)
@@ -114,19 +150,65 @@ def run_audit(
 
     ``jobs``, ``providers`` and ``formats`` override the parameter file; ``notebooks`` is the folder
     of the two report notebooks (default: the repository's ``notebooks/``). Raises
-    :class:`~rfd_lib.run_params.ParamsError` (or another one-line error of rfd_lib) before any
-    report is written when the inputs cannot be used; a failed report does not raise: see
-    :attr:`RunResult.failures`.
+    :class:`~rfd_lib.run_params.ParamsError`, :class:`~rfd_lib.run_folder.RunFolderError` (or
+    another one-line error of rfd_lib) before any report is written when the inputs or the output
+    folder cannot be used, and :class:`RunInterrupted` after writing the index when Ctrl-C or
+    SIGTERM stopped the run; a failed report does not raise: see :attr:`RunResult.failures`.
     """
     started = time.perf_counter()
     if not isinstance(params, RunParams):
         params = load_params(params)
-    jobs = jobs or params.jobs
-    formats = list(formats or params.formats)
-    output, internal = params.output_dir, params.output_dir / "internal"
-    internal.mkdir(parents=True, exist_ok=True)
-    notes: list[str] = []
+    with hold_output_folder(params.output_dir, params.name) as output, _stop_on_sigterm():
+        result = _run(
+            params,
+            output,
+            jobs=jobs or params.jobs,
+            providers=providers,
+            formats=list(formats or params.formats),
+            progress=progress,
+            notebooks=Path(notebooks or config.NOTEBOOKS_DIR),
+            started=started,
+        )
+    if result.interrupted:
+        made = len(result.reports) - len(result.failures)
+        raise RunInterrupted(
+            f"interrupted: {made} of {len(result.reports)} reports made; {result.index} marks the rest",
+            hint="run the same command again to make them all",
+        )
+    return result
 
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM as Ctrl-C while the run lasts, so both stop it the same clean way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    params: RunParams,
+    output: Path,
+    *,
+    jobs: int,
+    providers: Sequence[str] | None,
+    formats: list[str],
+    progress: bool,
+    notebooks: Path,
+    started: float,
+) -> RunResult:
+    """Run the audit into ``output`` (held by this run) and return the result."""
+    internal = output / "internal"
+    notes: list[str] = []
     inputs = _extract_sources(params, internal)
     rule = load_rule(params.path(params.rule) if params.rule.endswith(".sql") else params.rule)
     expectations = load_expectations(*_given(params, "expectations"), rule=rule)
@@ -141,61 +223,92 @@ def run_audit(
     )
     # Checked on the spells read, before anything is written.
     chosen = _providers(params, extract.spells, providers)
+    stems = report_stems(chosen)
     quarter = _quarter(params, extract.spells)
     population_file = params.path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
-    written = write_classified(extract, internal / "classified_spells.parquet", rule.path)
-    classified = written.classified
-    audit = audit_metrics(
-        classified,
-        quarter=quarter,
-        populations=populations,
-        expectations=expectations,
-        code_lists=code_lists,
-        rule=rule.path,
-        policy=INTERNAL if params.disclosure == "internal" else CIRCULATION,
-    )
-    classified_seconds = time.perf_counter() - started
-    provenance = collect_provenance(
-        rule_file=rule.path,
-        inputs=[*inputs.files, *filter(None, [population_file, *_reference_files(params)])],
-        params_file=params.source,
-        database=_database(params),
-    )
-    run = AuditRun(
-        audit=audit,
-        name=params.name,
-        provider_names=provider_names(populations),
-        provenance=provenance.rows(),
-        run_date=long_date(date.today()),
-        repeat_within_months=expectations.repeat_within_months,
-    )
-    saved = save_run(run, internal / "audit_run.pkl")
 
-    chromium = None
-    if "pdf" in formats:
-        chromium = find_chromium(params.path(params.chromium) if params.chromium else None)
-        if chromium is None:
-            notes.append(
-                "No Chromium, Chrome or Edge was found, so the reports are HTML only. Install one "
-                "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
-            )
-    tasks = _tasks(
-        run, chosen, saved, output, internal, Path(notebooks or config.NOTEBOOKS_DIR), formats, chromium
-    )
-    reports = _execute_all(tasks, jobs, progress)
-    index = _write_index(run, reports, output, expectations, notes)
+    work = _begin(params, output, internal, quarter)
+    try:
+        written = write_classified(extract, internal / "classified_spells.parquet", rule.path)
+        audit = audit_metrics(
+            written.classified,
+            quarter=quarter,
+            populations=populations,
+            expectations=expectations,
+            code_lists=code_lists,
+            rule=rule.path,
+            policy=INTERNAL if params.disclosure == "internal" else CIRCULATION,
+        )
+        classified_seconds = time.perf_counter() - started
+        provenance = collect_provenance(
+            rule_file=rule.path,
+            inputs=[*inputs.files, *filter(None, [population_file, *_reference_files(params)])],
+            params_file=params.source,
+            database=_database(params),
+        )
+        run = AuditRun(
+            audit=audit,
+            name=params.name,
+            provider_names=provider_names(populations),
+            provenance=provenance.rows(),
+            run_date=long_date(date.today()),
+            repeat_within_months=expectations.repeat_within_months,
+        )
+        # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
+        saved = save_run(run, work / "audit_run.pkl")
+        save_run(run, internal / "audit_run.pkl")
+        notes += _unread_sources(extract)
+
+        chromium = None
+        if "pdf" in formats:
+            chromium = find_chromium(params.path(params.chromium) if params.chromium else None)
+            if chromium is None:
+                notes.append(
+                    "No Chromium, Chrome or Edge was found, so the reports are HTML only. Install one "
+                    "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
+                )
+        tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium)
+        reports, interrupted = _execute_all(tasks, jobs, progress, output)
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
+    index = _write_index(run, reports, output, expectations, notes, interrupted)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
-    totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
-    reconciliation = (
-        f"{totals['rows_read']:,} rows read = {totals['rows_accepted']:,} accepted + "
-        f"{totals['rows_quarantined']:,} quarantined"
-        + (f" (reasons in {written.quarantine})" if written.quarantine is not None else "")
+    result = RunResult(
+        output, index, tuple(reports), tuple(notes), seconds, _reconciliation(extract, written), interrupted
     )
-    result = RunResult(output, index, tuple(reports), tuple(notes), seconds, reconciliation)
-    _write_run_record(result, params, internal)
+    _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
     return result
+
+
+def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Path:
+    """Clear the earlier run's reports, record this run as not finished; return its private folder.
+
+    From here on, ``internal/run.json`` and ``index.html`` say the run has not finished, so a
+    run killed outright is never mistaken for a complete one.
+    """
+    remove_leftovers(output, previous_reports(output))
+    for folder in ("work", "notebooks"):
+        shutil.rmtree(internal / folder, ignore_errors=True)
+    work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
+    work.mkdir(parents=True)
+    started = datetime.now().strftime("%H:%M on %d %B %Y")
+    _write_run_record(params, internal, "running")
+    write_index(
+        output / "index.html",
+        title=f"RFD audit {quarter}: {params.name}",
+        subtitle=f"Financial quarter {quarter} · {GUIDANCE}",
+        run_date=long_date(date.today()),
+        summary_html=None,
+        summary_pdf=None,
+        entries=[],
+        notes=[
+            f"This run started at {started} and had not finished when this page was written. If no "
+            "rfd-audit run is still writing to this folder, it was interrupted: run it again."
+        ],
+    )
+    return work
 
 
 @dataclass(frozen=True)
@@ -249,16 +362,27 @@ def _database(params: RunParams) -> tuple[str, str] | None:
 
 
 def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
-    """Return the providers to report on; ParamsError naming any the data does not have."""
+    """Return the providers to report on; ParamsError for one given twice or not in the data."""
     present = sorted(spells["provider_code"].dropna().unique())
     wanted = list(override or params.providers) or present
-    unknown = [code for code in wanted if code not in present]
+    twice = (
+        sorted({code for code in wanted if wanted.count(code) > 1}) if len(set(wanted)) < len(wanted) else []
+    )
+    if twice:
+        raise ParamsError(f"{params.source}: providers: {_listed(twice)} given more than once")
+    unknown = sorted(set(wanted) - set(present))
     if unknown:
         raise ParamsError(
-            f"{params.source}: providers: {', '.join(unknown)} not in the extracts",
-            hint=f"the extracts have {', '.join(present)}",
+            f"{params.source}: providers: {_listed(unknown)} not in the extracts",
+            hint=f"the extracts have {_listed(present)}",
         )
     return wanted
+
+
+def _listed(codes: Sequence[str]) -> str:
+    """Return codes for a message: the first few, each shortened, then how many more."""
+    shown = ", ".join(shown_code(code) for code in codes[:LISTED])
+    return shown + (f" and {len(codes) - LISTED:,} more" if len(codes) > LISTED else "")
 
 
 def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
@@ -279,59 +403,57 @@ def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
 
 def _tasks(
     run: AuditRun,
-    providers: list[str],
+    stems: dict[str, str],
     saved: Path,
     output: Path,
     internal: Path,
+    work: Path,
     notebooks: Path,
     formats: list[str],
     chromium: Path | None,
 ) -> list[_Task]:
-    """Return the summary's task first (it is the slowest), then one per provider."""
+    """Return the summary's task first (it is the slowest), then one per provider in ``stems``."""
     from rfd_lib.notebook_runner import kernel_folder
 
-    kernels = kernel_folder(internal / "jupyter")
+    kernels = kernel_folder(work / "jupyter")
     audit = run.audit
     subtitle = f"Financial quarter {audit.quarter} · {GUIDANCE}"
     common = dict(run_date=run.run_date, banner=audit.policy.banner, provenance=run.provenance)
 
-    def task(name: str, notebook: str, parameters: dict[str, str], title: str) -> _Task:
+    def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> _Task:
         return _Task(
             name=name,
             notebook=notebooks / notebook,
             parameters={"audit_file": str(saved.resolve()), **parameters},
-            executed=internal / "notebooks" / f"{name}.ipynb",
-            html=output / f"{name}.html" if "html" in formats or "pdf" in formats else None,
-            pdf=output / f"{name}.pdf" if "pdf" in formats and chromium else None,
+            executed=internal / "notebooks" / f"{stem}.ipynb",
+            html=output / f"{stem}.html" if "html" in formats or "pdf" in formats else None,
+            pdf=output / f"{stem}.pdf" if "pdf" in formats and chromium else None,
             context=ReportContext(title=title, subtitle=subtitle, **common),
             chromium=chromium,
             kernels=kernels,
         )
 
-    tasks = [task("summary", SUMMARY_NOTEBOOK, {}, "RFD audit: all providers")]
-    for code in providers:
-        title = ProviderPage(run, code).title
-        tasks.append(task(code, PROVIDER_NOTEBOOK, {"provider": code}, title))
+    tasks = [task(SUMMARY, SUMMARY, SUMMARY_NOTEBOOK, {}, "RFD audit: all providers")]
+    for code, stem in stems.items():
+        tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, ProviderPage(run, code).title))
     return tasks
 
 
-def _quiet_worker(logs: str) -> None:
-    """Send a worker's stderr (and so its kernels' and Chromium's chatter) to a log in ``logs``."""
-    Path(logs).mkdir(parents=True, exist_ok=True)
-    log = open(Path(logs) / f"worker-{os.getpid()}.log", "ab")  # noqa: SIM115 - lives as long as the worker
-    os.dup2(log.fileno(), 2)
+def _execute_all(tasks: list[_Task], jobs: int, progress: bool, output: Path) -> tuple[list[Report], bool]:
+    """Run every task in ``jobs`` worker processes; return their reports in order, and whether interrupted.
 
-
-def _execute_all(tasks: list[_Task], jobs: int, progress: bool) -> list[Report]:
-    """Run every task in ``jobs`` worker processes and return their reports in task order."""
+    On Ctrl-C or SIGTERM the workers are stopped and the tasks not done come back as not made.
+    """
     done: dict[str, Report] = {}
     bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
     # spawn: the same on Windows laptops as on Linux, and no forked copy of pyarrow's threads.
     context = multiprocessing.get_context("spawn")
     logs = str(tasks[0].executed.parent.parent / "logs")
-    workers = min(jobs, len(tasks))
-    options = dict(mp_context=context, initializer=_quiet_worker, initargs=(logs,))
-    with ProcessPoolExecutor(workers, **options) as pool:
+    pool = ProcessPoolExecutor(
+        min(jobs, len(tasks)), mp_context=context, initializer=start_worker, initargs=(logs, str(output))
+    )
+    interrupted = False
+    try:
         futures = {pool.submit(_one_report, task): task for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
@@ -341,47 +463,72 @@ def _execute_all(tasks: list[_Task], jobs: int, progress: bool) -> list[Report]:
                 done[task.name] = Report(task.name, task.executed, error=f"{type(error).__name__}: {error}")
             bar.set_postfix_str(task.name)
             bar.update()
-    bar.close()
-    return [done[task.name] for task in tasks]
+    except KeyboardInterrupt:
+        interrupted = True
+        stop_workers(pool)
+        remove_leftovers(output)
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        bar.close()
+    return [
+        done.get(task.name) or Report(task.name, task.executed, error=NOT_MADE) for task in tasks
+    ], interrupted
 
 
 def _one_report(task: _Task) -> Report:
     """Execute, render and print one report (in a worker process); failures come back as text."""
     from papermill.exceptions import PapermillExecutionError
 
-    from rfd_lib.errors import RfdAuditError
     from rfd_lib.notebook_runner import execute
 
     started = time.perf_counter()
     try:
         execute(task.notebook, task.executed, task.parameters, kernels=task.kernels, reuse_kernel=True)
         html = render_html(task.executed, task.html, task.context) if task.html else None
-        pdf = print_pdf(html, task.pdf, task.chromium) if task.pdf and html else None
     except PapermillExecutionError as error:
         reason = f"{error.ename}: {str(error.evalue).splitlines()[0] if error.evalue else ''}"
         return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=reason)
     except RfdAuditError as error:
         return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=str(error))
+    try:
+        pdf = print_pdf(html, task.pdf, task.chromium) if task.pdf and html else None
+    except (PdfError, RfdAuditError) as error:
+        return Report(
+            task.name, task.executed, html, seconds=time.perf_counter() - started, pdf_error=str(error)
+        )
     return Report(task.name, task.executed, html, pdf, time.perf_counter() - started)
 
 
 def _write_index(
-    run: AuditRun, reports: list[Report], output: Path, expectations: Expectations, notes: list[str]
+    run: AuditRun,
+    reports: list[Report],
+    output: Path,
+    expectations: Expectations,
+    notes: list[str],
+    interrupted: bool,
 ) -> Path:
     """Write ``index.html`` with each provider's headline figures and statuses; return its path."""
     audit = run.audit
     by_name = {report.name: report for report in reports}
-    summary = by_name["summary"]
+    summary = by_name[SUMMARY]
     entries = [
-        _entry(run, code, report, output, expectations)
-        for code, report in by_name.items()
-        if code != "summary"
+        _entry(run, code, report, output, expectations) for code, report in by_name.items() if code != SUMMARY
     ]
-    failed_notes = [
-        f"{report.name}: {report.error} (see {_link(report.executed, output)})"
+    stopped = [report.name for report in reports if report.error == NOT_MADE]
+    problems = [
+        f"{shown_code(report.name)}: {report.error} (see {_link(report.executed, output)})"
         for report in reports
-        if report.error
+        if report.error and report.error != NOT_MADE
     ]
+    problems += [
+        f"{shown_code(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
+        for report in reports
+        if report.pdf_error
+    ]
+    if interrupted:
+        problems.insert(
+            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({_listed(stopped)})."
+        )
     return write_index(
         output / "index.html",
         title=f"RFD audit {audit.quarter}: {run.name}",
@@ -391,7 +538,7 @@ def _write_index(
         summary_pdf=_link(summary.pdf, output),
         entries=entries,
         banner=audit.policy.banner,
-        notes=[*notes, *audit.notes, *failed_notes],
+        notes=[*notes, *audit.notes, *problems],
         footnote=audit.policy.footnote,
     )
 
@@ -432,16 +579,54 @@ def _link(path: Path | None, output: Path) -> str | None:
     return None if path is None else path.relative_to(output).as_posix()
 
 
-def _write_run_record(result: RunResult, params: RunParams, internal: Path) -> None:
-    """Write ``internal/run.json``: parameters, timings and each report's outcome (no data)."""
-    record = {
-        "params": params.model_dump(mode="json"),
+def _unread_sources(extract: Extract) -> list[str]:
+    """Return a note for each source none of whose rows could be used (its provider is missing)."""
+    table = extract.reconciliation
+    empty = table[(table["rows_accepted"] == 0) & (table["rows_read"] > 0)]
+    return [
+        f"{Path(str(source)).name}: all {rows:,} rows were quarantined, so none of its spells is in this "
+        "audit (reasons in the quarantine file in internal/)."
+        for source, rows in zip(empty["source"], empty["rows_read"], strict=True)
+    ]
+
+
+def _reconciliation(extract: Extract, written) -> str:
+    """Return rows read = accepted + quarantined, with where the quarantined rows are."""
+    totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
+    return (
+        f"{totals['rows_read']:,} rows read = {totals['rows_accepted']:,} accepted + "
+        f"{totals['rows_quarantined']:,} quarantined"
+        + (f" (reasons in {written.quarantine})" if written.quarantine is not None else "")
+    )
+
+
+def _write_run_record(
+    params: RunParams, internal: Path, status: str, result: RunResult | None = None
+) -> None:
+    """Write ``internal/run.json``: status, parameters (no secret), timings and each report (no data)."""
+    record: dict[str, object] = {
+        "status": status,
+        "params": _public_params(params),
         "params_file": str(params.source),
-        "seconds": result.seconds,
-        "reports": [
+        "written": datetime.now().isoformat(timespec="seconds"),
+    }
+    if result is not None:
+        record["seconds"] = result.seconds
+        record["reports"] = [
             {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(report).items()}
             for report in result.reports
-        ],
-        "notes": list(result.notes),
-    }
-    write_atomically(internal / "run.json", json.dumps(record, indent=1))
+        ]
+        record["notes"] = list(result.notes)
+    write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))
+
+
+def _public_params(params: RunParams) -> dict[str, object]:
+    """Return the parameters as JSON values, a database URL's password and options hidden."""
+    values = params.model_dump(mode="json")
+    if params.extracts.database is not None:
+        import sqlalchemy as sa
+
+        from rfd_lib.sources import _shown
+
+        values["extracts"]["database"]["url"] = _shown(sa.engine.make_url(params.extracts.database.url))
+    return values
