@@ -38,9 +38,7 @@ def write_atomically(target: str | os.PathLike[str], data: bytes | str) -> Path:
         full = error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
         raise WriteError(
             f"{target}: cannot be written ({error.strerror or type(error).__name__})",
-            hint="free some space on that disk and run again"
-            if full
-            else "check the folder can be written to",
+            hint="free space on that disk, then run again" if full else "check the folder can be written",
         ) from None
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -173,7 +173,7 @@ def test_a_failing_provider_does_not_stop_the_others(run, extracts, tmp_path, mo
     status = main(["run", str(params_file(tmp_path, extracts, "broken", ["ZF6", "ZH8"])), "--quiet"])
     err = capsys.readouterr().err
     assert status == 1
-    assert "ZF6: AssertionError: deliberately broken" in err and "ZF6.ipynb" in err
+    assert "'ZF6': AssertionError: deliberately broken" in err and "ZF6.ipynb" in err
     output = tmp_path / "broken"
     assert (output / "ZH8.pdf").is_file() and not (output / "ZF6.html").exists()
     failed = nbformat.read(output / "internal" / "notebooks" / "ZF6.ipynb", as_version=4)
@@ -190,7 +190,7 @@ def test_a_failing_provider_does_not_stop_the_others(run, extracts, tmp_path, mo
 @pytest.mark.parametrize(
     "change,words",
     [
-        ({"providers": ["ZZ9"]}, "providers: ZZ9 not in the extracts HINT: the extracts have ZA1, "),
+        ({"providers": ["ZZ9"]}, "providers: 'ZZ9' not in the extracts HINT: the extracts have 'ZA1', "),
         ({"quarter": "2019/20 Q1"}, "quarter: 2019/20 Q1 is not in the extracts, which cover 2024/25 Q3 to"),
     ],
 )
@@ -202,7 +202,7 @@ def test_a_provider_or_quarter_the_extracts_lack_is_one_line_before_anything_is_
     with pytest.raises(ParamsError) as caught:
         run_audit(path, progress=False)
     assert str(caught.value).startswith(f"{path.resolve()}: ") and words in str(caught.value)
-    assert not list((tmp_path / "wrong").rglob("*.*")), "nothing is written for a run that cannot start"
+    assert not (tmp_path / "wrong").exists(), "nothing is written for a run that cannot start"
 
 
 def test_without_a_browser_the_html_is_still_made(extracts, tmp_path, monkeypatch):
