@@ -160,8 +160,8 @@ def execute(
     folder = _socket_folder(fresh=not reuse_kernel or WorkerKernelEngine.kernel is None)
     try:
         papermill.execute_notebook(
-            str(notebook),
-            str(output),
+            _literal(notebook),
+            _literal(output),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             cwd=str(output.parent),
@@ -178,3 +178,8 @@ def execute(
         if not reuse_kernel or WorkerKernelEngine.kernel is None:
             shutil.rmtree(folder, ignore_errors=True)
     return output
+
+
+def _literal(path: str | os.PathLike[str]) -> str:
+    """Return ``path`` as papermill takes it literally (it fills ``{name}`` in paths from parameters)."""
+    return str(path).replace("{", "{{").replace("}", "}}")

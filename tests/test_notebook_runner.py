@@ -65,3 +65,11 @@ def test_a_kernel_that_died_is_replaced(tmp_path, kernels):
         execute(dies, tmp_path / "out2.ipynb", {}, kernels=kernels, reuse_kernel=True)
     execute(where, tmp_path / "out3.ipynb", {}, kernels=kernels, reuse_kernel=True)
     assert outputs(tmp_path / "out3.ipynb")[0].split()[0] != pid
+
+
+def test_braces_in_a_path_are_not_papermill_templates(tmp_path, kernels):
+    folder = tmp_path / "q{2} {provider}"
+    folder.mkdir()
+    source = notebook(folder / "in{x}.ipynb", "print(name)")
+    execute(source, folder / "out{name}.ipynb", {"name": "ZK1"}, kernels=kernels, reuse_kernel=True)
+    assert outputs(folder / "out{name}.ipynb") == ["ZK1\n"]
