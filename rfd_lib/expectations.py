@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.yaml_model import read_model
+from rfd_lib.yaml_model import quoted, read_model
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.rule import Rule
@@ -104,13 +104,12 @@ class Expectations(BaseModel):
         known = [criterion.name for criterion in rule.restrictions]
         unknown = [name for name in self.restrictions if name not in known]
         missing = [name for name in known if name not in self.restrictions]
-        if unknown or missing:
+        problems = [f"not in the rule: {quoted(name)}" for name in unknown]
+        problems += [f"no label for: {quoted(name)}" for name in missing]
+        if problems:
+            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
             raise ExpectationsError(
-                f"{path}: restrictions do not match rule {rule.name}: "
-                + "; ".join(
-                    [f"not in the rule: {name!r}" for name in unknown]
-                    + [f"no label for: {name!r}" for name in missing]
-                ),
+                f"{path}: restrictions do not match rule {rule.name}: {'; '.join(problems[:3])}{more}",
                 hint="the keys are the rule's criteria as `rfd-audit rule` lists them",
             )
 

@@ -70,7 +70,7 @@ def test_relative_paths_are_taken_from_the_parameter_file(folder):
         ),
         ("name: q2\n", ["key 'extracts' is required"]),
         ("name: q2\nextracts: {}\n", ["exactly one of synthetic"]),
-        ("name: [q2\n", ["not readable as YAML at line"]),
+        ("name: [q2\n", ["not valid YAML at line 2", "HINT: check the indentation"]),
         ("- name\n", ["a YAML mapping"]),
         (GOOD.replace("name: q2", "name: ../q2"), ["name:", "should match pattern"]),
     ],
