@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.yaml_model import quoted, read_model
+from rfd_lib.yaml_model import listed, quoted, read_model
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.rule import Rule
@@ -107,9 +107,8 @@ class Expectations(BaseModel):
         problems = [f"not in the rule: {quoted(name)}" for name in unknown]
         problems += [f"no label for: {quoted(name)}" for name in missing]
         if problems:
-            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
             raise ExpectationsError(
-                f"{path}: restrictions do not match rule {rule.name}: {'; '.join(problems[:3])}{more}",
+                f"{path}: restrictions do not match rule {rule.name}: {listed(problems, 3)}",
                 hint="the keys are the rule's criteria as `rfd-audit rule` lists them",
             )
 

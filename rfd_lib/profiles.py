@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rfd_lib import config
 from rfd_lib.errors import ColumnError
 from rfd_lib.spell_schema import SchemaError, compiled, load_spell_schema
-from rfd_lib.yaml_model import quoted, read_yaml, validated
+from rfd_lib.yaml_model import listed, quoted, read_yaml, validated
 
 
 class EpisodeCodes(BaseModel):
@@ -78,10 +78,10 @@ class Profile(BaseModel):
             )
         unknown = sorted(named - set(schema.columns))
         if unknown:
-            raise ValueError(f"not canonical columns: {', '.join(unknown)} (see params/spell_schema.yaml)")
+            raise ValueError(f"not canonical columns: {listed(unknown)} (see params/spell_schema.yaml)")
         unmapped = [name for name in schema.required() if name not in named]
         if unmapped:
-            raise ValueError(f"required columns neither mapped nor declared absent: {', '.join(unmapped)}")
+            raise ValueError(f"required columns neither mapped nor declared absent: {listed(unmapped)}")
         return self
 
     def source_columns(self) -> list[str]:

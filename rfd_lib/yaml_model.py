@@ -148,6 +148,12 @@ def validated(
         raise error(f"{path}: {first_problem(problem)}", hint=hint) from None
 
 
+def listed(names: list[object], limit: int = 5) -> str:
+    """Return the first ``limit`` of ``names``, each shortened, joined by commas; "…, N in all" if more."""
+    shown = ", ".join(shortened(str(name), 40) for name in names[:limit])
+    return f"{shown}, … ({len(names)} in all)" if len(names) > limit else shown
+
+
 def location(loc: tuple[int | str, ...]) -> str:
     """Return a pydantic error location as dotted keys, each shortened, or '(top level)'."""
     return ".".join(shortened(str(part), 40) for part in loc) or "(top level)"
