@@ -80,10 +80,6 @@ def test_relative_paths_are_taken_from_the_parameter_file(folder):
         (GOOD + "name: again\n", ["line 6", "key 'name' is given twice (first at line 1)"]),
         (GOOD.replace("populations.csv", "~no_such_user_rfd/p.csv"), ["populations:", "does not exist"]),
         (GOOD.replace("populations.csv", "p" * 300 + ".csv"), ["populations:", "does not exist"]),
-        (
-            "name: q2\nextracts:\n  database: {url: 'sqlite://', query: q.sql}\n",
-            ["extracts.database.query:", "q.sql does not exist"],
-        ),
     ],
 )
 def test_each_mistake_is_one_clear_line(folder, text, words):
