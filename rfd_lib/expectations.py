@@ -91,11 +91,12 @@ class Expectations(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     period_date: Literal["discharge_date", "admission_date"] = "discharge_date"
-    baseline_quarters: int = Field(4, ge=1)
+    # Upper bounds: ten years is past any plausible policy, and a huge window overflows the dates.
+    baseline_quarters: int = Field(4, ge=1, le=40)
     expected_rate_per_100000: float | None = Field(None, gt=0)
     funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
-    block_before_rfd_months: int = Field(6, ge=1)
-    repeat_within_months: int = Field(16, ge=1)
+    block_before_rfd_months: int = Field(6, ge=1, le=120)
+    repeat_within_months: int = Field(16, ge=1, le=120)
     restrictions: dict[str, Restriction]
     thresholds: Thresholds
 

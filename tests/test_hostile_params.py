@@ -193,6 +193,19 @@ def test_an_empty_list_in_the_spell_schema_is_refused(tmp_path, key):
     assert f"{key}: Dictionary should have at least 1 item" in message, message
 
 
+@pytest.mark.parametrize("key", ["repeat_within_months", "block_before_rfd_months", "baseline_quarters"])
+def test_a_window_past_ten_years_is_refused(tmp_path, key):
+    text = EXPECTATIONS.read_text(encoding="utf-8")
+    assert f"\n{key}: " in text
+    changed = "\n".join(
+        f"{key}: 1000000000" if line.startswith(f"{key}: ") else line for line in text.split("\n")
+    )
+    with pytest.raises(
+        ExpectationsError, match=rf"expectations.yaml: {key}: Input should be less than or equal"
+    ):
+        expectations(tmp_path, changed)
+
+
 def test_code_lists_given_as_text_are_refused_not_split_into_letters(tmp_path):
     with pytest.raises(CodeListError, match="expected a list of codes such as"):
         code_lists(tmp_path, CODE_LISTS.read_text().replace("[V54.4]", "V54.4"))
