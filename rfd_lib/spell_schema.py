@@ -33,7 +33,19 @@ class Shape(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        return compiled(pattern)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        compiled(pattern)
+        try:
+            # Extracts are checked with Arrow's regular expressions (RE2), not Python's.
+            pc.match_substring_regex(pa.array([""]), pattern)
+        except pa.ArrowInvalid as error:
+            reason = str(error).splitlines()[0][:100]
+            raise ValueError(
+                f"{quoted(pattern)} is not a regular expression Arrow reads ({reason})"
+            ) from None
+        return pattern
 
 
 class Column(BaseModel):
@@ -53,6 +65,15 @@ class Column(BaseModel):
     unknown: tuple[int, ...] = Field(default=(), description="Integer values that mean 'not known'.")
     infant_codes_from: int | None = Field(default=None, description="Ages from here are infant codes.")
     plausible: tuple[int, int] | None = Field(default=None, description="Inclusive plausible range.")
+
+    @field_validator("plausible")
+    @classmethod
+    def _ordered(cls, plausible: tuple[int, int] | None) -> tuple[int, int] | None:
+        if plausible is not None and plausible[0] > plausible[1]:
+            raise ValueError(
+                f"the range {list(plausible)} is the wrong way round: every value would be implausible"
+            )
+        return plausible
 
 
 class SpellSchema(BaseModel):

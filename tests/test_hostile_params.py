@@ -206,6 +206,29 @@ def test_a_window_past_ten_years_is_refused(tmp_path, key):
         expectations(tmp_path, changed)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("shapes.opcs4.pattern", "(?=A)[A-Z]", "is not a regular expression Arrow reads"),
+        ("shapes.opcs4.pattern", "(", "is not a regular expression (missing )"),
+        ("columns.Age_At_Start_of_Spell_SUS.plausible", [120, 0], "is the wrong way round"),
+    ],
+    ids=["python-only-regex", "bad-regex", "plausible-reversed"],
+)
+def test_a_spell_schema_value_that_would_fail_later_is_refused_on_load(tmp_path, key, value, words):
+    schema = yaml.safe_load(SPELL_SCHEMA.read_text(encoding="utf-8"))
+    *parents, last = key.split(".")
+    inner = schema
+    for part in parents:
+        inner = inner[part]
+    assert last in inner
+    inner[last] = value
+    with pytest.raises(SchemaError) as caught:
+        spell_schema(tmp_path, yaml.safe_dump(schema))
+    message = str(caught.value)
+    assert "\n" not in message and f"{key}: " in message and words in message, message
+
+
 def test_code_lists_given_as_text_are_refused_not_split_into_letters(tmp_path):
     with pytest.raises(CodeListError, match="expected a list of codes such as"):
         code_lists(tmp_path, CODE_LISTS.read_text().replace("[V54.4]", "V54.4"))
