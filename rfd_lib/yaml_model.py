@@ -5,7 +5,7 @@ Every YAML file rfd_lib reads goes through :func:`read_yaml`, a safe loader that
 * aliases (``*name``): parameter and reference files never need them, and a few nested aliases
   (a "billion laughs") expand to more values than memory holds. Refusing them outright, rather
   than capping their expansion, keeps the rule simple to state and impossible to tune wrongly;
-* a key given twice in one mapping (YAML would silently keep the last);
+* a key given twice in one mapping (YAML would silently keep the last), and merge keys (``<<``);
 * nesting deeper than :data:`MAX_DEPTH` and files larger than :data:`MAX_BYTES`, which no
   parameter file comes near and which would otherwise exhaust the stack or memory;
 * tags other than YAML's own (``!!python/object`` and the like), as ``yaml.safe_load`` does.
@@ -65,11 +65,14 @@ class _StrictLoader(yaml.SafeLoader):
             self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        """Return the mapping of ``node``, refusing a key given twice."""
+        """Return the mapping of ``node``, refusing a key given twice and a merge key."""
         seen: dict[object, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == MERGE_TAG:
-                continue
+                # Without aliases a merge only hides which value of a key wins.
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a merge key (<<) is not allowed here", key_node.start_mark
+                )
             key = self.construct_object(key_node, deep=True)
             try:
                 first = seen.get(key)

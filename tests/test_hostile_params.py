@@ -85,6 +85,7 @@ HOSTILE = [
     ("one alias",             "a: &x 1\nb: *x\n",                                 ["line 2", "alias"]),
     ("a key given twice",     "name: a\ntitle: t\nname: b\n",                     ["line 3", "key 'name' is given twice (first at line 1)"]),
     ("a key twice in a flow", "{name: a, name: b}\n",                             ["line 1", "key 'name' is given twice"]),
+    ("a merge key",           "<<: {name: a}\nname: b\n",                        ["line 1", "a merge key (<<) is not allowed"]),
     ("a python tag",          "name: !!python/object/apply:os.system [echo]\n",   ["line 1", "could not determine a constructor"]),
     ("deep nesting",          "a: " + "[" * 5000 + "]" * 5000 + "\n",            ["nested more than 20 levels deep"]),
     ("a 5,000-digit integer", "jobs: " + "9" * 5000 + "\n",                       ["a value cannot be read"]),
