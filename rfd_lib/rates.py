@@ -198,7 +198,7 @@ def check_populations(populations: pd.DataFrame, providers: Iterable[str], sourc
     no rate could be given, so the file is almost certainly the wrong one. Codes are compared
     exactly, as :func:`rates` looks them up.
     """
-    wanted = pd.Series(sorted(set(providers)), dtype="string")
+    wanted = pd.Series(list(providers), dtype="string").dropna().drop_duplicates().sort_values()
     missing = wanted[~wanted.isin(populations["provider_code"].astype("string"))].tolist()
     if len(wanted) and len(missing) == len(wanted):
         raise PopulationError(
