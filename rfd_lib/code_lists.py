@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rfd_lib.config import CODE_LISTS
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.yaml_model import read_model
+from rfd_lib.yaml_model import quoted, read_model
 
 OPCS4 = re.compile(r"^[A-Z][0-9]{2}\.?[0-9]?$")
 
@@ -33,8 +33,15 @@ class CodeListError(RfdAuditError):
 def _code(value: object) -> str:
     text = str(value).strip().upper()
     if not OPCS4.match(text):
-        raise ValueError(f"{value!r} is not an OPCS-4 code (like A57.7)")
+        raise ValueError(f"{quoted(value)} is not an OPCS-4 code (like A57.7)")
     return text.replace(".", "")
+
+
+def _codes(values: object) -> tuple[str, ...]:
+    """Return a YAML list of codes as bare OPCS-4 codes; raises ValueError for anything else."""
+    if not isinstance(values, list):
+        raise ValueError(f"expected a list of codes such as [A57.7], not {quoted(values)}")
+    return tuple(_code(value) for value in values)
 
 
 class SiteCodes(BaseModel):
@@ -42,12 +49,13 @@ class SiteCodes(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     description: str
-    codes: tuple[str, ...]
+    # An empty list would make the site condition match nothing (or, unchecked, everything).
+    codes: tuple[str, ...] = Field(min_length=1)
 
     @field_validator("codes", mode="before")
     @classmethod
-    def _opcs(cls, values: list[object]) -> tuple[str, ...]:
-        return tuple(_code(value) for value in values)
+    def _opcs(cls, values: object) -> tuple[str, ...]:
+        return _codes(values)
 
 
 class ProcedureList(BaseModel):
@@ -56,13 +64,14 @@ class ProcedureList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str
     check_locally: bool = False
-    primary_procedure: tuple[str, ...]
+    # An empty list matched every lumbar-site procedure: a list must name at least one code.
+    primary_procedure: tuple[str, ...] = Field(min_length=1)
     with_any: str | None = None
 
     @field_validator("primary_procedure", mode="before")
     @classmethod
-    def _opcs(cls, values: list[object]) -> tuple[str, ...]:
-        return tuple(_code(value) for value in values)
+    def _opcs(cls, values: object) -> tuple[str, ...]:
+        return _codes(values)
 
 
 class CodeLists(BaseModel):
@@ -78,7 +87,7 @@ class CodeLists(BaseModel):
         for name in ("medial_branch_block", "facet_joint_injection"):
             site = getattr(self, name).with_any
             if site is not None and site != "lumbar_site":
-                raise ValueError(f"{name}: with_any names {site!r}, not a list of site codes here")
+                raise ValueError(f"{name}: with_any names {quoted(site)}, not a list of site codes here")
         return self
 
     def matches(self, name: str, spells: pd.DataFrame) -> pd.Series:

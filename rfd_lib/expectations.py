@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.yaml_model import read_model
+from rfd_lib.yaml_model import listed, quoted, read_model
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.rule import Rule
@@ -91,11 +91,12 @@ class Expectations(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     period_date: Literal["discharge_date", "admission_date"] = "discharge_date"
-    baseline_quarters: int = Field(4, ge=1)
+    # Upper bounds: ten years is past any plausible policy, and a huge window overflows the dates.
+    baseline_quarters: int = Field(4, ge=1, le=40)
     expected_rate_per_100000: float | None = Field(None, gt=0)
     funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
-    block_before_rfd_months: int = Field(6, ge=1)
-    repeat_within_months: int = Field(16, ge=1)
+    block_before_rfd_months: int = Field(6, ge=1, le=120)
+    repeat_within_months: int = Field(16, ge=1, le=120)
     restrictions: dict[str, Restriction]
     thresholds: Thresholds
 
@@ -104,13 +105,11 @@ class Expectations(BaseModel):
         known = [criterion.name for criterion in rule.restrictions]
         unknown = [name for name in self.restrictions if name not in known]
         missing = [name for name in known if name not in self.restrictions]
-        if unknown or missing:
+        problems = [f"not in the rule: {quoted(name)}" for name in unknown]
+        problems += [f"no label for: {quoted(name)}" for name in missing]
+        if problems:
             raise ExpectationsError(
-                f"{path}: restrictions do not match rule {rule.name}: "
-                + "; ".join(
-                    [f"not in the rule: {name!r}" for name in unknown]
-                    + [f"no label for: {name!r}" for name in missing]
-                ),
+                f"{path}: restrictions do not match rule {rule.name}: {listed(problems, 3)}",
                 hint="the keys are the rule's criteria as `rfd-audit rule` lists them",
             )
 

@@ -15,12 +15,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rfd_lib import config
 from rfd_lib.errors import ColumnError
-from rfd_lib.spell_schema import SchemaError, load_spell_schema
+from rfd_lib.spell_schema import SchemaError, compiled, load_spell_schema
+from rfd_lib.yaml_model import listed, quoted, read_yaml, validated
 
 
 class EpisodeCodes(BaseModel):
@@ -35,8 +35,7 @@ class EpisodeCodes(BaseModel):
     @field_validator("columns")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        re.compile(pattern)
-        return pattern
+        return compiled(pattern)
 
 
 class Episodes(BaseModel):
@@ -79,10 +78,10 @@ class Profile(BaseModel):
             )
         unknown = sorted(named - set(schema.columns))
         if unknown:
-            raise ValueError(f"not canonical columns: {', '.join(unknown)} (see params/spell_schema.yaml)")
+            raise ValueError(f"not canonical columns: {listed(unknown)} (see params/spell_schema.yaml)")
         unmapped = [name for name in schema.required() if name not in named]
         if unmapped:
-            raise ValueError(f"required columns neither mapped nor declared absent: {', '.join(unmapped)}")
+            raise ValueError(f"required columns neither mapped nor declared absent: {listed(unmapped)}")
         return self
 
     def source_columns(self) -> list[str]:
@@ -108,7 +107,7 @@ def load_profile(profile: str | os.PathLike[str]) -> Profile:
     if not path.is_file():
         close = difflib.get_close_matches(name, profile_names(), n=1)
         raise SchemaError(
-            f"no column profile called {name!r}",
+            f"no column profile called {quoted(name)}",
             hint=(f"did you mean {close[0]!r}? " if close else "")
             + f"profiles are {', '.join(profile_names())}; or give the path of a profile .yaml file",
         )
@@ -117,16 +116,10 @@ def load_profile(profile: str | os.PathLike[str]) -> Profile:
 
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> Profile:
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Profile.model_validate({**(content or {}), "path": path})
-    except (OSError, yaml.YAMLError) as error:
-        raise SchemaError(f"{path}: cannot read the profile ({error})".replace("\n", " ")) from error
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'profile'}: {e['msg']}" for e in error.errors()
-        )
-        raise SchemaError(f"{path}: {problems}") from error
+    content = read_yaml(path, SchemaError, "the column profile")
+    if not isinstance(content, dict):
+        raise SchemaError(f"{path}: expected keys and values (a YAML mapping) at the top level")
+    return validated({**content, "path": path}, Profile, path, SchemaError)
 
 
 def fold(name: str) -> str:

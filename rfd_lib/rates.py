@@ -20,18 +20,21 @@ the row; the rate is ``<NA>`` and ``rate_note`` says why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import listed
 
-__all__ = ["PopulationError", "exact_poisson_interval", "rates", "read_populations"]
+__all__ = ["PopulationError", "check_populations", "exact_poisson_interval", "rates", "read_populations"]
 
 RATE_COLUMNS = ("population", "rate", "rate_lower", "rate_upper", "rate_note")
 POPULATION_COLUMNS = ("provider_code", "catchment_population")
+# England's population is about 57 million: a larger catchment is a typing mistake (or a hostile file).
+MAX_POPULATION = 100_000_000
 
 
 class PopulationError(RfdAuditError):
@@ -117,7 +120,7 @@ def read_populations(path: str | Path) -> pd.DataFrame:
     Blank lines are skipped. Raises :class:`PopulationError`, one line naming the file and the
     line of the file (the header is line 1; blank lines count), if the file cannot be read or has
     no rows, a column is missing, a provider code is blank, a population is blank, not a whole
-    number or ≤ 0, or a provider is listed twice.
+    number, ≤ 0 or above :data:`MAX_POPULATION`, or a provider is listed twice.
     """
     path = Path(path)
     try:
@@ -158,7 +161,15 @@ def read_populations(path: str | Path) -> pd.DataFrame:
             f"{path}: line {first}: catchment_population is {what}",
             hint="write each population as digits only, e.g. 250000",
         )
-    population = pd.to_numeric(text).astype("Int64")
+    # More than nine significant digits is above MAX_POPULATION, and would overflow Int64 past 19.
+    implausible = text.str.lstrip("0").str.len().gt(len(str(MAX_POPULATION))).to_numpy(dtype=bool)
+    population = pd.to_numeric(text.where(~implausible, "0")).astype("Int64")
+    implausible = implausible | (population > MAX_POPULATION).to_numpy(dtype=bool)
+    if implausible.any():
+        raise PopulationError(
+            f"{path}: line {line[implausible][0]}: catchment_population is above {MAX_POPULATION:,}",
+            hint="a catchment population is the people a provider serves, at most a few million",
+        )
     positive = (population > 0).to_numpy(dtype=bool)
     if not positive.all():
         raise PopulationError(f"{path}: line {line[~positive][0]}: catchment_population must be above 0")
@@ -168,8 +179,7 @@ def read_populations(path: str | Path) -> pd.DataFrame:
         first_code = codes[repeated].iloc[0]
         lines = line[(codes == first_code).to_numpy()]
         raise PopulationError(
-            f"{path}: lines {', '.join(map(str, lines))}: the same provider_code is listed "
-            f"{len(lines)} times",
+            f"{path}: lines {listed(list(lines))}: the same provider_code is listed {len(lines)} times",
             hint="keep one row per provider",
         )
 
@@ -178,6 +188,24 @@ def read_populations(path: str | Path) -> pd.DataFrame:
         frame["provider_name"] = frame["provider_name"].astype("string")
     frame["catchment_population"] = population
     return frame
+
+
+def check_populations(populations: pd.DataFrame, providers: Iterable[str], source: str | Path) -> list[str]:
+    """Return the extract's ``providers`` that ``populations`` does not list, sorted.
+
+    ``populations`` is what :func:`read_populations` returned for the file ``source``. Raises
+    :class:`PopulationError` (one line naming ``source``) when none of ``providers`` is listed:
+    no rate could be given, so the file is almost certainly the wrong one. Codes are compared
+    exactly, as :func:`rates` looks them up.
+    """
+    wanted = pd.Series(list(providers), dtype="string").dropna().drop_duplicates().sort_values()
+    missing = wanted[~wanted.isin(populations["provider_code"].astype("string"))].tolist()
+    if len(wanted) and len(missing) == len(wanted):
+        raise PopulationError(
+            f"{source}: none of the extract's {len(missing)} provider(s) ({listed(missing)}) is in this file",
+            hint="is it the right populations file? its provider_code column must hold the extract's codes",
+        )
+    return missing
 
 
 def _check_level(level: float) -> None:

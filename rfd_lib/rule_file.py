@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from rfd_lib.errors import RuleError
+from rfd_lib.yaml_model import read_model
 
 PACKAGED_RULES = resources.files("rfd_lib") / "rules"
 
@@ -115,16 +115,7 @@ def _read_manifest(path: Path) -> RuleManifest:
     manifest_path = path.with_suffix(".yaml")
     if not manifest_path.is_file():
         return UNRECORDED
-    try:
-        content = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-        return RuleManifest.model_validate(content)
-    except yaml.YAMLError as error:
-        raise RuleError(f"{manifest_path}: not valid YAML ({error})".replace("\n", " ")) from error
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors()
-        )
-        raise RuleError(f"{manifest_path}: {problems}") from error
+    return read_model(manifest_path, RuleManifest, RuleError, "the rule manifest")
 
 
 def _split(path: Path, text: str) -> tuple[str, tuple[int, int], tuple[int, int] | None, dict[str, str]]:

@@ -19,11 +19,11 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rfd_lib import config
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import location, quoted, read_yaml, shortened
 
 QUARTER_PATTERN = r"^[0-9]{4}/[0-9]{2} Q[1-4]$"
 
@@ -76,7 +76,7 @@ class Extracts(_Strict):
 class RunParams(_Strict):
     """One audit run, as its parameter file states it (see ``params/demo.yaml``)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     quarter: str | None = Field(None, pattern=QUARTER_PATTERN)
     extracts: Extracts
     rule: str = "2K_RFD_back"
@@ -91,9 +91,23 @@ class RunParams(_Strict):
     jobs: int = Field(2, ge=1, le=64)
     source: Path | None = Field(None, exclude=True)  # the parameter file itself, set by load_params
 
+    @field_validator("providers", "formats")
+    @classmethod
+    def _each_once(cls, values: list[str]) -> list[str]:
+        # Two tasks for one provider or format would race to write the same report file.
+        seen: set[str] = set()
+        for value in values:
+            if fold_code(value) in seen:
+                raise ValueError(f"{quoted(value)} is given more than once")
+            seen.add(fold_code(value))
+        return values
+
     def path(self, value: str | os.PathLike[str]) -> Path:
         """Return ``value`` as a path, relative ones taken from the parameter file's folder."""
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # "~user/…" naming no user: left as written, so it is reported missing
+            path = Path(value)
         if path.is_absolute() or self.source is None:
             return path
         return self.source.parent / path
@@ -102,6 +116,24 @@ class RunParams(_Strict):
     def output_dir(self) -> Path:
         """Return the run's output folder (default: ``reports/<name>``)."""
         return self.path(self.output) if self.output else config.REPORTS_DIR / self.name
+
+    def for_record(self) -> dict[str, object]:
+        """Return the parameters as a JSON-safe dict to save, any database URL's secrets masked.
+
+        The URL is shown as on screen: password and every query parameter hidden (see
+        :func:`rfd_lib.sources.shown_url`).
+        """
+        from rfd_lib.sources import shown_url  # pyarrow is not needed to check parameters
+
+        record = self.model_dump(mode="json")
+        if self.extracts.database is not None:
+            record["extracts"]["database"]["url"] = shown_url(self.extracts.database.url)
+        return record
+
+
+def fold_code(code: str) -> str:
+    """Return a provider code as SQL Server compares it: trailing blanks and case ignored."""
+    return code.rstrip().upper()
 
 
 def load_params(path: str | os.PathLike[str], **overrides: object) -> RunParams:
@@ -113,14 +145,7 @@ def load_params(path: str | os.PathLike[str], **overrides: object) -> RunParams:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: no such parameter file", hint="see params/demo.yaml for an example")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ParamsError(
-            f"{path}: not readable as YAML{line}", hint="check the indentation and quotes"
-        ) from None
+    data = read_yaml(path, ParamsError, "the parameter")
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: expected keys and values (a YAML mapping) at the top level")
     data = {**data, **{key: value for key, value in overrides.items() if value is not None}}
@@ -135,18 +160,20 @@ def load_params(path: str | os.PathLike[str], **overrides: object) -> RunParams:
 def _first_problem(error: ValidationError) -> str:
     """Return the first validation problem as "key: what is wrong", in words an analyst reads."""
     problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+    where = location(problem["loc"])
     if problem["type"] == "extra_forbidden":
         known = _known_keys(problem["loc"][:-1])
-        close = difflib.get_close_matches(str(problem["loc"][-1]), known, n=1)
+        close = difflib.get_close_matches(str(problem["loc"][-1])[:100], known, n=1)
         suggestion = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key {where!r}{suggestion}; known keys: {', '.join(known)}"
     if problem["type"] == "missing":
         return f"key {where!r} is required"
     if problem["type"] == "string_pattern_mismatch" and problem["loc"][-1] == "quarter":
-        return f"{where}: {problem['input']!r} is not a financial quarter such as '2026/27 Q2'"
+        return f"{where}: {quoted(problem['input'])} is not a financial quarter such as '2026/27 Q2'"
     message = problem["msg"].removeprefix("Value error, ")
-    return f"{where}: {message} (got {problem['input']!r})" if "input" in problem else f"{where}: {message}"
+    if "input" in problem and problem["type"] != "value_error":
+        return f"{where}: {message} (got {quoted(problem['input'])})"
+    return f"{where}: {message}"
 
 
 def _hint(error: ValidationError) -> str | None:
@@ -176,8 +203,16 @@ def _require_files(params: RunParams, path: Path) -> None:
     if params.extracts.database and params.extracts.database.query.strip().endswith(".sql"):
         named.append(("extracts.database.query", params.extracts.database.query))
     for key, value in named:
-        if value is not None and not params.path(value).exists():
+        if value is not None and not _exists(params.path(value)):
             raise ParamsError(
-                f"{path}: {key}: {params.path(value)} does not exist",
+                f"{path}: {key}: {shortened(str(params.path(value)))} does not exist",
                 hint="relative paths are taken from the parameter file's folder",
             )
+
+
+def _exists(path: Path) -> bool:
+    """Return whether ``path`` exists; a name too long or holding a NUL byte cannot."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,21 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 OUR_FILES = (".quarantine.csv", ".findings.csv")
+# sqlglot's name for the SQL of each SQLAlchemy backend; others are read as generic SQL.
+SQLGLOT_DIALECTS = {
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+    "postgresql": "postgres",
+    "mssql": "tsql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "oracle": "oracle",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "redshift": "redshift",
+}
+# Backends whose connection itself refuses writes (read_database opens them so).
+ENFORCED_READ_ONLY = ("sqlite", "duckdb", "postgresql")
 NO_REJECTS = pa.table(
     {
         "source_row": pa.array([], pa.int64()),
@@ -197,7 +213,12 @@ def _excel_text(values: tuple[object, ...]) -> pa.Array:
 
 
 def read_database(url: str, query: str | None) -> RawTable:
-    """Return the rows of ``query`` run through the SQLAlchemy ``url``; rows numbered from 1."""
+    """Return the rows of ``query`` run through the SQLAlchemy ``url``; rows numbered from 1.
+
+    The source is never changed: the query must be one statement that only reads (checked with
+    sqlglot), SQLite and DuckDB files are opened read-only, PostgreSQL runs it in a read-only
+    transaction, and every transaction is rolled back, never committed.
+    """
     import sqlalchemy as sa
 
     try:
@@ -215,25 +236,23 @@ def read_database(url: str, query: str | None) -> RawTable:
     shown = _shown(parsed)
     if not query:
         raise ExtractError(f"{shown}: a database needs a query (--query 'SELECT … FROM …')")
-    local_file = parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database not in (
-        None,
-        "",
-        ":memory:",
-    )
+    backend = parsed.get_backend_name()
+    local_file = backend in ("sqlite", "duckdb") and parsed.database not in (None, "", ":memory:")
     if local_file and not Path(parsed.database).is_file():
         raise ExtractError(f"{shown}: database file {parsed.database} does not exist")
-    if Path(query).suffix == ".sql" and Path(query).is_file():
-        query = Path(query).read_text(encoding="utf-8")
+    sql, where = _query_text(query, shown)
+    _check_reads_only(sql, where, backend)
     try:
-        engine = sa.create_engine(parsed)
+        engine = _read_only_engine(parsed, local_file)
     except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as error:
         raise ExtractError(f"{shown}: cannot open the database ({_first_line(error)})") from None
     try:
         with engine.connect() as connection:
-            result = connection.execute(sa.text(query))
+            result = connection.execute(sa.text(sql))
             names = [name.strip() for name in result.keys()]  # noqa: SIM118 (a Result is not a dict)
             check_header(shown, names)
             rows = result.fetchall()
+            connection.rollback()
     except sa.exc.DBAPIError as error:
         raise ExtractError(f"{shown}: the query failed ({_first_line(error.orig)})") from None
     except sa.exc.SQLAlchemyError as error:
@@ -243,6 +262,88 @@ def read_database(url: str, query: str | None) -> RawTable:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
     return RawTable(shown, table, np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+
+
+def _query_text(query: str, shown: str) -> tuple[str, str]:
+    """Return the SQL of ``query`` and where it came from (a .sql file, or the database)."""
+    name = query.strip()
+    if not name.lower().endswith(".sql"):
+        return query, shown
+    path = Path(name)
+    try:
+        return path.read_text(encoding="utf-8-sig"), str(path)
+    except FileNotFoundError:
+        raise ExtractError(
+            f"{_first_line(name)}: no such query file",
+            hint="give the path of an existing .sql file; SQL text ending in '.sql' can end with ';'",
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ExtractError(f"{path}: the query file is not UTF-8 text (byte {error.start + 1})") from None
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or "not a file name"
+        raise ExtractError(f"{_first_line(name)}: cannot read the query file ({reason})") from None
+
+
+def _check_reads_only(sql: str, where: str, backend: str) -> None:
+    """Raise ExtractError unless ``sql`` is a single query that only reads (SELECT or WITH … SELECT).
+
+    sqlglot reads it in the backend's dialect. SQL sqlglot cannot parse is refused only where the
+    connection itself does not enforce reading (see :data:`ENFORCED_READ_ONLY`).
+    """
+    import logging
+
+    import sqlglot
+    from sqlglot import exp
+
+    hint = "the query must be one SELECT (or WITH … SELECT) statement; rfd-audit never changes a source"
+    sqlglot_log = logging.getLogger("sqlglot")
+    level = sqlglot_log.level
+    sqlglot_log.setLevel(logging.ERROR)  # its warnings would echo the query
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=SQLGLOT_DIALECTS.get(backend)) if s is not None]
+    except sqlglot.errors.SqlglotError:
+        if backend in ENFORCED_READ_ONLY:
+            return
+        raise ExtractError(f"{where}: the query cannot be checked as a single SELECT", hint=hint) from None
+    finally:
+        sqlglot_log.setLevel(level)
+    if len(statements) != 1:
+        raise ExtractError(f"{where}: the query holds {len(statements)} statements, not one", hint=hint)
+    [statement] = statements
+    # A query may hide a write: SELECT … INTO, a data-modifying WITH, a row lock.
+    writing = (exp.Into, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
+    writes = next(statement.find_all(*writing, exp.Command, exp.Lock), None)
+    if not isinstance(statement, exp.Query) or writes is not None:
+        found = type(writes if writes is not None else statement).__name__.upper()
+        raise ExtractError(f"{where}: the query is not a SELECT that only reads (found {found})", hint=hint)
+
+
+def _read_only_engine(parsed: sqlalchemy.engine.URL, local_file: bool) -> sqlalchemy.engine.Engine:
+    """Return an engine for ``parsed`` that opens the source read-only where the backend can."""
+    import sqlalchemy as sa
+
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and local_file:
+        # SQLite's own read-only mode, through a file: URI (the path percent-encoded).
+        database = "file:" + urllib.parse.quote(str(Path(parsed.database).resolve()))
+        return sa.create_engine(
+            parsed.set(database=database, query={**parsed.query, "mode": "ro", "uri": "true"})
+        )
+    if backend == "duckdb" and local_file:
+        return sa.create_engine(parsed, connect_args={"read_only": True})
+    if backend == "postgresql":
+        return sa.create_engine(parsed, execution_options={"postgresql_readonly": True})
+    return sa.create_engine(parsed)
+
+
+def shown_url(url: str) -> str:
+    """Return the database ``url`` safe to print or save: password and query parameters hidden."""
+    import sqlalchemy as sa
+
+    try:
+        return _shown(sa.engine.make_url(url))
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a database URL that cannot be read)"
 
 
 def _shown(url: sqlalchemy.engine.URL) -> str:

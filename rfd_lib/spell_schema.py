@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rfd_lib import config
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import quoted, read_model
 
 
 class SchemaError(RfdAuditError):
@@ -33,7 +33,18 @@ class Shape(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        re.compile(pattern)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        compiled(pattern)
+        try:
+            # Extracts are checked with Arrow's regular expressions (RE2), not Python's.
+            pc.match_substring_regex(pa.array([""]), pattern)
+        except pa.ArrowInvalid as error:
+            reason = str(error).splitlines()[0][:100]
+            raise ValueError(
+                f"{quoted(pattern)} is not a regular expression Arrow reads ({reason})"
+            ) from None
         return pattern
 
 
@@ -48,10 +59,21 @@ class Column(BaseModel):
     nullable: bool = Field(default=True, description="False: a NULL makes the row unusable.")
     unique: bool = Field(default=False, description="Duplicate values are a data-quality finding.")
     shape: str | None = Field(default=None, description="Name of the shape each code should have.")
-    codes: dict[str, str] | None = Field(default=None, description="The valid codes and their meaning.")
+    codes: dict[str, str] | None = Field(
+        default=None, min_length=1, description="The valid codes and their meaning (none: not checked)."
+    )
     unknown: tuple[int, ...] = Field(default=(), description="Integer values that mean 'not known'.")
     infant_codes_from: int | None = Field(default=None, description="Ages from here are infant codes.")
     plausible: tuple[int, int] | None = Field(default=None, description="Inclusive plausible range.")
+
+    @field_validator("plausible")
+    @classmethod
+    def _ordered(cls, plausible: tuple[int, int] | None) -> tuple[int, int] | None:
+        if plausible is not None and plausible[0] > plausible[1]:
+            raise ValueError(
+                f"the range {list(plausible)} is the wrong way round: every value would be implausible"
+            )
+        return plausible
 
 
 class SpellSchema(BaseModel):
@@ -59,7 +81,7 @@ class SpellSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    columns: dict[str, Column]
+    columns: dict[str, Column] = Field(min_length=1)
     shapes: dict[str, Shape]
     date_formats: tuple[str, ...] = Field(min_length=1)
 
@@ -67,12 +89,12 @@ class SpellSchema(BaseModel):
     def _shapes_exist(self) -> SpellSchema:
         for name, column in self.columns.items():
             if column.shape is not None and column.shape not in self.shapes:
-                raise ValueError(f"column {name}: unknown shape {column.shape!r}")
+                raise ValueError(f"column {name}: unknown shape {quoted(column.shape)}")
         for fmt in self.date_formats:
             if set(re.findall(r"%.", fmt)) - {"%Y", "%m", "%d"} or not {"%Y", "%m", "%d"} <= set(
                 re.findall(r"%.", fmt)
             ):
-                raise ValueError(f"date format {fmt!r}: use exactly %Y, %m and %d")
+                raise ValueError(f"date format {quoted(fmt)}: use exactly %Y, %m and %d")
         return self
 
     def required(self) -> list[str]:
@@ -80,15 +102,18 @@ class SpellSchema(BaseModel):
         return [name for name, column in self.columns.items() if column.required]
 
 
+def compiled(pattern: str) -> str:
+    """Return ``pattern`` if it is a valid regular expression; raises ValueError saying why not."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"{quoted(pattern)} is not a regular expression ({error.msg})") from None
+    return pattern
+
+
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> SpellSchema:
-    try:
-        return SpellSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as error:
-        raise SchemaError(f"{path}: cannot read the spell schema ({error})".replace("\n", " ")) from error
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise SchemaError(f"{path}: {problems}") from error
+    return read_model(path, SpellSchema, SchemaError, "the spell schema")
 
 
 def load_spell_schema(path: Path | None = None) -> SpellSchema:

@@ -70,9 +70,16 @@ def test_relative_paths_are_taken_from_the_parameter_file(folder):
         ),
         ("name: q2\n", ["key 'extracts' is required"]),
         ("name: q2\nextracts: {}\n", ["exactly one of synthetic"]),
-        ("name: [q2\n", ["not readable as YAML at line"]),
+        ("name: [q2\n", ["not valid YAML at line 2", "HINT: check the indentation"]),
         ("- name\n", ["a YAML mapping"]),
         (GOOD.replace("name: q2", "name: ../q2"), ["name:", "should match pattern"]),
+        (GOOD.replace("name: q2", f"name: {'q' * 101}"), ["name:", "at most 100 characters"]),
+        (GOOD + "providers: [ZR8, ZR8]\n", ["providers:", "'ZR8' is given more than once"]),
+        (GOOD + "providers: [ZR8, 'zr8 ']\n", ["providers:", "'zr8 ' is given more than once"]),
+        (GOOD + "formats: [html, pdf, html]\n", ["formats:", "'html' is given more than once"]),
+        (GOOD + "name: again\n", ["line 6", "key 'name' is given twice (first at line 1)"]),
+        (GOOD.replace("populations.csv", "~no_such_user_rfd/p.csv"), ["populations:", "does not exist"]),
+        (GOOD.replace("populations.csv", "p" * 300 + ".csv"), ["populations:", "does not exist"]),
     ],
 )
 def test_each_mistake_is_one_clear_line(folder, text, words):
