@@ -58,7 +58,7 @@ from rfd_lib.index_page import IndexEntry, write_index
 from rfd_lib.outputs import write_classified
 from rfd_lib.pdf import PdfError, find_chromium, print_pdf
 from rfd_lib.provenance import collect_provenance
-from rfd_lib.rates import read_populations
+from rfd_lib.rates import check_populations, read_populations
 from rfd_lib.render import ReportContext, render_html
 from rfd_lib.report_pages import ProviderPage
 from rfd_lib.report_run import GUIDANCE, AuditRun, long_date, provider_names, save_run
@@ -71,17 +71,16 @@ from rfd_lib.run_folder import (
     previous_reports,
     remove_leftovers,
     report_stems,
-    shown_code,
 )
 from rfd_lib.run_params import ParamsError, RunParams, load_params
 from rfd_lib.sources import expand_sources
 from rfd_lib.volumes import audit_quarters
 from rfd_lib.workers import start_worker, stop_workers
+from rfd_lib.yaml_model import listed, quoted
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
 SUMMARY_NOTEBOOK = "summary.ipynb"
 NOT_MADE = "not made: the run was interrupted first"
-LISTED = 10  # codes named in a message before "and N more"
 
 
 @dataclass(frozen=True)
@@ -227,6 +226,13 @@ def _run(
     quarter = _quarter(params, extract.spells)
     population_file = params.path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
+    if populations is not None:
+        unlisted = check_populations(populations, extract.spells["provider_code"].unique(), population_file)
+        if unlisted:
+            notes.append(
+                f"{Path(population_file).name} gives no population for {listed(unlisted)}: no rate or "
+                "funnel position is shown for them."
+            )
 
     work = _begin(params, output, internal, quarter)
     try:
@@ -369,20 +375,14 @@ def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] 
         sorted({code for code in wanted if wanted.count(code) > 1}) if len(set(wanted)) < len(wanted) else []
     )
     if twice:
-        raise ParamsError(f"{params.source}: providers: {_listed(twice)} given more than once")
+        raise ParamsError(f"{params.source}: providers: {listed(twice)} given more than once")
     unknown = sorted(set(wanted) - set(present))
     if unknown:
         raise ParamsError(
-            f"{params.source}: providers: {_listed(unknown)} not in the extracts",
-            hint=f"the extracts have {_listed(present)}",
+            f"{params.source}: providers: {listed(unknown)} not in the extracts",
+            hint=f"the extracts have {listed(present)}",
         )
     return wanted
-
-
-def _listed(codes: Sequence[str]) -> str:
-    """Return codes for a message: the first few, each shortened, then how many more."""
-    shown = ", ".join(shown_code(code) for code in codes[:LISTED])
-    return shown + (f" and {len(codes) - LISTED:,} more" if len(codes) > LISTED else "")
 
 
 def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
@@ -516,18 +516,18 @@ def _write_index(
     ]
     stopped = [report.name for report in reports if report.error == NOT_MADE]
     problems = [
-        f"{shown_code(report.name)}: {report.error} (see {_link(report.executed, output)})"
+        f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
         for report in reports
         if report.error and report.error != NOT_MADE
     ]
     problems += [
-        f"{shown_code(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
+        f"{quoted(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
         for report in reports
         if report.pdf_error
     ]
     if interrupted:
         problems.insert(
-            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({_listed(stopped)})."
+            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({listed(stopped)})."
         )
     return write_index(
         output / "index.html",
@@ -606,7 +606,7 @@ def _write_run_record(
     """Write ``internal/run.json``: status, parameters (no secret), timings and each report (no data)."""
     record: dict[str, object] = {
         "status": status,
-        "params": _public_params(params),
+        "params": params.for_record(),
         "params_file": str(params.source),
         "written": datetime.now().isoformat(timespec="seconds"),
     }
@@ -618,15 +618,3 @@ def _write_run_record(
         ]
         record["notes"] = list(result.notes)
     write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))
-
-
-def _public_params(params: RunParams) -> dict[str, object]:
-    """Return the parameters as JSON values, a database URL's password and options hidden."""
-    values = params.model_dump(mode="json")
-    if params.extracts.database is not None:
-        import sqlalchemy as sa
-
-        from rfd_lib.sources import _shown
-
-        values["extracts"]["database"]["url"] = _shown(sa.engine.make_url(params.extracts.database.url))
-    return values

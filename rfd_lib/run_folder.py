@@ -31,6 +31,7 @@ from pathlib import Path
 import filelock
 
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import quoted
 
 RUN_RECORD = Path("internal") / "run.json"
 LOCK_FILE = ".rfd-audit.lock"
@@ -73,15 +74,10 @@ def report_stems(codes: Sequence[str]) -> dict[str, str]:
         other = seen.setdefault(stem.lower(), code)
         if other != code:
             raise RunFolderError(
-                f"providers {shown_code(other)} and {shown_code(code)} would share the report name {stem}",
+                f"providers {quoted(other)} and {quoted(code)} would share the report name {stem}",
                 hint="provider codes must differ by more than upper and lower case",
             )
     return stems
-
-
-def shown_code(code: str, limit: int = 40) -> str:
-    """Return ``code`` quoted for a message, shortened to ``limit`` characters with an ellipsis."""
-    return repr(code if len(code) <= limit else code[: limit - 1] + "…")
 
 
 def check_output_folder(output: Path, name: str) -> None:
@@ -106,7 +102,7 @@ def check_output_folder(output: Path, name: str) -> None:
     earlier = previous_run_name(output)
     if earlier == name:
         return
-    what = f"the reports of another run ({shown_code(earlier)})" if earlier else "files that are not a run's"
+    what = f"the reports of another run ({quoted(earlier)})" if earlier else "files that are not a run's"
     raise RunFolderError(
         f"{output}: the output folder holds {what}; rfd-audit only replaces a run of the same name",
         hint="choose another output: folder (or remove this one yourself)",

@@ -190,7 +190,7 @@ def test_a_failing_provider_does_not_stop_the_others(run, extracts, tmp_path, mo
 @pytest.mark.parametrize(
     "change,words",
     [
-        ({"providers": ["ZZ9"]}, "providers: 'ZZ9' not in the extracts HINT: the extracts have 'ZA1', "),
+        ({"providers": ["ZZ9"]}, "providers: ZZ9 not in the extracts HINT: the extracts have ZA1, "),
         ({"quarter": "2019/20 Q1"}, "quarter: 2019/20 Q1 is not in the extracts, which cover 2024/25 Q3 to"),
     ],
 )
