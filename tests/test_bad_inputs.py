@@ -207,6 +207,18 @@ ERRORS = [
     ),
     ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
     (
+        "blank line above the header",
+        write("blank_first.csv", "\n" + csv(*GOOD)),
+        {},
+        ["blank_first.csv", "line 1 is blank", "header"],
+    ),
+    (
+        "a value quoted in part and a value over two lines: rows cannot be numbered",
+        write("stray.csv", csv(GOOD[0].replace("ZA1", '"Z"A1'), GOOD[1].replace("M170,", 'M170,"a\nb",', 1))),
+        {},
+        ["stray.csv", "cannot be numbered"],
+    ),
+    (
         "rows with the wrong delimiter throughout",
         many_short_rows,
         {},
@@ -275,6 +287,45 @@ def test_an_unusable_row_is_quarantined_with_its_reason_and_counted(
     assert totals["rows_read"] == len(rows) == totals["rows_accepted"] + totals["rows_quarantined"]
     assert len(extract.spells) == len(rows) - len(quarantined)
     assert set(extract.spells["source_row"]) == set(range(2, len(rows) + 2)) - set(quarantined)
+
+
+# (case, file text, file lines of the accepted rows, file lines of the quarantined rows)
+ROW_NUMBERS = [
+    ("truncated row that starts like an earlier row", csv(*GOOD, GOOD[0][:20]), [2, 3, 4], [5]),
+    ("blank line between rows", csv(GOOD[0], "", GOOD[1], GOOD[2][:25]), [2, 4], [5]),
+    ("blank lines at the end", csv(*GOOD) + "\n\n", [2, 3, 4], []),
+    (
+        "quoted value over two lines",
+        csv(GOOD[0].replace(",||M545", ',"||M545\n"'), GOOD[1], GOOD[2][:25]),
+        [2, 4],
+        [5],
+    ),
+    (
+        "a quote inside a value, and a value over two lines",
+        csv(GOOD[0].replace("ZA1", 'Z"A1'), GOOD[2].replace(",||M545", ',"||M545\n"'), GOOD[1][:25]),
+        [2, 3],
+        [5],
+    ),
+    ("Windows line ends", csv(GOOD[0][:20], *GOOD).replace("\n", "\r\n"), [3, 4, 5], [2]),
+    ("Mac line ends (carriage return alone)", csv(*GOOD, GOOD[2][:25]).replace("\n", "\r"), [2, 3, 4], [5]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "accepted", "quarantined"), ROW_NUMBERS, ids=[r[0] for r in ROW_NUMBERS]
+)
+def test_every_row_is_numbered_by_the_file_line_it_starts_on(tmp_path, case, text, accepted, quarantined):
+    path = tmp_path / "extract.csv"
+    path.write_bytes(text.encode())
+    extract = load_extracts([path])
+    assert extract.spells["source_row"].tolist() == accepted
+    assert extract.quarantine["source_row"].tolist() == quarantined
+    (totals,) = extract.reconciliation.to_dict("records")
+    assert (
+        totals["rows_read"]
+        == len(accepted) + len(quarantined)
+        == totals["rows_accepted"] + totals["rows_quarantined"]
+    )
 
 
 def test_the_cli_gives_one_line_status_2_and_writes_nothing_for_a_bad_input(tmp_path, capsys):
