@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rfd_lib.csv_source import CsvHead, RawTable, check_header, read_csv, read_head
@@ -138,7 +139,9 @@ def read_parquet(path: Path) -> RawTable:
         raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
     table = table.rename_columns([name.strip() for name in table.column_names])
     check_header(path, table.column_names)
-    return RawTable(str(path), table, np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS)
+    return RawTable(
+        str(path), flat_values(table, path), np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS
+    )
 
 
 def read_excel(path: Path, sheet: str | None) -> RawTable:
@@ -242,7 +245,7 @@ def read_database(url: str, query: str | None) -> RawTable:
         engine.dispose()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
-    return RawTable(shown, table, np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+    return RawTable(shown, flat_values(table, shown), np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
 
 
 def _shown(url: sqlalchemy.engine.URL) -> str:
@@ -258,6 +261,35 @@ def _database_column(values: tuple[object, ...]) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # SQLite columns hold mixed types; text keeps every value as it was (validate checks it).
         return pa.array([None if value is None else str(value) for value in values], pa.large_string())
+
+
+def flat_values(table: pa.Table, where: str | Path) -> pa.Table:
+    """Return ``table`` with bytes as text and NaN as NULL.
+
+    Raises ExtractError for a column that holds lists or records, or bytes that are not UTF-8
+    text: neither can be a spell's value.
+    """
+    columns = []
+    for name, values in zip(table.column_names, table.columns, strict=True):
+        kind = values.type
+        if pa.types.is_nested(kind):
+            raise ExtractError(
+                f"{where}: column {name} holds lists or records, not one value per row",
+                hint="export the column flat: one code, date or number in each cell",
+            )
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+            try:
+                values = pc.cast(pc.cast(values, pa.large_binary()), pa.large_string())
+            except pa.ArrowInvalid:
+                raise ExtractError(
+                    f"{where}: column {name} holds bytes that are not UTF-8 text",
+                    hint="export the column as text (VARCHAR / string)",
+                ) from None
+        if pa.types.is_floating(kind):
+            # pandas writes a missing value as NaN: as text it would be the code 'nan'.
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
+        columns.append(values)
+    return pa.table(columns, names=table.column_names)
 
 
 def _first_line(error: object) -> str:

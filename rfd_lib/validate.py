@@ -197,7 +197,8 @@ def _as_text(values: pa.Array) -> pa.Array:
     if pa.types.is_large_string(kind):
         return values
     if pa.types.is_floating(kind):
-        whole = pc.equal(pc.floor(values), values)
+        # Beyond 2**53 a float is not an exact whole number, and int64 may not hold it.
+        whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**53))
         if pc.all(pc.or_kleene(whole, pc.is_null(values))).as_py():
             values = pc.cast(values, pa.int64())
     return pc.cast(values, pa.large_string())

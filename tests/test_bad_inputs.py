@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rfd_lib.cli import main
@@ -97,6 +99,29 @@ def late_cp1252(folder: Path) -> Path:
     path = folder / "late.csv"
     path.write_bytes(body)
     return path
+
+
+def parquet_with(name: str, column: str, values: pa.Array) -> Callable[[Path], Path]:
+    """Return a maker of a Parquet file of GOOD whose ``column`` holds ``values`` instead."""
+
+    def make(folder: Path) -> Path:
+        table = pa.Table.from_pandas(
+            pd.read_csv(io.StringIO(csv(*GOOD)), dtype=str, keep_default_na=False), preserve_index=False
+        )
+        where = table.column_names.index(column)
+        path = folder / name
+        pq.write_table(table.set_column(where, column, values), path)
+        return path
+
+    return make
+
+
+def sqlite_with_bytes(folder: Path) -> str:
+    path = folder / "blob.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE spells (APCS_Ident, Der_Provider_Code)")
+        connection.execute("INSERT INTO spells VALUES ('101', ?)", (b"\xff\x00",))
+    return f"sqlite:///{path}"
 
 
 def many_short_rows(folder: Path) -> Path:
@@ -207,6 +232,30 @@ ERRORS = [
     ),
     ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
     (
+        "Parquet column of lists",
+        parquet_with("lists.parquet", "Der_Procedure_All", pa.array([["V485"], ["W401"], ["A577"]])),
+        {},
+        ["lists.parquet", "column Der_Procedure_All", "lists or records"],
+    ),
+    (
+        "Parquet column of records",
+        parquet_with("records.parquet", "APCS_Ident", pa.array([{"id": 1}, {"id": 2}, {"id": 3}])),
+        {},
+        ["records.parquet", "column APCS_Ident", "lists or records"],
+    ),
+    (
+        "Parquet column of bytes that are not text",
+        parquet_with("bytes.parquet", "Der_Provider_Code", pa.array([b"ZA1", b"\xff\xfe", b"ZA1"])),
+        {},
+        ["bytes.parquet", "column Der_Provider_Code", "not UTF-8 text"],
+    ),
+    (
+        "database column of bytes that are not text",
+        sqlite_with_bytes,
+        {"query": "SELECT * FROM spells"},
+        ["blob.db", "column Der_Provider_Code", "not UTF-8 text"],
+    ),
+    (
         "blank line above the header",
         write("blank_first.csv", "\n" + csv(*GOOD)),
         {},
@@ -287,6 +336,15 @@ def test_an_unusable_row_is_quarantined_with_its_reason_and_counted(
     assert totals["rows_read"] == len(rows) == totals["rows_accepted"] + totals["rows_quarantined"]
     assert len(extract.spells) == len(rows) - len(quarantined)
     assert set(extract.spells["source_row"]) == set(range(2, len(rows) + 2)) - set(quarantined)
+
+
+def test_a_parquet_spell_identifier_that_is_nan_or_huge_is_quarantined_or_kept_not_a_traceback(tmp_path):
+    make = parquet_with("floats.parquet", "APCS_Ident", pa.array([1e20, float("nan"), 103.0]))
+    extract = load_extracts([make(tmp_path)])
+    assert extract.quarantine["source_row"].tolist() == [2]
+    assert extract.quarantine["reason"].tolist() == ["APCS_Ident is empty"]
+    assert extract.spells["source_row"].tolist() == [1, 3]
+    assert "nan" not in extract.spells["spell_id"].tolist()
 
 
 # (case, file text, file lines of the accepted rows, file lines of the quarantined rows)
