@@ -126,6 +126,7 @@ def load_extracts(
     if not paths:
         raise ExtractError("no extract given")
     for path in paths:
+        before = _stamp(path)
         header, head = header_of(path, delimiter=delimiter, encoding=encoding, sheet=sheet, query=query)
         used = _profile_for(chosen, header, str(path), notes) if header else chosen
         raw = read_source(
@@ -141,6 +142,11 @@ def load_extracts(
             used = _profile_for(chosen, raw.table.column_names, raw.source, notes)
         elif not header:
             _require(used, raw.table.column_names, raw.source)
+        if _stamp(path) != before:
+            raise ExtractError(
+                f"{raw.source}: the file changed while it was being read",
+                hint="wait until the export or copy has finished, then run again",
+            )
         notes += raw.notes
         if raw.rows_read == 0:
             raise ExtractError(f"{raw.source}: the extract has a header but no rows", hint="export it again")
@@ -148,6 +154,14 @@ def load_extracts(
         if used.episodes is not None:
             notes.append(f"{raw.source}: episodes rolled up to spells — {used.episodes.method}")
     return _combine(reads, schema, notes)
+
+
+def _stamp(source: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """Return a file's size and modification time (None for a database), to see it change."""
+    if isinstance(source, str):
+        return None
+    status = os.stat(source)
+    return status.st_size, status.st_mtime_ns
 
 
 def _profile_for(chosen: Profile | None, header: Sequence[str], source: str, notes: list[str]) -> Profile:
