@@ -29,6 +29,8 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 OUR_FILES = (".quarantine.csv", ".findings.csv")
+# Excel's lock file while a workbook is open, and macOS's resource forks on shared drives.
+NOT_EXTRACTS = ("~$", "._")
 NO_REJECTS = pa.table(
     {
         "source_row": pa.array([], pa.int64()),
@@ -52,12 +54,15 @@ def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path
             continue
         path = Path(source)
         if path.is_dir():
-            # Files rfd-audit wrote beside an earlier output are not extracts.
+            # Files rfd-audit wrote beside an earlier output, or other programs keep beside
+            # an extract, and folders named like one are not extracts.
             inside = sorted(
                 p
                 for p in path.iterdir()
                 if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
                 and not p.name.endswith(OUR_FILES)
+                and not p.name.startswith(NOT_EXTRACTS)
+                and not p.is_dir()
             )
             if not inside:
                 raise ExtractError(f"{path}: the folder holds no CSV, Parquet or Excel extract")
