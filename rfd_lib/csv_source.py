@@ -28,6 +28,13 @@ UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
 SAMPLE_BYTES = 1 << 20
 TOO_MANY_REJECTED = 1000
+# The first bytes of files that are sometimes renamed .csv by mistake, and what they are.
+NOT_TEXT = {
+    b"PK\x03\x04": "a zip file (an Excel .xlsx workbook?)",
+    b"PAR1": "a Parquet file",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
+    b"\x1f\x8b": "a gzip-compressed file",
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,12 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
         raise ExtractError(f"{path}: the file is empty", hint="export the extract again")
+    for magic, kind in NOT_TEXT.items():
+        if sample.startswith(magic):
+            raise ExtractError(
+                f"{path}: is {kind}, not delimited text",
+                hint="give the file the suffix of what it is (.xlsx, .parquet), or export it as CSV",
+            )
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ExtractError(
             f"{path}: the file is UTF-16, which rfd-audit does not read", hint="save it as UTF-8 (CSV UTF-8)"
@@ -104,7 +117,7 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
         rejected.append((row.actual_columns, row.text))
         return "skip"
 
-    names = [name or f"column_{i + 1}" for i, name in enumerate(head.header)]
+    names = _named(head.header)
     read = pacsv.ReadOptions(
         encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
         column_names=names,
@@ -154,6 +167,19 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
         }
     ).sort_by("source_row")
     return RawTable(str(path), table, rows, rejects, head.notes)
+
+
+def _named(header: list[str]) -> list[str]:
+    """Return ``header`` with each blank name made ``column_N`` (N its position), unlike any other."""
+    taken = {name.casefold() for name in header}
+    names = []
+    for position, name in enumerate(header, start=1):
+        made = name or f"column_{position}"
+        while not name and made.casefold() in taken:
+            made = f"_{made}"
+        taken.add(made.casefold())
+        names.append(made)
+    return names
 
 
 def _sniff_encoding(path: Path, sample: bytes) -> str:

@@ -209,6 +209,18 @@ ERRORS = [
     ("Excel sheet that is not there", two_sheets, {"sheet": "Data"}, ["no sheet called 'Data'"]),
     ("text file posing as .xlsx", write("fake.xlsx", csv(*GOOD)), {}, ["fake.xlsx", "not a readable .xlsx"]),
     ("old .xls workbook", write("old.xls", b"\xd0\xcf\x11\xe0"), {}, ["old.xls", ".xlsx"]),
+    (
+        "workbook renamed .csv",
+        write("renamed.csv", b"PK\x03\x04\x14\x00\x06\x00"),
+        {},
+        ["renamed.csv", "zip file", ".xlsx", "not delimited text"],
+    ),
+    (
+        "Parquet renamed .txt",
+        write("renamed.txt", b"PAR1\x15\x04\x15"),
+        {},
+        ["renamed.txt", "Parquet", "not delimited text"],
+    ),
     ("unknown kind of file", write("spells.json", "{}"), {}, ["spells.json", "unknown kind of extract"]),
     ("corrupt Parquet", write("broken.parquet", b"PAR1 not really"), {}, ["broken.parquet", "Parquet"]),
     (
@@ -345,6 +357,14 @@ def test_a_parquet_spell_identifier_that_is_nan_or_huge_is_quarantined_or_kept_n
     assert extract.quarantine["reason"].tolist() == ["APCS_Ident is empty"]
     assert extract.spells["source_row"].tolist() == [1, 3]
     assert "nan" not in extract.spells["spell_id"].tolist()
+
+
+def test_a_blank_column_name_does_not_clash_with_a_column_named_like_it(tmp_path):
+    path = tmp_path / "blank_name.csv"
+    path.write_text(csv(*(line + ",x,y" for line in GOOD), header=HEADER + ",,column_15"))
+    extract = load_extracts([path])
+    assert extract.spells["source_row"].tolist() == [2, 3, 4]
+    assert extract.quarantine.empty
 
 
 # (case, file text, file lines of the accepted rows, file lines of the quarantined rows)
