@@ -282,6 +282,11 @@ def _whole_spells(
             problems = [*problems, Problem(reason, blank)]
             empty |= blank
     unusable = unusable | empty
+    tied = _tied(typed, [*key, "_order"], unusable)
+    if tied.any():
+        reason = f"another episode of the same spell has the same {profile.episodes.order}"
+        problems = [*problems, Problem(reason, tied)]
+        unusable = unusable | tied
     if not unusable.any():
         return problems, unusable
     keys = pa.table({name: typed[name] for name in key}).append_column(
@@ -304,6 +309,24 @@ def _whole_spells(
     if companions.any():
         problems = [*problems, Problem("another episode of the same spell is unusable", companions)]
     return problems, unusable | companions
+
+
+def _tied(typed: dict[str, pa.Array], columns: list[str], unusable: np.ndarray) -> np.ndarray:
+    """Return the usable episodes that agree with another on every one of ``columns``.
+
+    Two episodes of one spell with the same episode number leave its first episode (and so its
+    primary codes and identifier) to the order of the file: the spell cannot be rolled up.
+    """
+    episodes = pa.table({name: typed[name] for name in columns})
+    episodes = episodes.append_column("_position", pa.array(np.arange(len(unusable))))
+    episodes = episodes.filter(pa.array(~unusable))
+    counted = episodes.group_by(columns).aggregate([("_position", "count")])
+    repeated = counted.filter(pc.greater(counted.column("_position_count"), 1)).select(columns)
+    tied = np.zeros(len(unusable), dtype=bool)
+    if repeated.num_rows:
+        shared = episodes.join(repeated, columns, join_type="left semi")
+        tied[shared.column("_position").to_numpy()] = True
+    return tied
 
 
 def _key_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
