@@ -234,6 +234,8 @@ def _dates(values: pa.Array, formats: tuple[str, ...]) -> tuple[pa.Array, np.nda
         return pc.cast(values, pa.date32()), np.zeros(len(values), dtype=bool)
     if pa.types.is_timestamp(kind):
         return pc.cast(pc.floor_temporal(values, unit="day"), pa.date32()), np.zeros(len(values), dtype=bool)
+    # A number is a date as written (20250131): Arrow would count days or milliseconds from 1970.
+    values = _as_text(values)
     # Fast path: Arrow's strict ISO casts read a clean column at once, or fail as a whole.
     for kind in (pa.date32(), pa.timestamp("ms")):
         try:

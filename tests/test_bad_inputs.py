@@ -359,6 +359,17 @@ def test_a_parquet_spell_identifier_that_is_nan_or_huge_is_quarantined_or_kept_n
     assert "nan" not in extract.spells["spell_id"].tolist()
 
 
+@pytest.mark.parametrize("kind", [pa.int64(), pa.int32(), pa.float64()])
+def test_a_parquet_date_stored_as_a_number_is_read_as_written(tmp_path, kind):
+    dates = pa.array([20250402, 20250403, 20250501]).cast(kind)
+    extract = load_extracts([parquet_with("numbers.parquet", "Admission_Date", dates)(tmp_path)])
+    assert extract.spells["admission_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-04-02",
+        "2025-04-03",
+        "2025-05-01",
+    ]
+
+
 def test_a_blank_column_name_does_not_clash_with_a_column_named_like_it(tmp_path):
     path = tmp_path / "blank_name.csv"
     path.write_text(csv(*(line + ",x,y" for line in GOOD), header=HEADER + ",,column_15"))
