@@ -28,6 +28,7 @@ UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
 SAMPLE_BYTES = 1 << 20
 TOO_MANY_REJECTED = 1000
+_LETTER = re.compile(r"[^\W\d_]")
 # The first bytes of files that are sometimes renamed .csv by mistake, and what they are.
 NOT_TEXT = {
     b"PK\x03\x04": "a zip file (an Excel .xlsx workbook?)",
@@ -217,7 +218,20 @@ def _sniff_delimiter(header: str) -> str:
 
 
 def check_header(where: str | Path, header: list[str]) -> None:
-    """Raise ExtractError when ``header`` names a column twice (ignoring case, as SQL Server does)."""
+    """Raise ExtractError when ``header`` names a column twice or holds a name without a letter.
+
+    Names are compared ignoring case, as SQL Server does. A date or number in the header means the
+    header row is missing and the "name" is a patient's value, which is never printed.
+    """
+    valueless = [
+        position for position, name in enumerate(header, start=1) if name and not _LETTER.search(name)
+    ]
+    if valueless:
+        raise ExtractError(
+            f"{where}: the name of column {valueless[0]} has no letters (a date or a number?): "
+            "is the header row missing?",
+            hint="put the column names in the first row, or rename the column",
+        )
     folded = Counter(name.casefold() for name in header if name)
     twice = sorted(name for name, count in folded.items() if count > 1)
     if twice:

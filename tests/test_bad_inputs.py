@@ -244,6 +244,12 @@ ERRORS = [
     ),
     ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
     (
+        "extract without its header row (and no value of it is shown)",
+        write("headless.csv", csv(*GOOD[1:], header=GOOD[0])),
+        {},
+        ["headless.csv", "column 1", "the header row missing?"],
+    ),
+    (
         "Parquet column of lists",
         parquet_with("lists.parquet", "Der_Procedure_All", pa.array([["V485"], ["W401"], ["A577"]])),
         {},
@@ -295,6 +301,8 @@ def test_a_bad_input_stops_with_one_clear_line(tmp_path, case, make, options, fr
         load_extracts([source], options.pop("profile", None), **options)
     message = str(raised.value)
     assert "\n" not in message
+    shown = {value for line in GOOD for value in next(csv_module.reader([line])) if len(value) > 3}
+    assert not [value for value in shown if value in message], f"{case}: a value of the extract is shown"
     for fragment in fragments:
         assert fragment in message, f"{case}: {fragment!r} not in {message!r}"
 
