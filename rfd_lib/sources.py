@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -243,9 +244,9 @@ def read_database(url: str, query: str | None) -> RawTable:
             check_header(shown, names)
             rows = result.fetchall()
     except sa.exc.DBAPIError as error:
-        raise ExtractError(f"{shown}: the query failed ({_first_line(error.orig)})") from None
+        raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error.orig))})") from None
     except sa.exc.SQLAlchemyError as error:
-        raise ExtractError(f"{shown}: the query failed ({_first_line(error)})") from None
+        raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error))})") from None
     finally:
         engine.dispose()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
@@ -295,6 +296,11 @@ def flat_values(table: pa.Table, where: str | Path) -> pa.Table:
             values = pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
         columns.append(values)
     return pa.table(columns, names=table.column_names)
+
+
+def _unquoted(message: str) -> str:
+    """Return a database's message with every quoted part hidden: drivers quote the values there."""
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "'…'", message)
 
 
 def _first_line(error: object) -> str:

@@ -86,6 +86,15 @@ def sqlite_database(folder: Path) -> Path:
     return path
 
 
+def duckdb_database(folder: Path) -> str:
+    duckdb = pytest.importorskip("duckdb")
+    path = folder / "spells.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE spells (APCS_Ident VARCHAR, Der_Pseudo_NHS_Number VARCHAR)")
+        connection.execute("INSERT INTO spells VALUES ('101', 'P000000001')")
+    return f"duckdb:///{path}"
+
+
 def empty_folder(folder: Path) -> Path:
     (folder / "nothing").mkdir()
     (folder / "nothing" / "notes.md").write_text("not an extract")
@@ -243,6 +252,12 @@ ERRORS = [
         ["query failed", "no_such_table"],
     ),
     ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
+    (
+        "query failing on a value (the value is not shown)",
+        duckdb_database,
+        {"query": "SELECT CAST(Der_Pseudo_NHS_Number AS INTEGER) FROM spells"},
+        ["spells.duckdb", "query failed", "Conversion Error", "'…'"],
+    ),
     (
         "extract without its header row (and no value of it is shown)",
         write("headless.csv", csv(*GOOD[1:], header=GOOD[0])),
