@@ -118,7 +118,7 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
         rejected.append((row.actual_columns, row.text))
         return "skip"
 
-    names = _named(head.header)
+    names = name_blanks(head.header)
     read = pacsv.ReadOptions(
         encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
         column_names=names,
@@ -170,7 +170,7 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
     return RawTable(str(path), table, rows, rejects, head.notes)
 
 
-def _named(header: list[str]) -> list[str]:
+def name_blanks(header: list[str]) -> list[str]:
     """Return ``header`` with each blank name made ``column_N`` (N its position), unlike any other."""
     taken = {name.casefold() for name in header}
     names = []

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rfd_lib.csv_source import CsvHead, RawTable, check_header, read_csv, read_head
+from rfd_lib.csv_source import CsvHead, RawTable, check_header, name_blanks, read_csv, read_head
 from rfd_lib.errors import ExtractError
 
 if TYPE_CHECKING:
@@ -174,9 +174,14 @@ def read_excel(path: Path, sheet: str | None) -> RawTable:
     elif sheet not in names:
         raise ExtractError(f"{path}: no sheet called {sheet!r}; the sheets are {', '.join(names)}")
     cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    if not cells or not any(str(value).strip() for value in cells[0]):
+    if not any(str(value).strip() for row in cells for value in row):
         raise ExtractError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(value).strip() for value in cells[0]]
+    if not any(str(value).strip() for value in cells[0]):
+        raise ExtractError(
+            f"{path}: row 1 of sheet {sheet!r} is blank where the header should be",
+            hint="delete the rows above the header",
+        )
+    header = name_blanks([str(value).strip() for value in cells[0]])
     check_header(f"{path}[{sheet}]", header)
     body = cells[1:]
     # Excel leaves trailing rows that only ever held formatting: they are not spells.

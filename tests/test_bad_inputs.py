@@ -79,6 +79,21 @@ def two_sheets(folder: Path) -> Path:
     return path
 
 
+def workbook(name: str, rows: list[list[object]]) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        openpyxl = pytest.importorskip("openpyxl")
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(folder / name)
+        return folder / name
+
+    return make
+
+
+GOOD_CELLS = [next(csv_module.reader([line])) for line in GOOD]
+
+
 def sqlite_database(folder: Path) -> Path:
     path = folder / "spells.db"
     with sqlite3.connect(path) as connection:
@@ -216,6 +231,12 @@ ERRORS = [
     ),
     ("Excel with two sheets", two_sheets, {}, ["two_sheets.xlsx", "2 sheets", "Spells, Notes", "--sheet"]),
     ("Excel sheet that is not there", two_sheets, {"sheet": "Data"}, ["no sheet called 'Data'"]),
+    (
+        "Excel sheet with a blank row above the header",
+        workbook("gap.xlsx", [[], HEADER.split(","), *GOOD_CELLS]),
+        {},
+        ["gap.xlsx", "row 1", "blank where the header should be"],
+    ),
     ("text file posing as .xlsx", write("fake.xlsx", csv(*GOOD)), {}, ["fake.xlsx", "not a readable .xlsx"]),
     ("old .xls workbook", write("old.xls", b"\xd0\xcf\x11\xe0"), {}, ["old.xls", ".xlsx"]),
     (
@@ -399,6 +420,13 @@ def test_a_blank_column_name_does_not_clash_with_a_column_named_like_it(tmp_path
     extract = load_extracts([path])
     assert extract.spells["source_row"].tolist() == [2, 3, 4]
     assert extract.quarantine.empty
+
+
+def test_blank_header_cells_of_a_workbook_keep_their_own_columns(tmp_path):
+    rows = [[*HEADER.split(","), "", ""], *([*cells, "x", "y"] for cells in GOOD_CELLS)]
+    rows[2][0] = ""  # no spell identifier: the row is quarantined with every cell it had
+    extract = load_extracts([workbook("blank_names.xlsx", rows)(tmp_path)])
+    assert extract.quarantine[["column_15", "column_16"]].values.tolist() == [["x", "y"]]
 
 
 # (case, file text, file lines of the accepted rows, file lines of the quarantined rows)
