@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import mmap
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +21,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from rfd_lib.csv_lines import row_lines
 from rfd_lib.errors import ExtractError
 
 UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
 SAMPLE_BYTES = 1 << 20
 TOO_MANY_REJECTED = 1000
+_LETTER = re.compile(r"[^\W\d_]")
+# The first bytes of files that are sometimes renamed .csv by mistake, and what they are.
+NOT_TEXT = {
+    b"PK\x03\x04": "a zip file (an Excel .xlsx workbook?)",
+    b"PAR1": "a Parquet file",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
+    b"\x1f\x8b": "a gzip-compressed file",
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class RawTable:
 
     source: str
     table: pa.Table
-    rows: np.ndarray  # int64: the row as the analyst would find it (spreadsheet row, header = 1)
+    rows: np.ndarray  # int64: the row as the analyst would find it (file line it starts on, header = 1)
     rejected: pa.Table  # source_row, reason, text: rows that could not even be split into fields
     notes: tuple[str, ...] = ()
 
@@ -61,6 +70,12 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
         raise ExtractError(f"{path}: the file is empty", hint="export the extract again")
+    for magic, kind in NOT_TEXT.items():
+        if sample.startswith(magic):
+            raise ExtractError(
+                f"{path}: is {kind}, not delimited text",
+                hint="give the file the suffix of what it is (.xlsx, .parquet), or export it as CSV",
+            )
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ExtractError(
             f"{path}: the file is UTF-16, which rfd-audit does not read", hint="save it as UTF-8 (CSV UTF-8)"
@@ -76,7 +91,12 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
         except LookupError:
             raise ExtractError(f"unknown encoding {encoding!r}", hint="e.g. utf-8 or cp1252") from None
     start = len(UTF8_BOM) if sample.startswith(UTF8_BOM) else 0
-    first_line = sample[start:].split(b"\n", 1)[0].rstrip(b"\r")
+    # A lone carriage return ends a line too (Excel for Mac's CSV): pyarrow reads it so.
+    first_line = re.split(rb"\r\n|\r|\n", sample[start:], maxsplit=1)[0]
+    if not first_line.strip():
+        raise ExtractError(
+            f"{path}: line 1 is blank where the header should be", hint="remove the lines above the header"
+        )
     try:
         header_text = first_line.decode(encoding)
     except UnicodeDecodeError:
@@ -98,7 +118,7 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
         rejected.append((row.actual_columns, row.text))
         return "skip"
 
-    names = [name or f"column_{i + 1}" for i, name in enumerate(head.header)]
+    names = name_blanks(head.header)
     read = pacsv.ReadOptions(
         encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
         column_names=names,
@@ -133,8 +153,9 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
             f"{path}: {len(rejected):,} rows do not have the header's {len(names)} fields",
             hint=f"is the delimiter {head.delimiter!r} right? (--delimiter)",
         )
-    lines = _lines_of(path, [text for _, text in rejected], head.encoding)
-    rows = _accepted_rows(table.num_rows, lines)
+    rows, lines = row_lines(
+        path, table.num_rows + len(rejected), [text for _, text in rejected], head.encoding, head.delimiter
+    )
     reasons = [
         f"row has {count} field{'s' * (count != 1)} where the header has {len(names)}"
         for count, _ in rejected
@@ -149,10 +170,25 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
     return RawTable(str(path), table, rows, rejects, head.notes)
 
 
+def name_blanks(header: list[str]) -> list[str]:
+    """Return ``header`` with each blank name made ``column_N`` (N its position), unlike any other."""
+    taken = {name.casefold() for name in header}
+    names = []
+    for position, name in enumerate(header, start=1):
+        made = name or f"column_{position}"
+        while not name and made.casefold() in taken:
+            made = f"_{made}"
+        taken.add(made.casefold())
+        names.append(made)
+    return names
+
+
 def _sniff_encoding(path: Path, sample: bytes) -> str:
     """Return 'utf-8' or 'cp1252' for the file whose first bytes are ``sample``."""
     # Cut at the last newline so that a multi-byte character split by the sample is not blamed.
-    cut = sample if len(sample) < SAMPLE_BYTES else sample[: sample.rfind(b"\n") + 1]
+    cut = (
+        sample if len(sample) < SAMPLE_BYTES else sample[: max(sample.rfind(b"\n"), sample.rfind(b"\r")) + 1]
+    )
     try:
         cut.decode("utf-8")
         return "utf-8"
@@ -182,7 +218,20 @@ def _sniff_delimiter(header: str) -> str:
 
 
 def check_header(where: str | Path, header: list[str]) -> None:
-    """Raise ExtractError when ``header`` names a column twice (ignoring case, as SQL Server does)."""
+    """Raise ExtractError when ``header`` names a column twice or holds a name without a letter.
+
+    Names are compared ignoring case, as SQL Server does. A date or number in the header means the
+    header row is missing and the "name" is a patient's value, which is never printed.
+    """
+    valueless = [
+        position for position, name in enumerate(header, start=1) if name and not _LETTER.search(name)
+    ]
+    if valueless:
+        raise ExtractError(
+            f"{where}: the name of column {valueless[0]} has no letters (a date or a number?): "
+            "is the header row missing?",
+            hint="put the column names in the first row, or rename the column",
+        )
     folded = Counter(name.casefold() for name in header if name)
     twice = sorted(name for name, count in folded.items() if count > 1)
     if twice:
@@ -209,27 +258,3 @@ def _first_non_utf8_line(path: Path) -> int:
                 return line + chunk.count(b"\n", 0, max(error.start, 0))
             line += chunk.count(b"\n")
     return line
-
-
-def _lines_of(path: Path, texts: list[str], encoding: str) -> list[int]:
-    """Return the file line of each rejected row's text, in the order given."""
-    if not texts:
-        return []
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-        found: list[int] = []
-        next_start: dict[str, int] = {}
-        for text in texts:
-            needle = text.encode("utf-8" if encoding.startswith("utf") else encoding)
-            at = data.find(needle, next_start.get(text, 0))
-            while at > 0 and data[at - 1] != ord("\n"):
-                at = data.find(needle, at + 1)
-            next_start[text] = at + 1
-            found.append(int(np.searchsorted(newlines, at)) + 1 if at >= 0 else 0)
-    return found
-
-
-def _accepted_rows(accepted: int, rejected_lines: list[int]) -> np.ndarray:
-    """Return the file lines of the accepted rows: every data line that was not rejected."""
-    lines = np.arange(2, accepted + len(rejected_lines) + 2, dtype=np.int64)
-    return np.setdiff1d(lines, np.asarray(rejected_lines, dtype=np.int64), assume_unique=True)[:accepted]

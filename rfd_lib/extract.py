@@ -126,6 +126,7 @@ def load_extracts(
     if not paths:
         raise ExtractError("no extract given")
     for path in paths:
+        before = _stamp(path)
         header, head = header_of(path, delimiter=delimiter, encoding=encoding, sheet=sheet, query=query)
         used = _profile_for(chosen, header, str(path), notes) if header else chosen
         raw = read_source(
@@ -141,6 +142,11 @@ def load_extracts(
             used = _profile_for(chosen, raw.table.column_names, raw.source, notes)
         elif not header:
             _require(used, raw.table.column_names, raw.source)
+        if _stamp(path) != before:
+            raise ExtractError(
+                f"{raw.source}: the file changed while it was being read",
+                hint="wait until the export or copy has finished, then run again",
+            )
         notes += raw.notes
         if raw.rows_read == 0:
             raise ExtractError(f"{raw.source}: the extract has a header but no rows", hint="export it again")
@@ -148,6 +154,14 @@ def load_extracts(
         if used.episodes is not None:
             notes.append(f"{raw.source}: episodes rolled up to spells — {used.episodes.method}")
     return _combine(reads, schema, notes)
+
+
+def _stamp(source: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """Return a file's size and modification time (None for a database), to see it change."""
+    if isinstance(source, str):
+        return None
+    status = os.stat(source)
+    return status.st_size, status.st_mtime_ns
 
 
 def _profile_for(chosen: Profile | None, header: Sequence[str], source: str, notes: list[str]) -> Profile:
@@ -268,6 +282,11 @@ def _whole_spells(
             problems = [*problems, Problem(reason, blank)]
             empty |= blank
     unusable = unusable | empty
+    tied = _tied(typed, [*key, "_order"], unusable)
+    if tied.any():
+        reason = f"another episode of the same spell has the same {profile.episodes.order}"
+        problems = [*problems, Problem(reason, tied)]
+        unusable = unusable | tied
     if not unusable.any():
         return problems, unusable
     keys = pa.table({name: typed[name] for name in key}).append_column(
@@ -290,6 +309,24 @@ def _whole_spells(
     if companions.any():
         problems = [*problems, Problem("another episode of the same spell is unusable", companions)]
     return problems, unusable | companions
+
+
+def _tied(typed: dict[str, pa.Array], columns: list[str], unusable: np.ndarray) -> np.ndarray:
+    """Return the usable episodes that agree with another on every one of ``columns``.
+
+    Two episodes of one spell with the same episode number leave its first episode (and so its
+    primary codes and identifier) to the order of the file: the spell cannot be rolled up.
+    """
+    episodes = pa.table({name: typed[name] for name in columns})
+    episodes = episodes.append_column("_position", pa.array(np.arange(len(unusable))))
+    episodes = episodes.filter(pa.array(~unusable))
+    counted = episodes.group_by(columns).aggregate([("_position", "count")])
+    repeated = counted.filter(pc.greater(counted.column("_position_count"), 1)).select(columns)
+    tied = np.zeros(len(unusable), dtype=bool)
+    if repeated.num_rows:
+        shared = episodes.join(repeated, columns, join_type="left semi")
+        tied[shared.column("_position").to_numpy()] = True
+    return tied
 
 
 def _key_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rfd_lib.csv_source import CsvHead, RawTable, check_header, read_csv, read_head
+from rfd_lib.csv_source import CsvHead, RawTable, check_header, name_blanks, read_csv, read_head
 from rfd_lib.errors import ExtractError
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ SQLGLOT_DIALECTS = {
 }
 # Backends whose connection itself refuses writes (read_database opens them so).
 ENFORCED_READ_ONLY = ("sqlite", "duckdb", "postgresql")
+# Excel's lock file while a workbook is open, and macOS's resource forks on shared drives.
+NOT_EXTRACTS = ("~$", "._")
 NO_REJECTS = pa.table(
     {
         "source_row": pa.array([], pa.int64()),
@@ -67,12 +71,15 @@ def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path
             continue
         path = Path(source)
         if path.is_dir():
-            # Files rfd-audit wrote beside an earlier output are not extracts.
+            # Files rfd-audit wrote beside an earlier output, or other programs keep beside
+            # an extract, and folders named like one are not extracts.
             inside = sorted(
                 p
                 for p in path.iterdir()
                 if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
                 and not p.name.endswith(OUR_FILES)
+                and not p.name.startswith(NOT_EXTRACTS)
+                and not p.is_dir()
             )
             if not inside:
                 raise ExtractError(f"{path}: the folder holds no CSV, Parquet or Excel extract")
@@ -154,7 +161,9 @@ def read_parquet(path: Path) -> RawTable:
         raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
     table = table.rename_columns([name.strip() for name in table.column_names])
     check_header(path, table.column_names)
-    return RawTable(str(path), table, np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS)
+    return RawTable(
+        str(path), flat_values(table, path), np.arange(1, table.num_rows + 1, dtype=np.int64), NO_REJECTS
+    )
 
 
 def read_excel(path: Path, sheet: str | None) -> RawTable:
@@ -181,9 +190,14 @@ def read_excel(path: Path, sheet: str | None) -> RawTable:
     elif sheet not in names:
         raise ExtractError(f"{path}: no sheet called {sheet!r}; the sheets are {', '.join(names)}")
     cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    if not cells or not any(str(value).strip() for value in cells[0]):
+    if not any(str(value).strip() for row in cells for value in row):
         raise ExtractError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(value).strip() for value in cells[0]]
+    if not any(str(value).strip() for value in cells[0]):
+        raise ExtractError(
+            f"{path}: row 1 of sheet {sheet!r} is blank where the header should be",
+            hint="delete the rows above the header",
+        )
+    header = name_blanks([str(value).strip() for value in cells[0]])
     check_header(f"{path}[{sheet}]", header)
     body = cells[1:]
     # Excel leaves trailing rows that only ever held formatting: they are not spells.
@@ -254,14 +268,14 @@ def read_database(url: str, query: str | None) -> RawTable:
             rows = result.fetchall()
             connection.rollback()
     except sa.exc.DBAPIError as error:
-        raise ExtractError(f"{shown}: the query failed ({_first_line(error.orig)})") from None
+        raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error.orig))})") from None
     except sa.exc.SQLAlchemyError as error:
-        raise ExtractError(f"{shown}: the query failed ({_first_line(error)})") from None
+        raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error))})") from None
     finally:
         engine.dispose()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
-    return RawTable(shown, table, np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+    return RawTable(shown, flat_values(table, shown), np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
 
 
 def _query_text(query: str, shown: str) -> tuple[str, str]:
@@ -359,6 +373,40 @@ def _database_column(values: tuple[object, ...]) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # SQLite columns hold mixed types; text keeps every value as it was (validate checks it).
         return pa.array([None if value is None else str(value) for value in values], pa.large_string())
+
+
+def flat_values(table: pa.Table, where: str | Path) -> pa.Table:
+    """Return ``table`` with bytes as text and NaN as NULL.
+
+    Raises ExtractError for a column that holds lists or records, or bytes that are not UTF-8
+    text: neither can be a spell's value.
+    """
+    columns = []
+    for name, values in zip(table.column_names, table.columns, strict=True):
+        kind = values.type
+        if pa.types.is_nested(kind):
+            raise ExtractError(
+                f"{where}: column {name} holds lists or records, not one value per row",
+                hint="export the column flat: one code, date or number in each cell",
+            )
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+            try:
+                values = pc.cast(pc.cast(values, pa.large_binary()), pa.large_string())
+            except pa.ArrowInvalid:
+                raise ExtractError(
+                    f"{where}: column {name} holds bytes that are not UTF-8 text",
+                    hint="export the column as text (VARCHAR / string)",
+                ) from None
+        if pa.types.is_floating(kind):
+            # pandas writes a missing value as NaN: as text it would be the code 'nan'.
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
+        columns.append(values)
+    return pa.table(columns, names=table.column_names)
+
+
+def _unquoted(message: str) -> str:
+    """Return a database's message with every quoted part hidden: drivers quote the values there."""
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "'…'", message)
 
 
 def _first_line(error: object) -> str:

@@ -197,7 +197,8 @@ def _as_text(values: pa.Array) -> pa.Array:
     if pa.types.is_large_string(kind):
         return values
     if pa.types.is_floating(kind):
-        whole = pc.equal(pc.floor(values), values)
+        # Beyond 2**53 a float is not an exact whole number, and int64 may not hold it.
+        whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**53))
         if pc.all(pc.or_kleene(whole, pc.is_null(values))).as_py():
             values = pc.cast(values, pa.int64())
     return pc.cast(values, pa.large_string())
@@ -233,6 +234,8 @@ def _dates(values: pa.Array, formats: tuple[str, ...]) -> tuple[pa.Array, np.nda
         return pc.cast(values, pa.date32()), np.zeros(len(values), dtype=bool)
     if pa.types.is_timestamp(kind):
         return pc.cast(pc.floor_temporal(values, unit="day"), pa.date32()), np.zeros(len(values), dtype=bool)
+    # A number is a date as written (20250131): Arrow would count days or milliseconds from 1970.
+    values = _as_text(values)
     # Fast path: Arrow's strict ISO casts read a clean column at once, or fail as a whole.
     for kind in (pa.date32(), pa.timestamp("ms")):
         try:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rfd_lib.cli import main
@@ -77,11 +79,35 @@ def two_sheets(folder: Path) -> Path:
     return path
 
 
+def workbook(name: str, rows: list[list[object]]) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        openpyxl = pytest.importorskip("openpyxl")
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(folder / name)
+        return folder / name
+
+    return make
+
+
+GOOD_CELLS = [next(csv_module.reader([line])) for line in GOOD]
+
+
 def sqlite_database(folder: Path) -> Path:
     path = folder / "spells.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE spells (APCS_Ident TEXT)")
     return path
+
+
+def duckdb_database(folder: Path) -> str:
+    duckdb = pytest.importorskip("duckdb")
+    path = folder / "spells.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE spells (APCS_Ident VARCHAR, Der_Pseudo_NHS_Number VARCHAR)")
+        connection.execute("INSERT INTO spells VALUES ('101', 'P000000001')")
+    return f"duckdb:///{path}"
 
 
 def empty_folder(folder: Path) -> Path:
@@ -97,6 +123,29 @@ def late_cp1252(folder: Path) -> Path:
     path = folder / "late.csv"
     path.write_bytes(body)
     return path
+
+
+def parquet_with(name: str, column: str, values: pa.Array) -> Callable[[Path], Path]:
+    """Return a maker of a Parquet file of GOOD whose ``column`` holds ``values`` instead."""
+
+    def make(folder: Path) -> Path:
+        table = pa.Table.from_pandas(
+            pd.read_csv(io.StringIO(csv(*GOOD)), dtype=str, keep_default_na=False), preserve_index=False
+        )
+        where = table.column_names.index(column)
+        path = folder / name
+        pq.write_table(table.set_column(where, column, values), path)
+        return path
+
+    return make
+
+
+def sqlite_with_bytes(folder: Path) -> str:
+    path = folder / "blob.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE spells (APCS_Ident, Der_Provider_Code)")
+        connection.execute("INSERT INTO spells VALUES ('101', ?)", (b"\xff\x00",))
+    return f"sqlite:///{path}"
 
 
 def many_short_rows(folder: Path) -> Path:
@@ -182,8 +231,26 @@ ERRORS = [
     ),
     ("Excel with two sheets", two_sheets, {}, ["two_sheets.xlsx", "2 sheets", "Spells, Notes", "--sheet"]),
     ("Excel sheet that is not there", two_sheets, {"sheet": "Data"}, ["no sheet called 'Data'"]),
+    (
+        "Excel sheet with a blank row above the header",
+        workbook("gap.xlsx", [[], HEADER.split(","), *GOOD_CELLS]),
+        {},
+        ["gap.xlsx", "row 1", "blank where the header should be"],
+    ),
     ("text file posing as .xlsx", write("fake.xlsx", csv(*GOOD)), {}, ["fake.xlsx", "not a readable .xlsx"]),
     ("old .xls workbook", write("old.xls", b"\xd0\xcf\x11\xe0"), {}, ["old.xls", ".xlsx"]),
+    (
+        "workbook renamed .csv",
+        write("renamed.csv", b"PK\x03\x04\x14\x00\x06\x00"),
+        {},
+        ["renamed.csv", "zip file", ".xlsx", "not delimited text"],
+    ),
+    (
+        "Parquet renamed .txt",
+        write("renamed.txt", b"PAR1\x15\x04\x15"),
+        {},
+        ["renamed.txt", "Parquet", "not delimited text"],
+    ),
     ("unknown kind of file", write("spells.json", "{}"), {}, ["spells.json", "unknown kind of extract"]),
     ("corrupt Parquet", write("broken.parquet", b"PAR1 not really"), {}, ["broken.parquet", "Parquet"]),
     (
@@ -207,6 +274,54 @@ ERRORS = [
     ),
     ("folder with no extracts", empty_folder, {}, ["nothing", "holds no CSV"]),
     (
+        "query failing on a value (the value is not shown)",
+        duckdb_database,
+        {"query": "SELECT CAST(Der_Pseudo_NHS_Number AS INTEGER) FROM spells"},
+        ["spells.duckdb", "query failed", "Conversion Error", "'…'"],
+    ),
+    (
+        "extract without its header row (and no value of it is shown)",
+        write("headless.csv", csv(*GOOD[1:], header=GOOD[0])),
+        {},
+        ["headless.csv", "column 1", "the header row missing?"],
+    ),
+    (
+        "Parquet column of lists",
+        parquet_with("lists.parquet", "Der_Procedure_All", pa.array([["V485"], ["W401"], ["A577"]])),
+        {},
+        ["lists.parquet", "column Der_Procedure_All", "lists or records"],
+    ),
+    (
+        "Parquet column of records",
+        parquet_with("records.parquet", "APCS_Ident", pa.array([{"id": 1}, {"id": 2}, {"id": 3}])),
+        {},
+        ["records.parquet", "column APCS_Ident", "lists or records"],
+    ),
+    (
+        "Parquet column of bytes that are not text",
+        parquet_with("bytes.parquet", "Der_Provider_Code", pa.array([b"ZA1", b"\xff\xfe", b"ZA1"])),
+        {},
+        ["bytes.parquet", "column Der_Provider_Code", "not UTF-8 text"],
+    ),
+    (
+        "database column of bytes that are not text",
+        sqlite_with_bytes,
+        {"query": "SELECT * FROM spells"},
+        ["blob.db", "column Der_Provider_Code", "not UTF-8 text"],
+    ),
+    (
+        "blank line above the header",
+        write("blank_first.csv", "\n" + csv(*GOOD)),
+        {},
+        ["blank_first.csv", "line 1 is blank", "header"],
+    ),
+    (
+        "a value quoted in part and a value over two lines: rows cannot be numbered",
+        write("stray.csv", csv(GOOD[0].replace("ZA1", '"Z"A1'), GOOD[1].replace("M170,", 'M170,"a\nb",', 1))),
+        {},
+        ["stray.csv", "cannot be numbered"],
+    ),
+    (
         "rows with the wrong delimiter throughout",
         many_short_rows,
         {},
@@ -222,6 +337,8 @@ def test_a_bad_input_stops_with_one_clear_line(tmp_path, case, make, options, fr
         load_extracts([source], options.pop("profile", None), **options)
     message = str(raised.value)
     assert "\n" not in message
+    shown = {value for line in GOOD for value in next(csv_module.reader([line])) if len(value) > 3}
+    assert not [value for value in shown if value in message], f"{case}: a value of the extract is shown"
     for fragment in fragments:
         assert fragment in message, f"{case}: {fragment!r} not in {message!r}"
 
@@ -275,6 +392,80 @@ def test_an_unusable_row_is_quarantined_with_its_reason_and_counted(
     assert totals["rows_read"] == len(rows) == totals["rows_accepted"] + totals["rows_quarantined"]
     assert len(extract.spells) == len(rows) - len(quarantined)
     assert set(extract.spells["source_row"]) == set(range(2, len(rows) + 2)) - set(quarantined)
+
+
+def test_a_parquet_spell_identifier_that_is_nan_or_huge_is_quarantined_or_kept_not_a_traceback(tmp_path):
+    make = parquet_with("floats.parquet", "APCS_Ident", pa.array([1e20, float("nan"), 103.0]))
+    extract = load_extracts([make(tmp_path)])
+    assert extract.quarantine["source_row"].tolist() == [2]
+    assert extract.quarantine["reason"].tolist() == ["APCS_Ident is empty"]
+    assert extract.spells["source_row"].tolist() == [1, 3]
+    assert "nan" not in extract.spells["spell_id"].tolist()
+
+
+@pytest.mark.parametrize("kind", [pa.int64(), pa.int32(), pa.float64()])
+def test_a_parquet_date_stored_as_a_number_is_read_as_written(tmp_path, kind):
+    dates = pa.array([20250402, 20250403, 20250501]).cast(kind)
+    extract = load_extracts([parquet_with("numbers.parquet", "Admission_Date", dates)(tmp_path)])
+    assert extract.spells["admission_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-04-02",
+        "2025-04-03",
+        "2025-05-01",
+    ]
+
+
+def test_a_blank_column_name_does_not_clash_with_a_column_named_like_it(tmp_path):
+    path = tmp_path / "blank_name.csv"
+    path.write_text(csv(*(line + ",x,y" for line in GOOD), header=HEADER + ",,column_15"))
+    extract = load_extracts([path])
+    assert extract.spells["source_row"].tolist() == [2, 3, 4]
+    assert extract.quarantine.empty
+
+
+def test_blank_header_cells_of_a_workbook_keep_their_own_columns(tmp_path):
+    rows = [[*HEADER.split(","), "", ""], *([*cells, "x", "y"] for cells in GOOD_CELLS)]
+    rows[2][0] = ""  # no spell identifier: the row is quarantined with every cell it had
+    extract = load_extracts([workbook("blank_names.xlsx", rows)(tmp_path)])
+    assert extract.quarantine[["column_15", "column_16"]].values.tolist() == [["x", "y"]]
+
+
+# (case, file text, file lines of the accepted rows, file lines of the quarantined rows)
+ROW_NUMBERS = [
+    ("truncated row that starts like an earlier row", csv(*GOOD, GOOD[0][:20]), [2, 3, 4], [5]),
+    ("blank line between rows", csv(GOOD[0], "", GOOD[1], GOOD[2][:25]), [2, 4], [5]),
+    ("blank lines at the end", csv(*GOOD) + "\n\n", [2, 3, 4], []),
+    (
+        "quoted value over two lines",
+        csv(GOOD[0].replace(",||M545", ',"||M545\n"'), GOOD[1], GOOD[2][:25]),
+        [2, 4],
+        [5],
+    ),
+    (
+        "a quote inside a value, and a value over two lines",
+        csv(GOOD[0].replace("ZA1", 'Z"A1'), GOOD[2].replace(",||M545", ',"||M545\n"'), GOOD[1][:25]),
+        [2, 3],
+        [5],
+    ),
+    ("Windows line ends", csv(GOOD[0][:20], *GOOD).replace("\n", "\r\n"), [3, 4, 5], [2]),
+    ("Mac line ends (carriage return alone)", csv(*GOOD, GOOD[2][:25]).replace("\n", "\r"), [2, 3, 4], [5]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "accepted", "quarantined"), ROW_NUMBERS, ids=[r[0] for r in ROW_NUMBERS]
+)
+def test_every_row_is_numbered_by_the_file_line_it_starts_on(tmp_path, case, text, accepted, quarantined):
+    path = tmp_path / "extract.csv"
+    path.write_bytes(text.encode())
+    extract = load_extracts([path])
+    assert extract.spells["source_row"].tolist() == accepted
+    assert extract.quarantine["source_row"].tolist() == quarantined
+    (totals,) = extract.reconciliation.to_dict("records")
+    assert (
+        totals["rows_read"]
+        == len(accepted) + len(quarantined)
+        == totals["rows_accepted"] + totals["rows_quarantined"]
+    )
 
 
 def test_the_cli_gives_one_line_status_2_and_writes_nothing_for_a_bad_input(tmp_path, capsys):

@@ -196,6 +196,28 @@ def test_an_unparseable_admission_date_quarantines_every_episode_of_its_spell(tm
     assert counts(extract) == [3, 1, 2, 1]
 
 
+def test_two_episodes_of_a_spell_with_the_same_number_quarantine_the_spell(tmp_path):
+    # H1's spell has two episodes numbered 01 (and a third, 02): which is first is unknown, so its
+    # primary codes would follow the file's order. H2's spell is whole.
+    episodes = table("""
+        PROCODE3 HESID EPIKEY EPIORDER ADMIDATE   DISDATE    ADMIMETH ADMINCAT CLASSPAT STARTAGE DIAG_4_01 DIAG_4_02 DIAG_4_03 OPERTN_4_01 OPERTN_4_02 OPERTN_4_03
+        RXA      H1    9002   01       2025-04-01 2025-04-03 11       01       1        50       I10X      .         .         X998        .           .
+        RXA      H1    9001   01       2025-04-01 2025-04-02 11       01       1        50       M545      .         .         V485        Z676        .
+        RXA      H1    9004   02       2025-04-01 2025-04-04 11       01       1        50       M545      .         .         .           .           .
+        RXA      H2    9003   01       2025-04-01 2025-04-01 12       01       2        61       M170      .         .         W401        .           .
+    """)
+    extract = load_extracts([write_episodes(tmp_path, episodes)])
+    assert extract.spells["spell_id"].tolist() == ["9003"]
+    quarantine = extract.quarantine.sort_values("source_row", ignore_index=True)
+    assert quarantine["source_row"].tolist() == [2, 3, 4]
+    assert quarantine["reason"].tolist() == [
+        "another episode of the same spell has the same EPIORDER",
+        "another episode of the same spell has the same EPIORDER",
+        "another episode of the same spell is unusable",
+    ]
+    assert counts(extract) == [4, 1, 3, 1]
+
+
 def test_episodes_without_a_patient_are_not_merged_into_one_spell(tmp_path):
     # Two unidentified patients, each one episode (both EPIORDER 01) at RXA on the same day.
     episodes = table("""

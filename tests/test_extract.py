@@ -9,7 +9,7 @@ import pytest
 
 import rfd_lib.extract
 from rfd_lib.cli import main
-from rfd_lib.errors import ReconciliationError
+from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.extract import QuarantineWarning, load_extracts, read_extract
 from rfd_lib.spell_schema import SchemaError
 from tests.test_bad_inputs import GOOD, HEADER, csv, replace
@@ -103,6 +103,21 @@ def test_a_lost_row_stops_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(rfd_lib.extract, "_quarantine", lambda *a: real(*a).slice(0, 0))
     with pytest.raises(ReconciliationError, match=r"3 rows read but 2 accepted and 0 quarantined"):
         load_extracts([write_csv(tmp_path, replace(0, "Admission_Date", "never"))])
+
+
+def test_an_extract_still_being_written_stops_the_run(tmp_path, monkeypatch):
+    """An export still running when the read starts would give some of its spells, silently."""
+    path = write_csv(tmp_path, GOOD[:2])
+    real = rfd_lib.extract.read_source
+
+    def read_while_exporting(source, **options):
+        with open(source, "a") as handle:
+            handle.write(GOOD[2] + "\n")
+        return real(source, **options)
+
+    monkeypatch.setattr(rfd_lib.extract, "read_source", read_while_exporting)
+    with pytest.raises(ExtractError, match=r"extract\.csv: the file changed while it was being read HINT"):
+        load_extracts([path])
 
 
 def test_an_analyst_adds_a_profile_with_yaml_alone(tmp_path):

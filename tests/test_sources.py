@@ -391,6 +391,9 @@ def test_a_folder_reads_every_extract_inside(tmp_path, expected):
     frame.iloc[3:].to_parquet(folder / "c.parquet")
     (folder / "README.md").write_text("not an extract\n")
     write_text(folder / "old.quarantine.csv", frame)  # an earlier run's output: not an extract
+    (folder / "~$b.xlsx").write_bytes(b"\x07analyst" + bytes(154))  # Excel's lock: b.xlsx is open
+    (folder / "._a.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")  # a resource fork
+    (folder / "2024.csv").mkdir()  # a folder named like an extract
     extract = load_extracts([folder])
     spells = extract.spells
     pd.testing.assert_frame_equal(canonical(spells), canonical(expected))
