@@ -154,7 +154,7 @@ def validated(
 def listed(names: list[object], limit: int = 5) -> str:
     """Return the first ``limit`` of ``names``, each shortened, joined by commas; "…, N in all" if more."""
     shown = ", ".join(shortened(str(name), 40) for name in names[:limit])
-    return f"{shown}, … ({len(names)} in all)" if len(names) > limit else shown
+    return f"{shown}, … ({len(names):,} in all)" if len(names) > limit else shown
 
 
 def location(loc: tuple[int | str, ...]) -> str:

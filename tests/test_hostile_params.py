@@ -315,4 +315,4 @@ def test_thousands_of_unmatched_providers_give_a_short_message(tmp_path):
     path = populations_file(tmp_path, "QQ1,1000\n")
     with pytest.raises(PopulationError) as caught:
         check_populations(read_populations(path), [f"Z{i:05d}" for i in range(200_000)], path)
-    assert len(str(caught.value)) < 300 and "(200000 in all)" in str(caught.value)
+    assert len(str(caught.value)) < 300 and "(200,000 in all)" in str(caught.value)

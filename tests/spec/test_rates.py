@@ -246,7 +246,7 @@ POPULATION_FILE_ERRORS = [
     ("an empty file",               "",                                                                ["cannot read"]),
     ("a population of 10^30",       "provider_code,catchment_population\nRA1,100\nRB2,1" + "0" * 30 + "\n", ["line 3", "above 100,000,000"]),
     ("just above 100 million",      "provider_code,catchment_population\nRA1,100000001\n",           ["line 2", "above 100,000,000"]),
-    ("a provider listed 1000 times", "provider_code,catchment_population\n" + "RA1,100\n" * 1000,    ["lines 2, 3, 4, 5, 6, … (1000 in all)", "listed 1000 times"]),
+    ("a provider listed 1000 times", "provider_code,catchment_population\n" + "RA1,100\n" * 1000,    ["lines 2, 3, 4, 5, 6, … (1,000 in all)", "listed 1000 times"]),
 ]  # fmt: skip
 
 
