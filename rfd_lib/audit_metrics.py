@@ -173,9 +173,9 @@ def _compare(
     note = None
     if overdispersion != "none" and comparable < MIN_PEERS_TO_ADJUST:
         note = (
-            f"Only one provider can be compared in {quarter}, so the funnel plot's limits are exact "
-            f"Poisson limits, not adjusted for overdispersion (the {overdispersion} adjustment needs "
-            f"at least {MIN_PEERS_TO_ADJUST} providers)."
+            f"Only one provider can be compared in {quarter}, so the funnel plot's peer rate is its "
+            "own rate and its limits are exact Poisson limits, not adjusted for overdispersion "
+            f"(the {overdispersion} adjustment needs at least {MIN_PEERS_TO_ADJUST} providers)."
         )
         overdispersion = "none"
     return funnel(peers, count="counted", overdispersion=overdispersion), note

@@ -167,8 +167,13 @@ def _caption(
         f"{LIMIT_WORDS[styles.get(level, 'dashdot')]} lines the {level * 100:g} % limits"
         for level in sorted(result.levels)
     )
+    each = (
+        f"Each point is one of {len(providers)} providers"
+        if len(providers) > 1
+        else "The point is one provider"
+    )
     parts = [
-        f"Each point is one of {len(providers)} providers: its {rate_unit} in {period_label} "
+        f"{each}: its {rate_unit} in {period_label} "
         f"against its catchment population. The horizontal line is the peer rate, "
         f"{format_rate(result.target)} {per_text} (all these providers' events over all their "
         f"people); {lines}, which narrow as the population grows.",

@@ -192,7 +192,8 @@ class SummaryPage:
         outside = len(self.audit.funnel.outside) if self.audit.funnel is not None else 0
         checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
         reds = checks.loc[checks["status"].eq("red"), "provider_code"].nunique()
-        total = counts(pd.Series([latest["counted"].sum()], dtype="Int64")).iat[0]
+        # A sum of published counts: unknown (not 0) when every one is suppressed.
+        total = _one(latest["counted"].sum(min_count=1), latest["counted_suppressed"].all())
         return headline(
             [
                 (str(len(self.audit.providers)), "providers audited"),
@@ -232,11 +233,12 @@ class SummaryPage:
                 ).array,
                 "Last 4 quarters": counts(volumes.loc[codes, "counted_4q"]).array,
                 "Rate per 100,000": decimal(rates.loc[codes, "rate"]).array,
-                "95 % interval": (
-                    decimal(rates.loc[codes, "rate_lower"]) + "–" + decimal(rates.loc[codes, "rate_upper"])
-                ).array,
+                "95 % interval": _interval(rates.loc[codes]).array,
                 "Funnel": [position[code] for code in codes],
-                "Trend (XmR)": spc.loc[codes, "variation_icon"].str.replace("_", " ").array,
+                "Trend (XmR)": spc.loc[codes, "variation_icon"]
+                .fillna("no chart")
+                .str.replace("_", " ")
+                .array,
                 "Red": tally["red"].astype(str).to_numpy(),
                 "Amber": tally["amber"].astype(str).to_numpy(),
             }
@@ -337,6 +339,12 @@ def checks_table(
 def _funnel_missing(audit) -> str:
     """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
     return audit.funnel_missing or NO_POPULATION
+
+
+def _interval(rates: pd.DataFrame) -> pd.Series:
+    """Return each rate's interval as text (``6.1–9.0``), ``–`` where there is no rate."""
+    text = decimal(rates["rate_lower"]) + "–" + decimal(rates["rate_upper"])
+    return text.mask(rates["rate"].isna(), "–")
 
 
 def _one(value: object, suppressed: object) -> str:
