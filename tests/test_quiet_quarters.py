@@ -17,7 +17,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
-from rfd_lib.house_style import Chart
+from rfd_lib.house_style import TITLE_WIDTH, Chart, data_text
 from rfd_lib.periods import financial_quarter
 from rfd_lib.report_pages import ProviderPage, SummaryPage
 from rfd_lib.report_run import AuditRun, provider_names
@@ -110,6 +110,23 @@ def earlier_only(classified, populations):
     return spells[~late], _populations(populations, "ZA1", "ZB2", "ZC3")
 
 
+HOSTILE = {"$x^$": "\\frac{1}{2} Trust", "_": "_", "R" * 300: "<script>alert(1)</script>"}
+
+
+def hostile(classified, populations):
+    # Twins of the clean provider whose codes and names matplotlib or HTML would interpret.
+    clean = _of(classified, "ZH8")
+    twins = [
+        clean.assign(
+            provider_code=code, spell_id=f"{n}-" + clean["spell_id"], patient_id=f"{n}-" + clean["patient_id"]
+        )
+        for n, code in enumerate(HOSTILE)
+    ]
+    named = _populations(populations, "ZH8")
+    names = [named.assign(provider_code=code, provider_name=name) for code, name in HOSTILE.items()]
+    return pd.concat(twins, ignore_index=True), pd.concat(names, ignore_index=True)
+
+
 def no_population(classified, populations):
     return _of(classified, "ZA1", "ZB2", "ZC3"), _populations(populations, "ZA1", "ZB2")
 
@@ -122,6 +139,7 @@ CASES = (
     Case("every count suppressed", all_suppressed, ("ZA1", "ZB2", "ZC3"), compared=0, note=NONE_COMPARED),
     Case("a provider with no spells this quarter", earlier_only, ("ZA1", "ZB2", "ZC3"), compared=3),
     Case("a provider with no population", no_population, ("ZA1", "ZB2", "ZC3"), compared=2),
+    Case("hostile provider codes and names", hostile, tuple(sorted(HOSTILE)), compared=3),
 )
 
 
@@ -190,7 +208,8 @@ def test_the_audit_covers_every_provider_and_says_what_it_could_not_compare(case
 def test_the_league_table_has_a_row_per_provider_with_its_red_and_amber_checks(case_run):
     case, run = case_run
     league = table_rows(SummaryPage(run).league_table())
-    assert league["Provider"].str.extract(r"\((\w+)\)$")[0].tolist() == list(case.providers)
+    names = [f"{run.provider_name(code)} ({code})" for code in case.providers]
+    assert league["Provider"].tolist() == names
     tally = latest_statuses(run.audit).reindex(columns=["red", "amber"], fill_value=0)
     assert league["Red"].tolist() == tally["red"].astype(str).tolist()
     assert league["Amber"].tolist() == tally["amber"].astype(str).tolist()
@@ -224,7 +243,11 @@ def test_every_provider_page_section_is_a_chart_or_a_table_or_a_note(case_run):
         for section in PROVIDER_SECTIONS:
             shown = getattr(page, section)()
             if isinstance(shown, Chart):
-                assert code in shown.alt_text and shown.png()[:4] == b"\x89PNG"
+                assert shown.png()[:4] == b"\x89PNG"
+                assert code in shown.alt_text or data_text(code) in shown.alt_text
+                drawn = shown.figure.axes[0].get_title(loc="left")
+                assert all(len(line) <= TITLE_WIDTH for line in drawn.split("\n"))
+                assert code not in drawn or code == data_text(code)  # a long code is cut
             else:
                 assert isinstance(shown, Fragment) and len(shown) > 20, (code, section)
         position = page.funnel_position()
