@@ -93,7 +93,8 @@ def audit_metrics(
     writes it). ``quarter`` is the quarter audited (default: the last the extract covers); the
     quarters charted run from the extract's first to ``quarter``. ``populations`` (provider_code,
     catchment_population) gives rates and the funnel; without it they are not assessable.
-    Raises :class:`AuditError` when ``quarter`` is not one the extract covers.
+    Raises :class:`AuditError` when the spells have no admission date or ``quarter`` is not one
+    the extract covers.
     """
     from rfd_lib.rule import load_rule  # here, not above: unpickling an AuditMetrics needs no compiler
 
@@ -101,7 +102,10 @@ def audit_metrics(
     expectations = expectations or load_expectations(rule=compiled)
     expectations.check_against(compiled)
     code_lists = code_lists or load_code_lists()
-    covered = audit_quarters(classified)
+    try:
+        covered = audit_quarters(classified)
+    except ValueError as error:
+        raise AuditError(f"{error}: nothing to audit", hint="check the extract has dated spells") from None
     quarter = quarter or covered[-1]
     if quarter not in covered:
         raise AuditError(

@@ -127,6 +127,10 @@ def hostile(classified, populations):
     return pd.concat(twins, ignore_index=True), pd.concat(names, ignore_index=True)
 
 
+def no_match(classified, populations):
+    return _of(classified, "ZA1", "ZB2"), _populations(populations, "ZC3")
+
+
 def no_population(classified, populations):
     return _of(classified, "ZA1", "ZB2", "ZC3"), _populations(populations, "ZA1", "ZB2")
 
@@ -139,6 +143,7 @@ CASES = (
     Case("every count suppressed", all_suppressed, ("ZA1", "ZB2", "ZC3"), compared=0, note=NONE_COMPARED),
     Case("a provider with no spells this quarter", earlier_only, ("ZA1", "ZB2", "ZC3"), compared=3),
     Case("a provider with no population", no_population, ("ZA1", "ZB2", "ZC3"), compared=2),
+    Case("populations matching no provider", no_match, ("ZA1", "ZB2"), compared=0, note=NONE_COMPARED),
     Case("hostile provider codes and names", hostile, tuple(sorted(HOSTILE)), compared=3),
 )
 
