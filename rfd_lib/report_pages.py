@@ -44,7 +44,7 @@ class ProviderPage:
         if provider not in run.audit.providers:
             raise RfdAuditError(
                 f"provider {provider} is not in the audit",
-                hint=f"the audit has {', '.join(run.audit.providers)}",
+                hint=f"the audit has {_listed(run.audit.providers)}",
             )
         self.run, self.audit, self.code = run, run.audit, provider
         self.footnote = self.audit.policy.footnote
@@ -334,6 +334,12 @@ def checks_table(
     classes["Status"] = status_classes(frame["Status"]).to_numpy()
     hidden = any_suppressed(checks["numerator_suppressed"], checks["denominator_suppressed"])
     return table(frame, classes=classes, footnote=footnote if hidden else None)
+
+
+def _listed(codes: list[str], limit: int = 10) -> str:
+    """Return the first ``limit`` codes, each cut to fit a line, and how many more there are."""
+    shown = ", ".join(data_text(code) for code in codes[:limit])
+    return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit:,} more"
 
 
 def _funnel_missing(audit) -> str:

@@ -8,6 +8,7 @@ a chart, or a note that says why there is none; never raise.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
+from rfd_lib.errors import RfdAuditError
 from rfd_lib.house_style import TITLE_WIDTH, Chart, data_text
 from rfd_lib.periods import financial_quarter
 from rfd_lib.report_pages import ProviderPage, SummaryPage
@@ -275,13 +277,34 @@ def test_every_count_suppressed_shows_stars_not_zeros(synthetic_set):
     assert ProviderPage(run, "ZA1").funnel_position() == "not compared"
 
 
-def test_a_single_provider_gets_unadjusted_limits_and_a_note(synthetic_set):
+@pytest.fixture(scope="module")
+def self_audit(synthetic_set) -> AuditRun:
+    """Return the run of a trust auditing itself (one provider)."""
     classified, populations = single(synthetic_set.classified, synthetic_set.populations)
     audit = audit_metrics(classified, populations=populations)
-    assert audit.funnel.overdispersion == "none" and not audit.funnel.adjusted
-    assert "not adjusted for overdispersion" in audit.funnel.method
-    run = AuditRun(audit, "self audit", provider_names(populations), (), "1 April 2027")
-    assert ONE_PROVIDER in ProviderPage(run, "ZK1").notes()
+    return AuditRun(audit, "self audit", provider_names(populations), (), "1 April 2027")
+
+
+def test_a_single_provider_gets_unadjusted_limits_and_a_note(self_audit):
+    funnel = self_audit.audit.funnel
+    assert funnel.overdispersion == "none" and not funnel.adjusted
+    assert "not adjusted for overdispersion" in funnel.method
+    assert ONE_PROVIDER in ProviderPage(self_audit, "ZK1").notes()
+
+
+def test_a_provider_not_in_the_audit_is_a_short_error_however_many_there_are(self_audit):
+    run = self_audit
+    many = run.audit.volumes.head(1).merge(
+        pd.DataFrame({"code": [f"{n:05d}" + "R" * 300 for n in range(5000)]}), how="cross"
+    )
+    crowded = AuditRun(
+        dataclasses.replace(run.audit, volumes=many.assign(provider_code=many["code"])), "x", {}, (), ""
+    )
+    with pytest.raises(
+        RfdAuditError, match=r"^provider ZZ9 is not in the audit HINT: the audit has 00000R"
+    ) as error:
+        ProviderPage(crowded, "ZZ9")
+    assert len(str(error.value)) < 400 and str(error.value).endswith("and 4,990 more")
 
 
 def test_a_provider_without_population_is_named_as_not_compared(synthetic_set):
