@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rfd_lib.activity_charts import interval_chart, volume_chart, waterfall_chart
-from rfd_lib.audit_metrics import NO_POPULATION
+from rfd_lib.audit_metrics import NO_POPULATION, AuditMetrics
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.funnel_chart import funnel_chart
 from rfd_lib.house_style import Chart, data_text
@@ -214,7 +214,6 @@ class SummaryPage:
         quarter = self.audit.quarter
         volumes = self.audit.volumes[self.audit.volumes["quarter"] == quarter].set_index("provider_code")
         rates = self.audit.rates[self.audit.rates["quarter"] == quarter].set_index("provider_code")
-        spc = self.audit.spc.set_index("provider_code")
         checks = self.audit.checks[self.audit.checks["quarter"] == quarter]
         # Every provider and both colours, even in a quarter with no red (or no amber) anywhere.
         tally = (
@@ -224,6 +223,7 @@ class SummaryPage:
             .reindex(index=self.audit.providers, columns=["red", "amber"], fill_value=0)
         )
         codes = pd.Index(self.audit.providers, name="provider_code")
+        trend = self.audit.spc.set_index("provider_code").loc[codes, "variation_icon"]
         position = {code: ProviderPage(self.run, code).funnel_position() for code in codes}
         frame = pd.DataFrame(
             {
@@ -235,10 +235,7 @@ class SummaryPage:
                 "Rate per 100,000": decimal(rates.loc[codes, "rate"]).array,
                 "95 % interval": _interval(rates.loc[codes]).array,
                 "Funnel": [position[code] for code in codes],
-                "Trend (XmR)": spc.loc[codes, "variation_icon"]
-                .fillna("no chart")
-                .str.replace("_", " ")
-                .array,
+                "Trend (XmR)": trend.fillna("no chart").str.replace("_", " ").array,
                 "Red": tally["red"].astype(str).to_numpy(),
                 "Amber": tally["amber"].astype(str).to_numpy(),
             }
@@ -342,7 +339,7 @@ def _listed(codes: list[str], limit: int = 10) -> str:
     return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit:,} more"
 
 
-def _funnel_missing(audit) -> str:
+def _funnel_missing(audit: AuditMetrics) -> str:
     """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
     return audit.funnel_missing or NO_POPULATION
 
