@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rfd_lib.house_style import NHS, Chart, finish, house_style, new_chart
+from rfd_lib.house_style import NHS, Chart, data_text, finish, house_style, new_chart
 
 # Said when a caller gives no footnote (its Disclosure's), e.g. for a table protected elsewhere.
 SUPPRESSED_NOTE = "* a small count, suppressed to protect confidentiality"
@@ -43,7 +43,7 @@ def volume_chart(volumes: pd.DataFrame, provider: str, *, footnote: str | None =
         f"{_count(latest['rfd_coded'])} RFD-coded, {_count(latest['counted'])} counted."
     )
     caption = _noted(caption, footnote, coded, counted)
-    return finish(figure, axes, f"RFD spells at {provider} by quarter", caption)
+    return finish(figure, axes, f"RFD spells at {data_text(provider)} by quarter", caption)
 
 
 def waterfall_chart(
@@ -85,7 +85,7 @@ def waterfall_chart(
         + "."
     )
     caption = _noted(caption, footnote, values)
-    return finish(figure, axes, f"RFD-coded spells at {provider} not counted, {quarter}", caption)
+    return finish(figure, axes, f"RFD-coded spells at {data_text(provider)} not counted, {quarter}", caption)
 
 
 def interval_chart(
@@ -115,7 +115,7 @@ def interval_chart(
         f"({_count(total_soon)} in all, suppressed bands not included)."
     )
     caption = _noted(caption, footnote, values)
-    return finish(figure, axes, f"Time between repeat RFDs at {provider}", caption)
+    return finish(figure, axes, f"Time between repeat RFDs at {data_text(provider)}", caption)
 
 
 def _noted(caption: str, footnote: str | None, *series: np.ndarray) -> str:

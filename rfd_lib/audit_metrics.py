@@ -18,6 +18,7 @@ from rfd_lib.activity import label_activity
 from rfd_lib.checks import restricted_use_checks
 from rfd_lib.code_lists import CodeLists, load_code_lists
 from rfd_lib.disclosure import CIRCULATION, Disclosure
+from rfd_lib.errors import RfdAuditError
 from rfd_lib.expectations import Expectations, load_expectations
 from rfd_lib.funnel import FunnelResult, funnel
 from rfd_lib.periods import rolling_total
@@ -26,8 +27,12 @@ from rfd_lib.rates import rates
 from rfd_lib.spc import XmR, xmr, xmr_by
 from rfd_lib.volumes import audit_quarters, repeat_intervals, volumes, waterfall
 
+NO_POPULATION = "No population file was given, so rates cannot be compared."
+# An overdispersion ratio is a spread between providers: one provider alone has none to measure.
+MIN_PEERS_TO_ADJUST = 2
 
-class AuditError(ValueError):
+
+class AuditError(RfdAuditError, ValueError):
     """The audit cannot be worked out as asked (a quarter or provider not in the data)."""
 
 
@@ -41,6 +46,7 @@ class AuditMetrics:
     is suppressed). ``intervals`` has one row per provider and band over the four quarters to
     ``quarter``; ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's
     counted RFDs over ``quarters`` (XmR). ``notes`` say what a reader must know about the data.
+    ``funnel`` is None when no provider can be compared, and ``funnel_missing`` then says why.
     """
 
     quarter: str
@@ -55,6 +61,7 @@ class AuditMetrics:
     spc: pd.DataFrame
     facet_injections: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    funnel_missing: str | None = None
 
     @property
     def providers(self) -> list[str]:
@@ -86,7 +93,8 @@ def audit_metrics(
     writes it). ``quarter`` is the quarter audited (default: the last the extract covers); the
     quarters charted run from the extract's first to ``quarter``. ``populations`` (provider_code,
     catchment_population) gives rates and the funnel; without it they are not assessable.
-    Raises :class:`AuditError` when ``quarter`` is not one the extract covers.
+    Raises :class:`AuditError` when the spells have no admission date or ``quarter`` is not one
+    the extract covers.
     """
     from rfd_lib.rule import load_rule  # here, not above: unpickling an AuditMetrics needs no compiler
 
@@ -94,7 +102,10 @@ def audit_metrics(
     expectations = expectations or load_expectations(rule=compiled)
     expectations.check_against(compiled)
     code_lists = code_lists or load_code_lists()
-    covered = audit_quarters(classified)
+    try:
+        covered = audit_quarters(classified)
+    except ValueError as error:
+        raise AuditError(f"{error}: nothing to audit", hint="check the extract has dated spells") from None
     quarter = quarter or covered[-1]
     if quarter not in covered:
         raise AuditError(
@@ -120,13 +131,14 @@ def audit_metrics(
     counted = published[["provider_code", "quarter", "counted", "counted_suppressed"]]
     if populations is not None:
         rated = rates(counted, populations, count="counted")
-        peers = rated[rated["quarter"] == quarter][["provider_code", "counted", "population"]]
-        compared = funnel(peers, count="counted", overdispersion=expectations.funnel_overdispersion)
+        compared, note = _compare(rated, quarter, expectations.funnel_overdispersion)
+        notes += [note] if note else []
+        missing = note if compared is None else None
     else:
         rated = counted.assign(
             population=pd.NA, rate=pd.NA, rate_lower=pd.NA, rate_upper=pd.NA, rate_note="no population file"
         )
-        compared = None
+        compared, missing = None, NO_POPULATION
         notes.append(
             "No population file was given: rates per 100,000 and the funnel plot are not assessable."
         )
@@ -143,7 +155,34 @@ def audit_metrics(
         spc=xmr_by(counted, value="counted"),
         facet_injections=facet.reset_index(drop=True),
         notes=notes,
+        funnel_missing=missing,
     )
+
+
+def _compare(
+    rated: pd.DataFrame, quarter: str, overdispersion: str
+) -> tuple[FunnelResult | None, str | None]:
+    """Return the funnel of the providers' rates in ``quarter`` (None if none can be compared) and a note.
+
+    The note says why there is no funnel, or that too few providers to estimate overdispersion
+    (a trust auditing itself) left the limits exact Poisson, not adjusted; None when all is as usual.
+    """
+    peers = rated[rated["quarter"] == quarter][["provider_code", "counted", "population"]]
+    comparable = int(peers[["counted", "population"]].notna().all(axis=1).sum())
+    if comparable == 0:
+        return None, (
+            f"No provider has both a published count of counted RFDs and a population in {quarter}, "
+            "so rates cannot be compared and there is no funnel plot."
+        )
+    note = None
+    if overdispersion != "none" and comparable < MIN_PEERS_TO_ADJUST:
+        note = (
+            f"Only one provider can be compared in {quarter}, so the funnel plot's peer rate is its "
+            "own rate and its limits are exact Poisson limits, not adjusted for overdispersion "
+            f"(the {overdispersion} adjustment needs at least {MIN_PEERS_TO_ADJUST} providers)."
+        )
+        overdispersion = "none"
+    return funnel(peers, count="counted", overdispersion=overdispersion), note
 
 
 def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: str) -> XmR:

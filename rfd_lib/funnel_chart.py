@@ -11,13 +11,11 @@ providers outside the widest limits are coloured, drawn as triangles pointing th
 
 from __future__ import annotations
 
-import textwrap
-
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from rfd_lib.funnel import FunnelResult, format_rate, level_label
-from rfd_lib.house_style import NHS, Chart, finish, house_style, new_chart
+from rfd_lib.house_style import NHS, Chart, data_text, finish, house_style, new_chart
 
 __all__ = ["funnel_chart"]
 
@@ -28,7 +26,6 @@ POINTS = {
     "above": {"color": NHS["orange"], "marker": "^", "label": "Above the {level} % limits"},
     "below": {"color": NHS["purple"], "marker": "v", "label": "Below the {level} % limits"},
 }
-TITLE_WIDTH = 78  # characters of the bold 10 pt title that fit the 6.7 in A4 text width
 
 
 def funnel_chart(
@@ -103,7 +100,7 @@ def funnel_chart(
         for code, direction in result.outside.items():
             row = (providers["provider_code"] == code).to_numpy()
             axes.annotate(
-                code,
+                data_text(code),
                 (x[row][0], y[row][0]),
                 xytext=(5, 4 if direction == "above" else -10),
                 textcoords="offset points",
@@ -123,12 +120,12 @@ def funnel_chart(
                 edgecolors=NHS["dark_blue"],
                 linewidths=1.6,
                 zorder=4,
-                label=f"{highlight} (this report)",
+                label=f"This report: {data_text(highlight)}",
                 gid=f"highlight-{highlight}",
             )
             if highlight not in result.outside:
                 axes.annotate(
-                    highlight,
+                    data_text(highlight),
                     (x[chosen][0], y[chosen][0]),
                     xytext=(7, 5),
                     textcoords="offset points",
@@ -153,10 +150,7 @@ def funnel_chart(
         caption = _caption(result, period_label, rate_unit, per_text, styles, widest_text)
         if highlight is not None and chosen.any():
             caption += f" {highlight}, the provider of this report, is ringed."
-        chart = finish(figure, axes, title, caption)
-        # The title says what the chart shows and so runs long: wrap it to the text width.
-        axes.set_title(textwrap.fill(title, TITLE_WIDTH))
-    return chart
+        return finish(figure, axes, title, caption)
 
 
 def _caption(
@@ -173,8 +167,13 @@ def _caption(
         f"{LIMIT_WORDS[styles.get(level, 'dashdot')]} lines the {level * 100:g} % limits"
         for level in sorted(result.levels)
     )
+    each = (
+        f"Each point is one of {len(providers)} providers"
+        if len(providers) > 1
+        else "The point is one provider"
+    )
     parts = [
-        f"Each point is one of {len(providers)} providers: its {rate_unit} in {period_label} "
+        f"{each}: its {rate_unit} in {period_label} "
         f"against its catchment population. The horizontal line is the peer rate, "
         f"{format_rate(result.target)} {per_text} (all these providers' events over all their "
         f"people); {lines}, which narrow as the population grows.",

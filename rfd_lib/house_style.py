@@ -9,6 +9,8 @@ pyplot: no global state, nothing to close, safe in parallel workers and without 
 from __future__ import annotations
 
 import contextlib
+import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -74,7 +76,14 @@ RC = {
     "figure.dpi": 150,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
+    # Chart text holds provider codes from the data: a "$" there must be drawn, not parsed as maths.
+    "text.parse_math": False,
 }
+# Characters of the bold 10 pt title that fit the 6.7 in A4 text width; longer titles wrap.
+TITLE_WIDTH = 78
+# The longest value from the data (e.g. a provider code) a chart draws; longer ones are cut.
+DATA_TEXT_WIDTH = 24
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -135,8 +144,19 @@ def new_chart(height: str = "normal", width: float = 1.0) -> tuple[Figure, Axes]
     return figure, figure.add_subplot()
 
 
+def data_text(value: object, width: int = DATA_TEXT_WIDTH) -> str:
+    """Return ``value`` (a provider code or name from the data) as a chart may draw it.
+
+    Control characters (a NUL byte, a line break) become ``?`` and a value longer than ``width``
+    characters is cut with an ellipsis, so no value can break a chart's layout or make it
+    unreadable. A ``$`` or a backslash needs nothing: house-style figures never parse text as maths.
+    """
+    text = _CONTROL.sub("?", str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def finish(figure: Figure, axes: Axes, title: str, caption: str) -> Chart:
-    """Return the :class:`Chart` of ``figure``, with ``title`` drawn above ``axes``."""
+    """Return the :class:`Chart` of ``figure``, with ``title`` drawn above ``axes`` (wrapped to fit)."""
     with house_style():
-        axes.set_title(title)
+        axes.set_title(textwrap.fill(title, TITLE_WIDTH))
     return Chart(figure, title, caption)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from rfd_lib.activity_charts import interval_chart, volume_chart, waterfall_chart
+from rfd_lib.audit_metrics import NO_POPULATION, AuditMetrics
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.funnel_chart import funnel_chart
-from rfd_lib.house_style import Chart
+from rfd_lib.house_style import Chart, data_text
 from rfd_lib.report_run import AuditRun
 from rfd_lib.report_tables import (
     Fragment,
@@ -33,6 +34,7 @@ from rfd_lib.spc_chart import spc_chart
 
 RATE_UNIT = "counted RFDs per 100,000 population"
 RATIO_CHECKS = ("change_from_baseline", "expected_rate")
+POSITION_WORDS = {"above": "above the limits", "below": "below the limits"}
 
 
 class ProviderPage:
@@ -42,7 +44,7 @@ class ProviderPage:
         if provider not in run.audit.providers:
             raise RfdAuditError(
                 f"provider {provider} is not in the audit",
-                hint=f"the audit has {', '.join(run.audit.providers)}",
+                hint=f"the audit has {_listed(run.audit.providers)}",
             )
         self.run, self.audit, self.code = run, run.audit, provider
         self.footnote = self.audit.policy.footnote
@@ -74,12 +76,19 @@ class ProviderPage:
         """Return where the provider sits on the funnel plot, in words."""
         result = self.audit.funnel
         if result is None:
-            return "no population"
+            return "not compared"
         if self.code in result.excluded:
             return f"not compared ({result.excluded[self.code]})"
-        return {"above": "above the limits", "below": "below the limits"}.get(
-            result.outside.get(self.code, ""), "within the limits"
-        )
+        return POSITION_WORDS.get(result.outside.get(self.code, ""), "within the limits")
+
+    def comparison(self) -> str:
+        """Return one sentence saying how the provider's rate compares with its peers'."""
+        result = self.audit.funnel
+        if result is None:
+            return _funnel_missing(self.audit)
+        if self.code in result.excluded:
+            return f"Its rate of counted RFDs is not compared with its peers' ({result.excluded[self.code]})."
+        return f"Its rate of counted RFDs is {self.funnel_position()} of the funnel plot of its peers."
 
     def summary(self) -> Fragment:
         """Return the report's opening sentences: volume, comparison, trend and breaches in words."""
@@ -92,7 +101,7 @@ class ProviderPage:
             f"{_one(volume['rfd_coded'], volume['rfd_coded_suppressed'])} RFD-coded spells, of which "
             f"{_one(volume['counted'], volume['counted_suppressed'])} were counted as 2K_RFD_back "
             "by the national definition.",
-            f"Its rate of counted RFDs is {self.funnel_position()} of the funnel plot of its peers.",
+            self.comparison(),
             f"Trend: {trend}",
             ("Checks red this quarter: " + "; ".join(red) + ".") if red else "No check is red this quarter.",
         ]
@@ -107,9 +116,9 @@ class ProviderPage:
         return waterfall_chart(self.audit.waterfall, self.code, self.audit.quarter, footnote=self.footnote)
 
     def funnel_chart(self) -> Chart | Fragment:
-        """Return the peers' funnel plot with this provider ringed (a note if there is no population)."""
+        """Return the peers' funnel plot with this provider ringed (a note if there is none)."""
         if self.audit.funnel is None:
-            return paragraphs(["No population file was given, so rates cannot be compared."], "note")
+            return paragraphs([_funnel_missing(self.audit)], "note")
         return funnel_chart(
             self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT, highlight=self.code
         )
@@ -119,7 +128,7 @@ class ProviderPage:
         return self._xmr_chart(
             self.audit.counted_xmr,
             "counted RFDs",
-            f"Counted RFDs at {self.code} per quarter, with process limits",
+            f"Counted RFDs at {data_text(self.code)} per quarter, with process limits",
         )
 
     def facet_injection_chart(self) -> Chart | Fragment:
@@ -127,7 +136,7 @@ class ProviderPage:
         return self._xmr_chart(
             self.audit.facet_injection_xmr,
             "facet joint injections",
-            f"Lumbar facet joint injections at {self.code} per quarter (not recommended)",
+            f"Lumbar facet joint injections at {data_text(self.code)} per quarter (not recommended)",
         )
 
     def _xmr_chart(self, series, what: str, title: str) -> Chart | Fragment:
@@ -183,7 +192,8 @@ class SummaryPage:
         outside = len(self.audit.funnel.outside) if self.audit.funnel is not None else 0
         checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
         reds = checks.loc[checks["status"].eq("red"), "provider_code"].nunique()
-        total = counts(pd.Series([latest["counted"].sum()], dtype="Int64")).iat[0]
+        # A sum of published counts: unknown (not 0) when every one is suppressed.
+        total = _one(latest["counted"].sum(min_count=1), latest["counted_suppressed"].all())
         return headline(
             [
                 (str(len(self.audit.providers)), "providers audited"),
@@ -194,9 +204,9 @@ class SummaryPage:
         )
 
     def funnel_chart(self) -> Chart | Fragment:
-        """Return the funnel plot of every provider's rate in the quarter."""
+        """Return the funnel plot of every provider's rate in the quarter (a note if there is none)."""
         if self.audit.funnel is None:
-            return paragraphs(["No population file was given, so rates cannot be compared."], "note")
+            return paragraphs([_funnel_missing(self.audit)], "note")
         return funnel_chart(self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT)
 
     def league_table(self) -> Fragment:
@@ -204,10 +214,16 @@ class SummaryPage:
         quarter = self.audit.quarter
         volumes = self.audit.volumes[self.audit.volumes["quarter"] == quarter].set_index("provider_code")
         rates = self.audit.rates[self.audit.rates["quarter"] == quarter].set_index("provider_code")
-        spc = self.audit.spc.set_index("provider_code")
         checks = self.audit.checks[self.audit.checks["quarter"] == quarter]
-        tally = checks.groupby("provider_code")["status"].value_counts().unstack(fill_value=0)
+        # Every provider and both colours, even in a quarter with no red (or no amber) anywhere.
+        tally = (
+            checks.groupby("provider_code")["status"]
+            .value_counts()
+            .unstack(fill_value=0)
+            .reindex(index=self.audit.providers, columns=["red", "amber"], fill_value=0)
+        )
         codes = pd.Index(self.audit.providers, name="provider_code")
+        trend = self.audit.spc.set_index("provider_code").loc[codes, "variation_icon"]
         position = {code: ProviderPage(self.run, code).funnel_position() for code in codes}
         frame = pd.DataFrame(
             {
@@ -217,13 +233,11 @@ class SummaryPage:
                 ).array,
                 "Last 4 quarters": counts(volumes.loc[codes, "counted_4q"]).array,
                 "Rate per 100,000": decimal(rates.loc[codes, "rate"]).array,
-                "95 % interval": (
-                    decimal(rates.loc[codes, "rate_lower"]) + "–" + decimal(rates.loc[codes, "rate_upper"])
-                ).array,
+                "95 % interval": _interval(rates.loc[codes]).array,
                 "Funnel": [position[code] for code in codes],
-                "Trend (XmR)": spc.loc[codes, "variation_icon"].str.replace("_", " ").array,
-                "Red": tally.reindex(codes, fill_value=0).get("red", 0).astype(str).to_numpy(),
-                "Amber": tally.reindex(codes, fill_value=0).get("amber", 0).astype(str).to_numpy(),
+                "Trend (XmR)": trend.fillna("no chart").str.replace("_", " ").array,
+                "Red": tally["red"].astype(str).to_numpy(),
+                "Amber": tally["amber"].astype(str).to_numpy(),
             }
         )
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
@@ -317,6 +331,23 @@ def checks_table(
     classes["Status"] = status_classes(frame["Status"]).to_numpy()
     hidden = any_suppressed(checks["numerator_suppressed"], checks["denominator_suppressed"])
     return table(frame, classes=classes, footnote=footnote if hidden else None)
+
+
+def _listed(codes: list[str], limit: int = 10) -> str:
+    """Return the first ``limit`` codes, each cut to fit a line, and how many more there are."""
+    shown = ", ".join(data_text(code) for code in codes[:limit])
+    return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit:,} more"
+
+
+def _funnel_missing(audit: AuditMetrics) -> str:
+    """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
+    return audit.funnel_missing or NO_POPULATION
+
+
+def _interval(rates: pd.DataFrame) -> pd.Series:
+    """Return each rate's interval as text (``6.1–9.0``), ``–`` where there is no rate."""
+    text = decimal(rates["rate_lower"]) + "–" + decimal(rates["rate_upper"])
+    return text.mask(rates["rate"].isna(), "–")
 
 
 def _one(value: object, suppressed: object) -> str:

@@ -82,3 +82,70 @@ def test_a_chart_with_nothing_shown_keeps_a_count_axis_from_zero():
 def test_a_provider_without_rows_is_a_clear_error():
     with pytest.raises(ValueError, match="no volumes for provider RXB"):
         volume_chart(volumes(), "RXB")
+
+
+HOSTILE = {
+    "mathtext": "$x^$",
+    "latex command": "\\frac",
+    "underscore": "_",
+    "300 characters": "R" * 300,
+    "html": "<script>",
+    "control characters": "R\x00X\nY",
+}
+
+
+def drawn_texts(chart) -> list:
+    """Return every text artist of the chart's figure (titles, labels, ticks, legend, annotations)."""
+    from matplotlib.text import Text
+
+    return [text for text in chart.figure.findobj(Text) if text.get_text()]
+
+
+@pytest.mark.parametrize("code", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_provider_code_is_drawn_as_it_is_and_cut_when_long(code):
+    from rfd_lib.funnel import funnel
+    from rfd_lib.funnel_chart import funnel_chart
+    from rfd_lib.house_style import DATA_TEXT_WIDTH, TITLE_WIDTH, data_text
+
+    peers = pd.DataFrame(
+        {
+            "provider_code": [code, "RXB", "RXC", "RXD"],
+            "spells": pd.array([400, 50, 60, 55], dtype="Int64"),
+            "population": pd.array([300_000, 320_000, 310_000, 290_000], dtype="Int64"),
+        }
+    )
+    result = funnel(peers)
+    assert result.outside[code] == "above"
+    waterfall = pd.DataFrame(
+        {
+            "provider_code": [code] * 3,
+            "quarter": ["2025/26 Q1"] * 3,
+            "step": [0, 1, 2],
+            "label": ["RFD-coded spells", "emergency admission", "counted as 2K_RFD_back"],
+            "spells": pd.array([100, 20, 80], dtype="Int64"),
+        }
+    )
+    bands = pd.DataFrame(
+        {"provider_code": [code] * 2, "band": ["0-6 months", "6-12 months"], "spells": [10, 0]}
+    )
+    charts = [
+        volume_chart(volumes().assign(provider_code=code), code),
+        waterfall_chart(waterfall, code, "2025/26 Q1"),
+        interval_chart(bands, code),
+        funnel_chart(result, highlight=code),
+    ]
+    shown = data_text(code)
+    assert len(shown) <= DATA_TEXT_WIDTH and "\x00" not in shown and "\n" not in shown
+    for chart in charts:
+        assert chart.png()[:4] == b"\x89PNG"  # drawn: no mathtext error
+        texts = [text.get_text() for text in drawn_texts(chart)]
+        assert any(shown in text for text in texts)
+        assert not any(code in text for text in texts) or code == shown
+        assert all(
+            len(line) <= TITLE_WIDTH for line in chart.figure.axes[0].get_title(loc="left").split("\n")
+        )
+        assert all(not text.get_parse_math() for text in drawn_texts(chart))
+    labels = {text.get_gid(): text.get_text() for text in charts[-1].figure.axes[0].texts}
+    assert labels[f"label-{code}"] == shown
+    legend = [text.get_text() for text in charts[-1].figure.legends[0].get_texts()]
+    assert f"This report: {shown}" in legend

@@ -112,6 +112,14 @@ def test_without_populations_rates_and_the_funnel_are_not_assessable(synthetic_s
     assert any("No population file" in note for note in audit.notes)
 
 
+def test_spells_without_a_date_are_a_clear_error(synthetic_set):
+    with pytest.raises(
+        AuditError,
+        match=r"^the spells have no admission dates, so they cover no quarter: nothing to audit HINT",
+    ):
+        audit_metrics(synthetic_set.classified.iloc[:0])
+
+
 def test_a_quarter_not_in_the_extract_is_a_clear_error(synthetic_set):
     with pytest.raises(
         AuditError, match="quarter 2019/20 Q1 is not in the extract, which covers 2024/25 Q3 to"
