@@ -37,7 +37,7 @@ def write_atomically(target: str | os.PathLike[str], data: bytes | str) -> Path:
         partial.unlink(missing_ok=True)
         full = error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
         raise WriteError(
-            f"{target}: cannot be written ({error.strerror or type(error).__name__})",
+            f"{target}: cannot be written ({error.strerror or error or type(error).__name__})",
             hint="free space on that disk, then run again" if full else "check the folder can be written",
         ) from None
     except BaseException:

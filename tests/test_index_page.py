@@ -7,6 +7,7 @@ import os
 import pytest
 from bs4 import BeautifulSoup
 
+from rfd_lib.atomic import WriteError
 from rfd_lib.index_page import IndexEntry, write_index
 
 BANNER = "Internal: contains unsuppressed figures — do not circulate"
@@ -232,7 +233,7 @@ def test_a_failed_write_keeps_the_old_index_and_leaves_no_temp_file(tmp_path, mo
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match=r"index.html: cannot be written \(disk full\)"):
         _write(target)
     assert target.read_text(encoding="utf-8") == "old index"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["index.html"]

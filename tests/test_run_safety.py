@@ -187,7 +187,7 @@ def test_a_failing_browser_keeps_the_html_and_says_so(extracts, tmp_path, capsys
     status = main(["run", str(path), "--quiet", "--providers", "ZH8"])
     out, err = capsys.readouterr()
     assert status == 1
-    assert "2 of 2 reports written" in out and "2 PDF(s) not printed (HTML made)" in err
+    assert "2 of 2 reports written" in out and "2 PDF(s) not printed (the HTML reports were made)" in err
     output = tmp_path / "nobrowser"
     assert (output / "ZH8.html").is_file() and not (output / "ZH8.pdf").exists()
     assert "the HTML report was made but not its PDF" in (output / "index.html").read_text(encoding="utf-8")
