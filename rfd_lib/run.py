@@ -29,7 +29,6 @@ the workers read (the saved audit, the kernel specification) are private to the 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import secrets
 import shutil
@@ -37,29 +36,27 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from rfd_lib import config
 from rfd_lib.atomic import write_atomically
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
 from rfd_lib.code_lists import load_code_lists
 from rfd_lib.disclosure import CIRCULATION, INTERNAL
-from rfd_lib.errors import RfdAuditError, RunInterrupted
+from rfd_lib.errors import RunInterrupted
 from rfd_lib.expectations import Expectations, load_expectations
 from rfd_lib.extract import Extract, load_extracts
 from rfd_lib.index_page import IndexEntry, write_index
 from rfd_lib.outputs import write_classified
-from rfd_lib.pdf import PdfError, find_chromium, print_pdf
+from rfd_lib.pdf import find_chromium
 from rfd_lib.provenance import collect_provenance
 from rfd_lib.rates import check_populations, read_populations
-from rfd_lib.render import ReportContext, render_html
+from rfd_lib.render import ReportContext
 from rfd_lib.report_pages import ProviderPage
 from rfd_lib.report_run import GUIDANCE, AuditRun, long_date, provider_names, save_run
 from rfd_lib.report_tables import counts, decimal
@@ -75,29 +72,11 @@ from rfd_lib.run_folder import (
 from rfd_lib.run_params import ParamsError, RunParams, load_params
 from rfd_lib.sources import expand_sources
 from rfd_lib.volumes import audit_quarters
-from rfd_lib.workers import start_worker, stop_workers
+from rfd_lib.workers import NOT_MADE, Report, ReportTask, make_reports
 from rfd_lib.yaml_model import listed, quoted
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
 SUMMARY_NOTEBOOK = "summary.ipynb"
-NOT_MADE = "not made: the run was interrupted first"
-
-
-@dataclass(frozen=True)
-class Report:
-    """One report of a run: where its files are, how long it took, and what went wrong, if anything.
-
-    ``error`` is set when no report was made; ``pdf_error`` when the HTML report was made but
-    its PDF could not be printed.
-    """
-
-    name: str  # provider code, or "summary"
-    executed: Path
-    html: Path | None = None
-    pdf: Path | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    pdf_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,19 +100,6 @@ class RunResult:
     def pdf_failures(self) -> tuple[Report, ...]:
         """Return the reports made as HTML whose PDF could not be printed."""
         return tuple(report for report in self.reports if report.pdf_error)
-
-
-@dataclass(frozen=True)
-class _Task:
-    name: str
-    notebook: Path
-    parameters: dict[str, str]
-    executed: Path
-    html: Path | None
-    pdf: Path | None
-    context: ReportContext
-    chromium: Path | None
-    kernels: Path
 
 
 def run_audit(
@@ -275,7 +241,7 @@ def _run(
                     "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
                 )
         tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium)
-        reports, interrupted = _execute_all(tasks, jobs, progress, output)
+        reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
     index = _write_index(run, reports, output, expectations, notes, interrupted)
@@ -411,7 +377,7 @@ def _tasks(
     notebooks: Path,
     formats: list[str],
     chromium: Path | None,
-) -> list[_Task]:
+) -> list[ReportTask]:
     """Return the summary's task first (it is the slowest), then one per provider in ``stems``."""
     from rfd_lib.notebook_runner import kernel_folder
 
@@ -420,8 +386,8 @@ def _tasks(
     subtitle = f"Financial quarter {audit.quarter} · {GUIDANCE}"
     common = dict(run_date=run.run_date, banner=audit.policy.banner, provenance=run.provenance)
 
-    def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> _Task:
-        return _Task(
+    def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:
+        return ReportTask(
             name=name,
             notebook=notebooks / notebook,
             parameters={"audit_file": str(saved.resolve()), **parameters},
@@ -437,66 +403,6 @@ def _tasks(
     for code, stem in stems.items():
         tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, ProviderPage(run, code).title))
     return tasks
-
-
-def _execute_all(tasks: list[_Task], jobs: int, progress: bool, output: Path) -> tuple[list[Report], bool]:
-    """Run every task in ``jobs`` worker processes; return their reports in order, and whether interrupted.
-
-    On Ctrl-C or SIGTERM the workers are stopped and the tasks not done come back as not made.
-    """
-    done: dict[str, Report] = {}
-    bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
-    # spawn: the same on Windows laptops as on Linux, and no forked copy of pyarrow's threads.
-    context = multiprocessing.get_context("spawn")
-    logs = str(tasks[0].executed.parent.parent / "logs")
-    pool = ProcessPoolExecutor(
-        min(jobs, len(tasks)), mp_context=context, initializer=start_worker, initargs=(logs, str(output))
-    )
-    interrupted = False
-    try:
-        futures = {pool.submit(_one_report, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                done[task.name] = future.result()
-            except Exception as error:  # a worker that died: record it, keep going
-                done[task.name] = Report(task.name, task.executed, error=f"{type(error).__name__}: {error}")
-            bar.set_postfix_str(task.name)
-            bar.update()
-    except KeyboardInterrupt:
-        interrupted = True
-        stop_workers(pool)
-        remove_leftovers(output)
-    finally:
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
-        bar.close()
-    return [
-        done.get(task.name) or Report(task.name, task.executed, error=NOT_MADE) for task in tasks
-    ], interrupted
-
-
-def _one_report(task: _Task) -> Report:
-    """Execute, render and print one report (in a worker process); failures come back as text."""
-    from papermill.exceptions import PapermillExecutionError
-
-    from rfd_lib.notebook_runner import execute
-
-    started = time.perf_counter()
-    try:
-        execute(task.notebook, task.executed, task.parameters, kernels=task.kernels, reuse_kernel=True)
-        html = render_html(task.executed, task.html, task.context) if task.html else None
-    except PapermillExecutionError as error:
-        reason = f"{error.ename}: {str(error.evalue).splitlines()[0] if error.evalue else ''}"
-        return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=reason)
-    except RfdAuditError as error:
-        return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=str(error))
-    try:
-        pdf = print_pdf(html, task.pdf, task.chromium) if task.pdf and html else None
-    except (PdfError, RfdAuditError) as error:
-        return Report(
-            task.name, task.executed, html, seconds=time.perf_counter() - started, pdf_error=str(error)
-        )
-    return Report(task.name, task.executed, html, pdf, time.perf_counter() - started)
 
 
 def _write_index(

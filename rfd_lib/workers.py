@@ -10,6 +10,9 @@ does. Three ends are handled:
 * **Ctrl-C or SIGTERM**: the workers ignore SIGINT (a terminal sends it to every process of the
   run); the main process decides, and :func:`stop_workers` kills each worker's process tree.
 * **A worker dies**: the pool reports it on that worker's report; the others go on.
+
+:func:`make_reports` runs a list of :class:`ReportTask` in such workers: each is executed with
+papermill, rendered to HTML and printed to PDF, and comes back as a :class:`Report`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,114 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from tqdm import tqdm
+
+from rfd_lib.errors import RfdAuditError
+from rfd_lib.pdf import PdfError, print_pdf
+from rfd_lib.render import ReportContext, render_html
+from rfd_lib.run_folder import remove_leftovers
+
+NOT_MADE = "not made: the run was interrupted first"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report of a run: where its files are, how long it took, and what went wrong, if anything.
+
+    ``error`` is set when no report was made; ``pdf_error`` when the HTML report was made but
+    its PDF could not be printed.
+    """
+
+    name: str  # provider code, or "summary"
+    executed: Path
+    html: Path | None = None
+    pdf: Path | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    pdf_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportTask:
+    """One report to make: the notebook, its parameters, and where each of its files goes."""
+
+    name: str
+    notebook: Path
+    parameters: dict[str, str]
+    executed: Path
+    html: Path | None
+    pdf: Path | None
+    context: ReportContext
+    chromium: Path | None
+    kernels: Path
+
+
+def make_reports(
+    tasks: list[ReportTask], jobs: int, progress: bool, output: Path
+) -> tuple[list[Report], bool]:
+    """Run every task in ``jobs`` worker processes; return their reports in order, and whether interrupted.
+
+    On Ctrl-C or SIGTERM the workers are stopped and the tasks not done come back as not made.
+    """
+    done: dict[str, Report] = {}
+    bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
+    # spawn: the same on Windows laptops as on Linux, and no forked copy of pyarrow's threads.
+    context = multiprocessing.get_context("spawn")
+    logs = str(tasks[0].executed.parent.parent / "logs")
+    pool = ProcessPoolExecutor(
+        min(jobs, len(tasks)), mp_context=context, initializer=start_worker, initargs=(logs, str(output))
+    )
+    interrupted = False
+    try:
+        futures = {pool.submit(_one_report, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                done[task.name] = future.result()
+            except Exception as error:  # a worker that died: record it, keep going
+                done[task.name] = Report(task.name, task.executed, error=f"{type(error).__name__}: {error}")
+            bar.set_postfix_str(task.name)
+            bar.update()
+    except KeyboardInterrupt:
+        interrupted = True
+        stop_workers(pool)
+        remove_leftovers(output)
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        bar.close()
+    return [
+        done.get(task.name) or Report(task.name, task.executed, error=NOT_MADE) for task in tasks
+    ], interrupted
+
+
+def _one_report(task: ReportTask) -> Report:
+    """Execute, render and print one report (in a worker process); failures come back as text."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from rfd_lib.notebook_runner import execute
+
+    started = time.perf_counter()
+    try:
+        execute(task.notebook, task.executed, task.parameters, kernels=task.kernels, reuse_kernel=True)
+        html = render_html(task.executed, task.html, task.context) if task.html else None
+    except PapermillExecutionError as error:
+        reason = f"{error.ename}: {str(error.evalue).splitlines()[0] if error.evalue else ''}"
+        return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=reason)
+    except RfdAuditError as error:
+        return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=str(error))
+    try:
+        pdf = print_pdf(html, task.pdf, task.chromium) if task.pdf and html else None
+    except (PdfError, RfdAuditError) as error:
+        return Report(
+            task.name, task.executed, html, seconds=time.perf_counter() - started, pdf_error=str(error)
+        )
+    return Report(task.name, task.executed, html, pdf, time.perf_counter() - started)
 
 
 def start_worker(logs: str, output: str) -> None:
