@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfd_lib.arrow_text import join_present
-from rfd_lib.csv_source import RawTable
+from rfd_lib.csv_source import RawTable, may_hold_break
 from rfd_lib.episodes import episode_codes, roll_up
 from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.profiles import Profile, choose_profile, fold, load_profile, missing_columns, missing_error
@@ -184,6 +184,7 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
     """Return one source's usable spells, its quarantined rows and its reconciliation."""
     columns, names = _canonical(raw.table, profile, schema)
     typed, problems = convert(columns, schema, names, raw.source)
+    problems += _line_breaks(raw.table)
     unusable = _any(problems, raw.table.num_rows)
     if profile.episodes is not None:
         typed["_episode_id"] = pc.cast(_column(raw.table, profile.episodes.episode_id), pa.large_string())
@@ -214,6 +215,24 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
             hint="this is a bug in rfd-audit: please report it (no data is needed to reproduce the counts)",
         )
     return _Read(spells, quarantine, reconciliation, names)
+
+
+def _line_breaks(table: pa.Table) -> list[Problem]:
+    """Return, per column of the extract, the rows with a value holding a line break.
+
+    No column of a spell holds one: a row with one has run over several lines of the file (a
+    quote left open swallows the next row), so it is set aside rather than counted as one spell.
+    """
+    problems = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if text and may_hold_break(column):
+            broken = pc.fill_null(pc.match_substring_regex(column, "[\r\n]"), False)
+            if pc.any(broken).as_py():
+                rows = np.asarray(broken.to_numpy(zero_copy_only=False), dtype=bool)
+                reason = f"{name} holds a line break: the row runs over several lines (a quote left open?)"
+                problems.append(Problem(reason, rows))
+    return problems
 
 
 def _canonical(
@@ -336,7 +355,7 @@ def _key_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) -> pa.Table:
-    """Return the unusable rows as text with their reasons, rejected (unsplittable) rows first."""
+    """Return the unusable rows as text with their reasons, in the order of the file."""
     size = raw.table.num_rows
     reasons = [
         pc.if_else(pa.array(problem.rows), pa.scalar(problem.reason, pa.large_string()), None)
@@ -363,7 +382,7 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
             **{name: pa.nulls(rejected.num_rows, pa.large_string()) for name in raw.table.column_names},
         }
     )
-    return pa.concat_tables([split_failures, bad])
+    return pa.concat_tables([split_failures, bad]).sort_by("source_row")
 
 
 def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extract:

@@ -148,6 +148,26 @@ def sqlite_with_bytes(folder: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# GOOD without quoted values: an unmatched quote then runs on until the end of the file.
+PLAIN = [",".join(value.replace(",", " ") for value in cells) for cells in GOOD_CELLS]
+
+
+def stray_quote(name: str, delimiter: str) -> Callable[[Path], Path]:
+    """Return a maker of 1,500 rows with one opening quote before the provider on data line 100."""
+
+    def make(folder: Path) -> Path:
+        rows = [
+            PLAIN[i % 3].replace(",", delimiter).replace(PLAIN[i % 3][:3], str(1000 + i), 1)
+            for i in range(1500)
+        ]
+        rows[99] = rows[99].replace(f"{delimiter}ZA1", f'{delimiter}"ZA1', 1)
+        path = folder / name
+        path.write_text(csv(*rows, header=HEADER.replace(",", delimiter)))
+        return path
+
+    return make
+
+
 def many_short_rows(folder: Path) -> Path:
     path = folder / "short.csv"
     path.write_text(csv(*["101,ZA1"] * 1200))
@@ -322,6 +342,18 @@ ERRORS = [
         ["stray.csv", "cannot be numbered"],
     ),
     (
+        "a stray quote on data line 100 of a tab-separated extract swallows the 1,400 lines after it",
+        stray_quote("stray.tsv", "\t"),
+        {},
+        ["stray.tsv", "line 101", "quote", "1,401 lines", "would be lost"],
+    ),
+    (
+        "a stray quote on data line 100 of a CSV swallows the 1,400 lines after it",
+        stray_quote("stray.csv", ","),
+        {},
+        ["stray.csv", "line 101", "quote", "1,401 lines", "would be lost"],
+    ),
+    (
         "rows with the wrong delimiter throughout",
         many_short_rows,
         {},
@@ -437,14 +469,20 @@ ROW_NUMBERS = [
     (
         "quoted value over two lines",
         csv(GOOD[0].replace(",||M545", ',"||M545\n"'), GOOD[1], GOOD[2][:25]),
-        [2, 4],
-        [5],
+        [4],
+        [2, 3, 5],
     ),
     (
         "a quote inside a value, and a value over two lines",
         csv(GOOD[0].replace("ZA1", 'Z"A1'), GOOD[2].replace(",||M545", ',"||M545\n"'), GOOD[1][:25]),
-        [2, 3],
-        [5],
+        [2],
+        [3, 4, 5],
+    ),
+    (
+        "a stray quote swallows the next row: both set aside, each line counted",
+        csv(PLAIN[0], PLAIN[1].rsplit(",", 1)[0] + ',"M545', PLAIN[2] + '"', PLAIN[0].replace("101", "104")),
+        [2, 5],
+        [3, 4],
     ),
     ("Windows line ends", csv(GOOD[0][:20], *GOOD).replace("\n", "\r\n"), [3, 4, 5], [2]),
     ("Mac line ends (carriage return alone)", csv(*GOOD, GOOD[2][:25]).replace("\n", "\r"), [2, 3, 4], [5]),
