@@ -27,7 +27,7 @@ from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.profiles import Profile, choose_profile, fold, load_profile, missing_columns, missing_error
 from rfd_lib.sources import expand_sources, header_of, read_source
 from rfd_lib.spell_schema import SpellSchema, load_spell_schema
-from rfd_lib.validate import Problem, convert, findings
+from rfd_lib.validate import NORMALISED, Problem, convert, findings
 
 log = logging.getLogger("rfd_lib")
 
@@ -403,6 +403,7 @@ def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extra
         where, "source", pa.DictionaryArray.from_arrays(_flat(spells.column("source")), sources)
     )
     found = findings({name: spells.column(name) for name in spells.column_names}, schema, names)
+    spells = spells.drop_columns([n for n in spells.column_names if n.startswith(NORMALISED)])
     order = [n for n in SPELL_COLUMNS if n in spells.column_names]
     order += [n for n in schema.columns if n in spells.column_names and n not in order]
     order += [n for n in spells.column_names if n not in order and n not in TRACE_COLUMNS]

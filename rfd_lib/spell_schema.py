@@ -59,6 +59,13 @@ class Column(BaseModel):
     nullable: bool = Field(default=True, description="False: a NULL makes the row unusable.")
     unique: bool = Field(default=False, description="Duplicate values are a data-quality finding.")
     shape: str | None = Field(default=None, description="Name of the shape each code should have.")
+    shape_required: bool = Field(
+        default=False, description="True: a code not of its shape makes the row unusable (not a finding)."
+    )
+    normalised: bool = Field(
+        default=False,
+        description="True: blanks trimmed and upper-cased on reading, as SQL Server compares codes.",
+    )
     codes: dict[str, str] | None = Field(
         default=None, min_length=1, description="The valid codes and their meaning (none: not checked)."
     )
@@ -90,6 +97,8 @@ class SpellSchema(BaseModel):
         for name, column in self.columns.items():
             if column.shape is not None and column.shape not in self.shapes:
                 raise ValueError(f"column {name}: unknown shape {quoted(column.shape)}")
+            if column.shape_required and column.shape is None:
+                raise ValueError(f"column {name}: shape_required without a shape")
         for fmt in self.date_formats:
             if set(re.findall(r"%.", fmt)) - {"%Y", "%m", "%d"} or not {"%Y", "%m", "%d"} <= set(
                 re.findall(r"%.", fmt)

@@ -406,6 +406,42 @@ QUARANTINED = [
     ("spell without an identifier", replace(2, "APCS_Ident", ""), [4], "APCS_Ident is empty"),
     ("spell without a provider", replace(0, "Der_Provider_Code", ""), [2], "Der_Provider_Code is empty"),
     ("code with a non-ASCII character", replace(0, "Der_Diagnosis_All", "||M545,C5O9é"), [2], "not ASCII"),
+    (
+        "provider code of 300 characters",
+        replace(0, "Der_Provider_Code", "Z" * 300),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code holding a NUL byte",
+        replace(0, "Der_Provider_Code", "ZA\x001"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code $x^$ (chart mathtext)",
+        replace(0, "Der_Provider_Code", "$x^$"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code ../../../ESCAPED (a path)",
+        replace(0, "Der_Provider_Code", "../../../ESCAPED"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code a/b (a folder)",
+        replace(0, "Der_Provider_Code", "a/b"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code {x} (a template)",
+        replace(0, "Der_Provider_Code", "{x}"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
 ]
 
 
@@ -474,7 +510,11 @@ ROW_NUMBERS = [
     ),
     (
         "a quote inside a value, and a value over two lines",
-        csv(GOOD[0].replace("ZA1", 'Z"A1'), GOOD[2].replace(",||M545", ',"||M545\n"'), GOOD[1][:25]),
+        csv(
+            GOOD[0].replace("P000000001", 'P000"000001'),
+            GOOD[2].replace(",||M545", ',"||M545\n"'),
+            GOOD[1][:25],
+        ),
         [2],
         [3, 4, 5],
     ),

@@ -84,6 +84,17 @@ def test_implausible_values_are_kept_and_flagged(tmp_path):
     assert "extract.csv:2" in extract.findings.set_index("check").at["age_unknown", "example_rows"]
 
 
+def test_provider_codes_are_compared_as_sql_server_compares_them_and_the_fix_is_a_finding(tmp_path):
+    rows = [GOOD[0].replace("ZA1", "ZT0 "), GOOD[1].replace("ZA1", " ZT0"), GOOD[2].replace("ZA1", "zt0")]
+    extract = load_extracts(
+        [write_csv(tmp_path, [*rows, GOOD[0].replace("ZA1", "ZT0").replace("101", "104")])]
+    )
+    assert extract.spells["provider_code"].tolist() == ["ZT0"] * 4
+    assert extract.spells["dq_code_normalised"].tolist() == [True, True, True, False]
+    (finding,) = extract.findings[extract.findings["check"] == "code_normalised"].to_dict("records")
+    assert finding["column"] == "Der_Provider_Code" and finding["spells"] == 3
+
+
 def test_read_extract_warns_with_the_count_of_quarantined_rows(tmp_path):
     path = write_csv(tmp_path, replace(1, "Admission_Date", "soon"))
     with pytest.warns(QuarantineWarning, match=r"1 rows quarantined: 1 × Admission_Date is not a date"):
