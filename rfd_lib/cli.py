@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="INPUT", help="CSV/Parquet/.xlsx files, folders, or a database URL"
     )
     run.add_argument("-o", "--output", type=Path, required=True, help="the classified spells (.parquet)")
+    run.add_argument(
+        "--allow-duplicate-spells",
+        action="store_true",
+        help="read files that share spell identifiers (otherwise refused: the spells would count twice)",
+    )
     _reading_options(run)
     run.set_defaults(run=_run_classify)
 
@@ -155,6 +160,7 @@ def _run_classify(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         sheet=args.sheet,
         query=args.query,
+        allow_duplicate_spells=args.allow_duplicate_spells,
     )
     written = write_classified(extract, args.output, args.rule)
     _report(extract, written)

@@ -111,12 +111,16 @@ def load_extracts(
     encoding: str | None = None,
     sheet: str | None = None,
     query: str | None = None,
+    allow_duplicate_spells: bool = False,
 ) -> Extract:
     """Return every extract in ``sources`` read, checked and combined into one :class:`Extract`.
 
     Arguments as :func:`read_extract`. Duplicate spell identifiers are looked for across all the
-    sources together. Raises :class:`~rfd_lib.errors.ReconciliationError` if any source's rows read
-    differ from its rows accepted plus quarantined.
+    sources together: within one source they are a finding; shared by two sources they raise
+    :class:`~rfd_lib.errors.ExtractError` (the same spells given twice would be counted twice)
+    unless ``allow_duplicate_spells``, when they too are a finding. Raises
+    :class:`~rfd_lib.errors.ReconciliationError` if any source's rows read differ from its rows
+    accepted plus quarantined.
     """
     schema = load_spell_schema()
     chosen = None if profile is None else load_profile(profile)
@@ -153,7 +157,41 @@ def load_extracts(
         reads.append(_read_one(raw, used, schema))
         if used.episodes is not None:
             notes.append(f"{raw.source}: episodes rolled up to spells — {used.episodes.method}")
+    if not allow_duplicate_spells:
+        _refuse_shared_spells(reads)
     return _combine(reads, schema, notes)
+
+
+def _refuse_shared_spells(reads: list[_Read]) -> None:
+    """Raise ExtractError naming the first two sources that share spell identifiers, and how many."""
+    if len(reads) < 2:
+        return
+    ids = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "spell_id": pc.cast(read.spells.column("spell_id"), pa.large_string()),
+                    "file": pa.array(np.full(read.spells.num_rows, number, np.int32)),
+                }
+            )
+            for number, read in enumerate(reads)
+        ]
+    )
+    ids = ids.group_by(["spell_id", "file"]).aggregate([])
+    pairs = ids.join(ids, "spell_id", right_suffix="_other").filter(
+        pc.less(pc.field("file"), pc.field("file_other"))
+    )
+    if not pairs.num_rows:
+        return
+    counted = pairs.group_by(["file", "file_other"]).aggregate([("spell_id", "count")])
+    first = counted.sort_by([("file", "ascending"), ("file_other", "ascending")]).slice(0, 1).to_pylist()[0]
+    one, other = (reads[first[key]].reconciliation["source"] for key in ("file", "file_other"))
+    raise ExtractError(
+        f"{one} and {other} share {first['spell_id_count']:,} spell identifiers: "
+        "their spells would be counted twice (the same extract under two names?)",
+        hint="give each spell once; if the files really hold different spells with the same identifiers, "
+        "allow it (--allow-duplicate-spells)",
+    )
 
 
 def _stamp(source: str | os.PathLike[str]) -> tuple[int, int] | None:

@@ -168,6 +168,14 @@ def stray_quote(name: str, delimiter: str) -> Callable[[Path], Path]:
     return make
 
 
+def same_extract_twice(folder: Path) -> Path:
+    """Return a folder holding one extract under two names (the second without its last spell)."""
+    (folder / "q2").mkdir()
+    (folder / "q2" / "spells.csv").write_text(csv(*GOOD))
+    (folder / "q2" / "spells_copy.csv").write_text(csv(*GOOD[:2]))
+    return folder / "q2"
+
+
 def many_short_rows(folder: Path) -> Path:
     path = folder / "short.csv"
     path.write_text(csv(*["101,ZA1"] * 1200))
@@ -352,6 +360,12 @@ ERRORS = [
         stray_quote("stray.csv", ","),
         {},
         ["stray.csv", "line 101", "quote", "1,401 lines", "would be lost"],
+    ),
+    (
+        "the same extract under two names",
+        same_extract_twice,
+        {},
+        ["spells.csv and ", "spells_copy.csv share 2 spell identifiers", "--allow-duplicate-spells"],
     ),
     (
         "rows with the wrong delimiter throughout",

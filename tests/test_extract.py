@@ -95,6 +95,18 @@ def test_provider_codes_are_compared_as_sql_server_compares_them_and_the_fix_is_
     assert finding["column"] == "Der_Provider_Code" and finding["spells"] == 3
 
 
+def test_spells_shared_by_two_files_are_read_when_allowed_and_flagged(tmp_path, capsys):
+    first = write_csv(tmp_path, GOOD, name="first.csv")
+    second = write_csv(tmp_path, GOOD[:1], name="second.csv")
+    extract = load_extracts([first, second], allow_duplicate_spells=True)
+    assert extract.spells["dq_duplicate_spell_id"].tolist() == [True, False, False, True]
+    output = tmp_path / "out.parquet"
+    assert main(["classify", str(first), str(second), "-o", str(output)]) == 2
+    assert "share 1 spell identifiers" in capsys.readouterr().err and not output.exists()
+    assert main(["classify", str(first), str(second), "-o", str(output), "--allow-duplicate-spells"]) == 0
+    assert len(pd.read_parquet(output)) == 4
+
+
 def test_read_extract_warns_with_the_count_of_quarantined_rows(tmp_path):
     path = write_csv(tmp_path, replace(1, "Admission_Date", "soon"))
     with pytest.warns(QuarantineWarning, match=r"1 rows quarantined: 1 × Admission_Date is not a date"):
@@ -156,13 +168,14 @@ def test_a_profile_naming_a_column_that_does_not_exist_fails_when_loaded(tmp_pat
 
 def test_classify_writes_spells_quarantine_and_findings_and_prints_the_reconciliation(tmp_path, capsys):
     first = write_csv(tmp_path, GOOD, name="za1.csv")
-    second = write_csv(tmp_path, replace(2, "Admission_Date", "31/02/2025"), name="zb2.csv")
+    rows = [row.replace("10", "20", 1) for row in replace(2, "Admission_Date", "31/02/2025")]
+    second = write_csv(tmp_path, rows, name="zb2.csv")
     output = tmp_path / "out" / "classified.parquet"
     assert main(["classify", str(first), str(second), "-o", str(output)]) == 0
     printed = capsys.readouterr().out
     written = pd.read_parquet(output)
     assert len(written) == 5
-    assert (written["ebi_category"] == "2K_RFD_back").sum() == 2  # 101 in each file
+    assert (written["ebi_category"] == "2K_RFD_back").sum() == 2  # 101 and 201
     quarantine = pd.read_csv(output.with_name("classified.quarantine.csv"), dtype=str)
     assert quarantine[["source_row", "reason"]].values.tolist() == [
         ["4", "Admission_Date is not a date (expected e.g. 2025-01-31)"]
