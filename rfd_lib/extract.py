@@ -40,6 +40,8 @@ SPELL_COLUMNS = (
     "patient_classification",
 )
 TRACE_COLUMNS = ("source", "source_row")
+QUARANTINE_COLUMNS = ("source", "source_row", "reason", "line")
+DQ_PREFIX = "dq_"
 
 
 class QuarantineWarning(UserWarning):
@@ -50,11 +52,12 @@ class QuarantineWarning(UserWarning):
 class Extract:
     """Extracts read: the spells, the rows set aside, the data-quality findings and the reconciliation.
 
-    * ``spells``: one row per usable spell — the canonical columns, the profile's kept columns,
-      ``source`` and ``source_row`` (where it came from) and one ``dq_<check>`` boolean per finding;
+    * ``spells``: one row per usable spell — the canonical columns, the profile's kept columns
+      (one named like a column of rfd-audit's own is kept as ``extract:<name>``), ``source`` and
+      ``source_row`` (where it came from) and one ``dq_<check>`` boolean per finding;
     * ``quarantine``: every unusable row — ``source``, ``source_row``, ``reason`` (all reasons,
       ``; ``-separated), ``line`` (the raw text of a row that could not be split into fields)
-      and the row's own columns as text;
+      and the row's own columns as text (one named like those four is kept as ``extract:<name>``);
     * ``findings``: one row per check and column — ``check``, ``column``, ``description``,
       ``spells`` flagged and the first few ``example_rows`` as ``source:row``;
     * ``reconciliation``: one row per source — ``source``, ``profile``, ``rows_read``,
@@ -292,10 +295,21 @@ def _canonical(
         for canonical, values in episode_codes(table, profile).items():
             columns[canonical] = values
             names[canonical] = canonical
+    ours = {*schema.columns, *TRACE_COLUMNS}
     for name in profile.keep:
         if fold(name) in by_fold and fold(name) not in {fold(n) for n in names.values()}:
-            columns[by_fold[fold(name)]] = _column(table, name)
+            kept = by_fold[fold(name)]
+            columns[_own_name(kept, ours, DQ_PREFIX, NORMALISED)] = _column(table, name)
     return columns, names
+
+
+def _own_name(name: str, taken: set[str], *prefixes: str) -> str:
+    """Return ``name`` for an extract's column, or ``extract:name`` if ``taken`` (or ``prefixes``)
+    make it one of rfd-audit's own columns: those must never be overwritten by the extract."""
+    folded = {fold(other) for other in taken}
+    while fold(name) in folded or name.lower().startswith(prefixes):
+        name = f"extract:{name}"
+    return name
 
 
 def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
@@ -408,7 +422,9 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
         "line": pa.nulls(int(unusable.sum()), pa.large_string()),
     }
     for name in raw.table.column_names:
-        rows[name] = pc.cast(raw.table.column(name), pa.large_string()).filter(keep).combine_chunks()
+        rows[_own_name(name, set(QUARANTINE_COLUMNS))] = (
+            pc.cast(raw.table.column(name), pa.large_string()).filter(keep).combine_chunks()
+        )
     bad = pa.table(rows)
     rejected = raw.rejected
     split_failures = pa.table(
@@ -417,7 +433,10 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
             "source_row": rejected.column("source_row"),
             "reason": rejected.column("reason"),
             "line": rejected.column("text"),
-            **{name: pa.nulls(rejected.num_rows, pa.large_string()) for name in raw.table.column_names},
+            **{
+                name: pa.nulls(rejected.num_rows, pa.large_string())
+                for name in list(rows)[len(QUARANTINE_COLUMNS) :]
+            },
         }
     )
     return pa.concat_tables([split_failures, bad]).sort_by("source_row")
@@ -453,7 +472,7 @@ def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extra
         for finding in found:
             if finding.check == check:
                 flagged |= finding.spells
-        frame[f"dq_{check}"] = flagged
+        frame[f"{DQ_PREFIX}{check}"] = flagged
     quarantine = pa.concat_tables([read.quarantine for read in reads], promote_options="permissive")
     return Extract(
         spells=frame,

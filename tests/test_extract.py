@@ -8,11 +8,14 @@ import pandas as pd
 import pytest
 
 import rfd_lib.extract
+from rfd_lib import config
 from rfd_lib.cli import main
 from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.extract import QuarantineWarning, load_extracts, read_extract
 from rfd_lib.spell_schema import SchemaError
 from tests.test_bad_inputs import GOOD, HEADER, csv, replace
+
+PROFILES = config.PROFILES_DIR
 
 
 def write_csv(tmp_path, rows, name="extract.csv", header=HEADER):
@@ -105,6 +108,40 @@ def test_spells_shared_by_two_files_are_read_when_allowed_and_flagged(tmp_path, 
     assert "share 1 spell identifiers" in capsys.readouterr().err and not output.exists()
     assert main(["classify", str(first), str(second), "-o", str(output), "--allow-duplicate-spells"]) == 0
     assert len(pd.read_parquet(output)) == 4
+
+
+def test_extract_columns_named_like_the_quarantines_own_are_kept_apart(tmp_path):
+    header = HEADER + ",reason,SOURCE,line,source_row"
+    rows = [row + ",r,s,l,9" for row in replace(1, "Admission_Date", "never")]
+    quarantine = load_extracts([write_csv(tmp_path, rows, header=header)]).quarantine
+    assert quarantine["source"].tolist() == [str(tmp_path / "extract.csv")]
+    assert quarantine["source_row"].tolist() == [3]
+    assert quarantine["reason"].str.contains("Admission_Date is not a date").all()
+    assert quarantine["line"].isna().all()
+    own = ["extract:reason", "extract:SOURCE", "extract:line", "extract:source_row"]
+    assert quarantine[own].values.tolist() == [["r", "s", "l", "9"]]
+
+
+def test_kept_columns_named_like_the_spells_own_are_kept_apart(tmp_path):
+    profile = tmp_path / "keeps.yaml"
+    profile.write_text(
+        (PROFILES / "sus_apcs.yaml")
+        .read_text()
+        .replace("name: sus_apcs", "name: keeps")
+        .replace("keep: [Site_Name,", "keep: [source, Source_Row, dq_code_shape, provider_code,")
+    )
+    header = HEADER + ",source,Source_Row,dq_code_shape,provider_code"
+    rows = [row + ",s,9,no,XX9" for row in GOOD]
+    spells = load_extracts([write_csv(tmp_path, rows, header=header)], profile).spells
+    assert spells["source"].astype(str).tolist() == [str(tmp_path / "extract.csv")] * 3
+    assert spells["source_row"].tolist() == [2, 3, 4]
+    assert spells["provider_code"].tolist() == ["ZA1"] * 3
+    assert (
+        spells[
+            ["extract:source", "extract:Source_Row", "extract:dq_code_shape", "extract:provider_code"]
+        ].values.tolist()
+        == [["s", "9", "no", "XX9"]] * 3
+    )
 
 
 def test_read_extract_warns_with_the_count_of_quarantined_rows(tmp_path):
