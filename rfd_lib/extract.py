@@ -304,8 +304,11 @@ def _canonical(
 
 
 def _own_name(name: str, taken: set[str], *prefixes: str) -> str:
-    """Return ``name`` for an extract's column, or ``extract:name`` if ``taken`` (or ``prefixes``)
-    make it one of rfd-audit's own columns: those must never be overwritten by the extract."""
+    """Return ``name`` for an extract's column, or ``extract:name`` if it is one of rfd-audit's own.
+
+    A name is rfd-audit's own when ``taken`` holds it (case ignored) or it starts with one of
+    ``prefixes``: those columns must never be overwritten by the extract.
+    """
     folded = {fold(other) for other in taken}
     while fold(name) in folded or name.lower().startswith(prefixes):
         name = f"extract:{name}"

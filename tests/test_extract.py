@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv as csv_module
 import warnings
 
 import pandas as pd
@@ -221,6 +222,23 @@ def test_classify_writes_spells_quarantine_and_findings_and_prints_the_reconcili
     assert "total" in printed and " 6 " in printed and "quarantined rows by reason" in printed
     for line in printed.splitlines():  # no patient identifier is ever printed
         assert "P00000000" not in line
+
+
+def test_no_cell_of_the_quarantine_or_findings_starts_a_spreadsheet_formula(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hostile = '=HYPERLINK("x.example","y")'
+    rows = [row + ",+1,@SUM(A1)" for row in replace(1, "Admission_Date", hostile)]
+    rows[0] = rows[0].replace("V485,", "-V48.5,", 1)  # a code-shape finding, and a cell starting '-'
+    write_csv(tmp_path, rows, name=f"{hostile}.csv", header=HEADER + ",-extra,@Tab")
+    assert main(["classify", f"{hostile}.csv", "-o", "out.parquet"]) == 0
+    for name in ("out.quarantine.csv", "out.findings.csv"):
+        with (tmp_path / name).open(newline="") as handle:
+            cells = [cell for row in csv_module.reader(handle) for cell in row]
+        assert cells and not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    quarantine = pd.read_csv(tmp_path / "out.quarantine.csv", dtype=str)
+    assert quarantine["Admission_Date"].tolist() == ["'" + hostile]
+    assert quarantine["source"].tolist() == [f"'{hostile}.csv"]
+    assert quarantine[["'-extra", "'@Tab"]].values.tolist() == [["'+1", "'@SUM(A1)"]]
 
 
 def test_a_clean_rerun_removes_an_old_quarantine_file(tmp_path):
