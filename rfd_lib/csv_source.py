@@ -86,6 +86,12 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
         raise ExtractError(
             f"{path}: the file is UTF-16, which rfd-audit does not read", hint="save it as UTF-8 (CSV UTF-8)"
         )
+    if _looks_utf16(sample):
+        raise ExtractError(
+            f"{path}: the file is UTF-16 without a byte-order mark (every other byte is zero), "
+            "which rfd-audit does not read",
+            hint="save it as UTF-8 (CSV UTF-8)",
+        )
     notes = []
     if encoding is None:
         encoding = _sniff_encoding(path, sample)
@@ -264,6 +270,12 @@ def name_blanks(header: list[str]) -> list[str]:
         taken.add(made.casefold())
         names.append(made)
     return names
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Return whether ``sample`` is UTF-16 text: a zero byte in most even or most odd positions."""
+    pairs = len(sample) // 2
+    return pairs > 0 and max(sample[0::2].count(0), sample[1::2].count(0)) > pairs // 2
 
 
 def _sniff_encoding(path: Path, sample: bytes) -> str:

@@ -115,13 +115,16 @@ def load_extracts(
     sheet: str | None = None,
     query: str | None = None,
     allow_duplicate_spells: bool = False,
+    skip: Iterable[str | os.PathLike[str]] = (),
 ) -> Extract:
     """Return every extract in ``sources`` read, checked and combined into one :class:`Extract`.
 
     Arguments as :func:`read_extract`. Duplicate spell identifiers are looked for across all the
     sources together: within one source they are a finding; shared by two sources they raise
     :class:`~rfd_lib.errors.ExtractError` (the same spells given twice would be counted twice)
-    unless ``allow_duplicate_spells``, when they too are a finding. Raises
+    unless ``allow_duplicate_spells``, when they too are a finding. ``skip`` names files never
+    read as extracts (the output being written and its companions): passed over in a folder,
+    refused when named. Raises
     :class:`~rfd_lib.errors.ReconciliationError` if any source's rows read differ from its rows
     accepted plus quarantined.
     """
@@ -129,7 +132,7 @@ def load_extracts(
     chosen = None if profile is None else load_profile(profile)
     reads: list[_Read] = []
     notes: list[str] = []
-    paths = expand_sources(sources)
+    paths = expand_sources(sources, skip=skip, notes=notes)
     if not paths:
         raise ExtractError("no extract given")
     for path in paths:

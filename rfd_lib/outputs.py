@@ -13,6 +13,8 @@ from rfd_lib.errors import RfdAuditError
 from rfd_lib.extract import Extract
 from rfd_lib.safe_csv import write_csv
 
+COMPANIONS = ("quarantine.csv", "findings.csv")  # written beside the classified spells
+
 
 @dataclass(frozen=True)
 class Written:

@@ -6,6 +6,7 @@ rather than quietly letting a bad value through.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from pathlib import Path
@@ -91,6 +92,13 @@ class SpellSchema(BaseModel):
     columns: dict[str, Column] = Field(min_length=1)
     shapes: dict[str, Shape]
     date_formats: tuple[str, ...] = Field(min_length=1)
+    earliest_date: dt.date = Field(description="A date before this is not a real date of a spell.")
+    years_ahead: int = Field(ge=0, le=100, description="Nor is one more than this many years after today.")
+
+    def latest_date(self, today: dt.date | None = None) -> dt.date:
+        """Return the last plausible date of a spell: ``years_ahead`` years after ``today``."""
+        today = today or dt.date.today()
+        return today.replace(year=today.year + self.years_ahead, day=min(today.day, 28))
 
     @model_validator(mode="after")
     def _shapes_exist(self) -> SpellSchema:

@@ -23,6 +23,8 @@ from rfd_lib.errors import ExtractError
 from rfd_lib.spell_schema import Column, SpellSchema
 
 NORMALISED = "normalised:"
+# Control characters other than tab and line breaks (a row with a line break is set aside apart).
+CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 WHOLE_NUMBER = r"^[+-]?[0-9]{1,9}(\.0*)?$"
 TIME_OF_DAY = r"^(\S+)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?$"
 
@@ -85,10 +87,17 @@ def _convert_column(
     elif spec.type == "date":
         typed, bad = _dates(values, schema.date_formats)
         problems.append(Problem(f"{name} is not a date (expected e.g. 2025-01-31)", bad))
+        earliest, latest = schema.earliest_date, schema.latest_date()
+        outside = pc.or_(pc.less(typed, pa.scalar(earliest)), pc.greater(typed, pa.scalar(latest)))
+        problems.append(
+            Problem(f"{name} is before {earliest} or after {latest}: not a date of a spell", _true(outside))
+        )
     else:
         typed = _as_text(values)
         if spec.type in ("code", "code_list"):
             problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(typed)))
+            control = pc.match_substring_regex(typed, CONTROL)
+            problems.append(Problem(f"{name} holds a control character (a NUL byte?)", _true(control)))
         if spec.normalised:
             folded = fold_codes(typed)
             extra[f"{NORMALISED}{canonical}"] = pc.fill_null(pc.not_equal(folded, typed), False)
@@ -253,7 +262,8 @@ def _whole_numbers(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         text, blank = _one(text), _one(blank)
     good = pc.match_substring_regex(text, WHOLE_NUMBER)
     bad_rows = _true(pc.and_(pc.invert(good), pc.invert(blank)))
-    digits = pc.replace_substring_regex(text, r"\.0*$", "")
+    # Arrow's cast reads neither a leading '+' nor a trailing '.0'.
+    digits = pc.replace_substring_regex(text, r"^\+|\.0*$", "")
     number = pc.cast(pc.if_else(pc.and_(good, pc.invert(blank)), digits, None), pa.int64())
     return number, bad_rows
 

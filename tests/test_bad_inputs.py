@@ -176,6 +176,15 @@ def same_extract_twice(folder: Path) -> Path:
     return folder / "q2"
 
 
+def symlink_loop(folder: Path) -> Path:
+    """Return a folder holding a good extract and two links named .csv that lead to each other."""
+    (folder / "loop").mkdir()
+    (folder / "loop" / "good.csv").write_text(csv(*GOOD))
+    (folder / "loop" / "a.csv").symlink_to(folder / "loop" / "b.csv")
+    (folder / "loop" / "b.csv").symlink_to(folder / "loop" / "a.csv")
+    return folder / "loop"
+
+
 def many_short_rows(folder: Path) -> Path:
     path = folder / "short.csv"
     path.write_text(csv(*["101,ZA1"] * 1200))
@@ -367,6 +376,19 @@ ERRORS = [
         {},
         ["spells.csv and ", "spells_copy.csv share 2 spell identifiers", "--allow-duplicate-spells"],
     ),
+    ("a symbolic link loop in a folder", symlink_loop, {}, ["a.csv", "loop of links"]),
+    (
+        "UTF-16 without a byte-order mark",
+        write("utf16le.csv", csv(*GOOD).encode("utf-16-le")),
+        {},
+        ["utf16le.csv", "UTF-16 without a byte-order mark"],
+    ),
+    (
+        "big-endian UTF-16 without a byte-order mark",
+        write("utf16be.csv", csv(*GOOD).encode("utf-16-be")),
+        {},
+        ["utf16be.csv", "UTF-16 without a byte-order mark"],
+    ),
     (
         "rows with the wrong delimiter throughout",
         many_short_rows,
@@ -420,6 +442,24 @@ QUARANTINED = [
     ("spell without an identifier", replace(2, "APCS_Ident", ""), [4], "APCS_Ident is empty"),
     ("spell without a provider", replace(0, "Der_Provider_Code", ""), [2], "Der_Provider_Code is empty"),
     ("code with a non-ASCII character", replace(0, "Der_Diagnosis_All", "||M545,C5O9é"), [2], "not ASCII"),
+    (
+        "NUL byte in a code",
+        replace(2, "Admission_Method", "1\x001"),
+        [4],
+        "Admission_Method holds a control character",
+    ),
+    (
+        "admission date 0001-01-01",
+        replace(0, "Admission_Date", "0001-01-01"),
+        [2],
+        "Admission_Date is before 1948-07-05 or after",
+    ),
+    (
+        "discharge date 9999-12-31 (a 'no date' marker)",
+        replace(1, "Discharge_Date", "9999-12-31"),
+        [3],
+        "Discharge_Date is before 1948-07-05 or after",
+    ),
     (
         "provider code of 300 characters",
         replace(0, "Der_Provider_Code", "Z" * 300),
@@ -568,6 +608,55 @@ def test_the_cli_gives_one_line_status_2_and_writes_nothing_for_a_bad_input(tmp_
     err = capsys.readouterr().err
     assert err.startswith("rfd-audit: error: ") and "header.csv" in err and err.count("\n") == 1
     assert not output.exists() and not list(tmp_path.rglob("*.partial"))
+
+
+def test_an_age_written_with_a_plus_sign_is_read(tmp_path):
+    path = tmp_path / "plus.csv"
+    path.write_text(csv(*replace(0, "Age_At_Start_of_Spell_SUS", "+45")))
+    extract = load_extracts([path])
+    assert extract.spells["Age_At_Start_of_Spell_SUS"].tolist()[:2] == [45, 71]
+    assert extract.quarantine.empty
+
+
+def test_a_populations_file_in_the_folder_of_extracts_is_passed_over_and_said(tmp_path):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    (tmp_path / "populations.csv").write_text(
+        "provider_code,provider_name,catchment_population\nZA1,A,250000\n"
+    )
+    extract = load_extracts([tmp_path])
+    assert extract.reconciliation["source"].tolist() == [str(tmp_path / "spells.csv")]
+    assert any("populations.csv" in note and "populations file" in note for note in extract.notes)
+
+
+def test_classify_never_reads_its_own_output_as_an_extract(tmp_path, capsys):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    output = tmp_path / "out.parquet"
+    for _ in range(2):
+        assert main(["classify", str(tmp_path), "-o", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "out.parquet: not read as an extract (it is this command's output)" in out
+    assert len(pd.read_parquet(output)) == 3
+
+
+def test_classify_refuses_an_output_that_is_one_of_its_inputs(tmp_path, capsys):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    assert main(["classify", str(tmp_path / "spells.csv"), "-o", str(tmp_path / "x.parquet")]) == 0
+    before = (tmp_path / "x.parquet").read_bytes()
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "classify",
+                str(tmp_path / "x.parquet"),
+                "-o",
+                str(tmp_path / ".." / tmp_path.name / "x.parquet"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "x.parquet: is the output being written" in err and err.count("\n") == 1
+    assert (tmp_path / "x.parquet").read_bytes() == before
 
 
 def test_a_bad_second_input_leaves_no_output_from_the_first(tmp_path, capsys):
