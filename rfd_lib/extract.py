@@ -302,7 +302,7 @@ def _canonical(
     for name in profile.keep:
         if fold(name) in by_fold and fold(name) not in {fold(n) for n in names.values()}:
             kept = by_fold[fold(name)]
-            columns[_own_name(kept, ours, DQ_PREFIX, NORMALISED)] = _column(table, name)
+            columns[_own_name(kept, ours | set(columns), DQ_PREFIX, NORMALISED)] = _column(table, name)
     return columns, names
 
 
@@ -428,7 +428,7 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
         "line": pa.nulls(int(unusable.sum()), pa.large_string()),
     }
     for name in raw.table.column_names:
-        rows[_own_name(name, set(QUARANTINE_COLUMNS))] = (
+        rows[_own_name(name, set(rows))] = (
             pc.cast(raw.table.column(name), pa.large_string()).filter(keep).combine_chunks()
         )
     bad = pa.table(rows)
