@@ -17,7 +17,7 @@ from rfd_lib import config
 from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError, RunInterrupted
 from rfd_lib.extract import Extract, load_extracts
-from rfd_lib.outputs import Written, reconciliation_text, write_classified
+from rfd_lib.outputs import COMPANIONS, Written, beside, reconciliation_text, write_classified
 from rfd_lib.rule import load_rule
 from rfd_lib.synthetic import example_spells
 
@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="INPUT", help="CSV/Parquet/.xlsx files, folders, or a database URL"
     )
     run.add_argument("-o", "--output", type=Path, required=True, help="the classified spells (.parquet)")
+    run.add_argument(
+        "--allow-duplicate-spells",
+        action="store_true",
+        help="read files that share spell identifiers (otherwise refused: the spells would count twice)",
+    )
     _reading_options(run)
     run.set_defaults(run=_run_classify)
 
@@ -155,10 +160,17 @@ def _run_classify(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         sheet=args.sheet,
         query=args.query,
+        allow_duplicate_spells=args.allow_duplicate_spells,
+        skip=_outputs(args.output),
     )
     written = write_classified(extract, args.output, args.rule)
     _report(extract, written)
     return 0
+
+
+def _outputs(output: Path) -> list[Path]:
+    """Return the files a classify command writes: never to be read as its extracts."""
+    return [output, *(beside(output, suffix) for suffix in COMPANIONS)]
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -166,7 +178,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     made = write_extracts(args.folder, seed=args.seed)
     print(f"synthetic extracts (not real patients) written to {made.folder}")
-    extract = load_extracts(made.extracts)
+    extract = load_extracts(made.extracts, skip=_outputs(args.output))
     written = write_classified(extract, args.output, args.rule)
     _report(extract, written)
     return 0

@@ -56,6 +56,33 @@ def row_lines(
     return np.delete(data_lines, at - 1), rows.lines[at]
 
 
+def open_quote(path: Path, delimiter: str, longest: int) -> tuple[int, int] | None:
+    """Return the line of the first quote opening a value over lines, and the lines it runs over.
+
+    Such a value runs over a line break for more than ``longest`` bytes (or to the end of the
+    file); None if there is none. Quotes are paired in order, as a reader pairs them: each
+    opening quote is closed by the next.
+    """
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        bytes_ = np.frombuffer(data, dtype=np.uint8)
+        quotes = _quote_marks(bytes_, ord(delimiter))
+        breaks = _line_breaks(bytes_)[0]
+        opens = quotes[0::2]
+        closes = np.concatenate((quotes[1::2], [len(bytes_)] * (len(opens) - len(quotes[1::2]))))
+        # The line (from 1) each quote is on; a file's last line break ends a line, opens none.
+        lines = len(breaks) + int(len(breaks) == 0 or breaks[-1] != len(bytes_) - 1)
+        first, last = (
+            np.searchsorted(breaks, opens) + 1,
+            np.minimum(np.searchsorted(breaks, closes) + 1, lines),
+        )
+        runaway = np.flatnonzero((last > first) & (closes - opens > longest))
+        del bytes_  # a live view of the mapped file would stop it closing
+    if not len(runaway):
+        return None
+    at = runaway[0]
+    return int(first[at]), int(last[at] - first[at]) + 1
+
+
 def _rows(data: mmap.mmap, expected: int, delimiter: int) -> _Rows | None:
     """Return the ``expected`` non-blank rows: one per line, or per quote-balanced run of lines.
 

@@ -19,15 +19,21 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from rfd_lib.csv_lines import row_lines
+from rfd_lib.csv_lines import open_quote, row_lines
 from rfd_lib.errors import ExtractError
 
 UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
 SAMPLE_BYTES = 1 << 20
 TOO_MANY_REJECTED = 1000
+# No real value is longer: SUS's longest column, Der_Procedure_All, is VARCHAR(4000). A value
+# holding a line break and longer than this is rows swallowed by a quote left open.
+LONGEST_VALUE = 4000
+LF, CR = ord("\n"), ord("\r")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as rfd_lib.csv_lines counts the lines of a file
 _LETTER = re.compile(r"[^\W\d_]")
 # The first bytes of files that are sometimes renamed .csv by mistake, and what they are.
 NOT_TEXT = {
@@ -79,6 +85,12 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ExtractError(
             f"{path}: the file is UTF-16, which rfd-audit does not read", hint="save it as UTF-8 (CSV UTF-8)"
+        )
+    if _looks_utf16(sample):
+        raise ExtractError(
+            f"{path}: the file is UTF-16 without a byte-order mark (every other byte is zero), "
+            "which rfd-audit does not read",
+            hint="save it as UTF-8 (CSV UTF-8)",
         )
     notes = []
     if encoding is None:
@@ -153,21 +165,98 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
             f"{path}: {len(rejected):,} rows do not have the header's {len(names)} fields",
             hint=f"is the delimiter {head.delimiter!r} right? (--delimiter)",
         )
-    rows, lines = row_lines(
-        path, table.num_rows + len(rejected), [text for _, text in rejected], head.encoding, head.delimiter
-    )
+    texts = [text for _, text in rejected]
+    breaks, longest = _breaks_per_row(table)
+    rejected_breaks = np.array([len(LINE_BREAK.findall(text)) for text in texts], dtype=np.int64)
+    longest = max([longest, *(len(text) for text, n in zip(texts, rejected_breaks, strict=True) if n)])
+    if longest > LONGEST_VALUE:
+        _stop_swallowed_rows(path, head.delimiter, longest)
+    rows, lines = row_lines(path, table.num_rows + len(rejected), texts, head.encoding, head.delimiter)
     reasons = [
         f"row has {count} field{'s' * (count != 1)} where the header has {len(names)}"
         for count, _ in rejected
     ]
-    rejects = pa.table(
+    split_failures = pa.table(
         {
             "source_row": pa.array(lines, pa.int64()),
             "reason": pa.array(reasons, pa.large_string()),
-            "text": pa.array([text for _, text in rejected], pa.large_string()),
+            "text": pa.array(texts, pa.large_string()),
         }
-    ).sort_by("source_row")
+    )
+    inside = _lines_inside(np.concatenate((rows, lines)), np.concatenate((breaks, rejected_breaks)))
+    rejects = pa.concat_tables([split_failures, inside]).sort_by("source_row")
     return RawTable(str(path), table, rows, rejects, head.notes)
+
+
+def _breaks_per_row(table: pa.Table) -> tuple[np.ndarray, int]:
+    """Return the line breaks inside each row's values, and the length of the longest value with one."""
+    breaks = np.zeros(table.num_rows, dtype=np.int64)
+    longest = 0
+    for column in table.columns:
+        if not may_hold_break(column):
+            continue
+        broken = pc.fill_null(pc.match_substring_regex(column, "[\r\n]"), False)
+        if pc.any(broken).as_py():
+            counted = pc.fill_null(pc.count_substring_regex(column, LINE_BREAK.pattern), 0)
+            breaks += np.asarray(counted.to_numpy(zero_copy_only=False), dtype=np.int64)
+            longest = max(longest, pc.max(pc.utf8_length(pc.filter(column, broken))).as_py())
+    return breaks, longest
+
+
+def may_hold_break(column: pa.ChunkedArray) -> bool:
+    """Return False when no value of a text ``column`` can hold a line break (True may be wrong).
+
+    The bytes of every value are scanned at once with numpy, some twenty times faster than a
+    string kernel; only a column where this finds a break is looked at value by value.
+    """
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is not None:
+            found = np.frombuffer(data, dtype=np.uint8)
+            if np.any((found == LF) | (found == CR)):
+                return True
+    return False
+
+
+def _lines_inside(starts: np.ndarray, breaks: np.ndarray) -> pa.Table:
+    """Return one rejected row for each file line read inside a value of the row starting at ``starts``.
+
+    The row itself is set aside for its line break (:mod:`rfd_lib.extract`); the lines inside it
+    are counted here, so that rows read counts the lines of the file, not what a quote made of them.
+    """
+    spanning = breaks > 0
+    counts = breaks[spanning]
+    first = np.repeat(starts[spanning], counts)
+    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    return pa.table(
+        {
+            "source_row": pa.array(first + step, pa.int64()),
+            "reason": pc.binary_join_element_wise(
+                pa.scalar("read inside a value of the row on line ", pa.large_string()),
+                pc.cast(pa.array(first), pa.large_string()),
+                pa.scalar(" (a quote left open there?)", pa.large_string()),
+                pa.scalar("", pa.large_string()),
+            ),
+            "text": pa.nulls(len(first), pa.large_string()),
+        }
+    )
+
+
+def _stop_swallowed_rows(path: Path, delimiter: str, longest: int) -> None:
+    """Raise ExtractError naming the line of the quote that swallowed the rows after it.
+
+    A value of ``longest`` characters holds a line break: no real value is that long.
+    """
+    found = open_quote(path, delimiter, LONGEST_VALUE)
+    where = (
+        f"line {found[0]}: a quote opens a value that runs over {found[1]:,} lines"
+        if found
+        else "a value runs over several lines"
+    )
+    raise ExtractError(
+        f"{path}: {where}, longer than any real value ({longest:,} characters): the rows in it would be lost",
+        hint="close or remove the stray quote, or export again with text values quoted",
+    )
 
 
 def name_blanks(header: list[str]) -> list[str]:
@@ -181,6 +270,12 @@ def name_blanks(header: list[str]) -> list[str]:
         taken.add(made.casefold())
         names.append(made)
     return names
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Return whether ``sample`` is UTF-16 text: a zero byte in most even or most odd positions."""
+    pairs = len(sample) // 2
+    return pairs > 0 and max(sample[0::2].count(0), sample[1::2].count(0)) > pairs // 2
 
 
 def _sniff_encoding(path: Path, sample: bytes) -> str:

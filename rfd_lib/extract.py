@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfd_lib.arrow_text import join_present
-from rfd_lib.csv_source import RawTable
+from rfd_lib.csv_source import RawTable, may_hold_break
 from rfd_lib.episodes import episode_codes, roll_up
 from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.profiles import Profile, choose_profile, fold, load_profile, missing_columns, missing_error
 from rfd_lib.sources import expand_sources, header_of, read_source
 from rfd_lib.spell_schema import SpellSchema, load_spell_schema
-from rfd_lib.validate import Problem, convert, findings
+from rfd_lib.validate import NORMALISED, Problem, convert, findings
 
 log = logging.getLogger("rfd_lib")
 
@@ -40,6 +40,8 @@ SPELL_COLUMNS = (
     "patient_classification",
 )
 TRACE_COLUMNS = ("source", "source_row")
+QUARANTINE_COLUMNS = ("source", "source_row", "reason", "line")
+DQ_PREFIX = "dq_"
 
 
 class QuarantineWarning(UserWarning):
@@ -50,11 +52,12 @@ class QuarantineWarning(UserWarning):
 class Extract:
     """Extracts read: the spells, the rows set aside, the data-quality findings and the reconciliation.
 
-    * ``spells``: one row per usable spell — the canonical columns, the profile's kept columns,
-      ``source`` and ``source_row`` (where it came from) and one ``dq_<check>`` boolean per finding;
+    * ``spells``: one row per usable spell — the canonical columns, the profile's kept columns
+      (one named like a column of rfd-audit's own is kept as ``extract:<name>``), ``source`` and
+      ``source_row`` (where it came from) and one ``dq_<check>`` boolean per finding;
     * ``quarantine``: every unusable row — ``source``, ``source_row``, ``reason`` (all reasons,
       ``; ``-separated), ``line`` (the raw text of a row that could not be split into fields)
-      and the row's own columns as text;
+      and the row's own columns as text (one named like those four is kept as ``extract:<name>``);
     * ``findings``: one row per check and column — ``check``, ``column``, ``description``,
       ``spells`` flagged and the first few ``example_rows`` as ``source:row``;
     * ``reconciliation``: one row per source — ``source``, ``profile``, ``rows_read``,
@@ -111,18 +114,25 @@ def load_extracts(
     encoding: str | None = None,
     sheet: str | None = None,
     query: str | None = None,
+    allow_duplicate_spells: bool = False,
+    skip: Iterable[str | os.PathLike[str]] = (),
 ) -> Extract:
     """Return every extract in ``sources`` read, checked and combined into one :class:`Extract`.
 
     Arguments as :func:`read_extract`. Duplicate spell identifiers are looked for across all the
-    sources together. Raises :class:`~rfd_lib.errors.ReconciliationError` if any source's rows read
-    differ from its rows accepted plus quarantined.
+    sources together: within one source they are a finding; shared by two sources they raise
+    :class:`~rfd_lib.errors.ExtractError` (the same spells given twice would be counted twice)
+    unless ``allow_duplicate_spells``, when they too are a finding. ``skip`` names files never
+    read as extracts (the output being written and its companions): passed over in a folder,
+    refused when named. Raises
+    :class:`~rfd_lib.errors.ReconciliationError` if any source's rows read differ from its rows
+    accepted plus quarantined.
     """
     schema = load_spell_schema()
     chosen = None if profile is None else load_profile(profile)
     reads: list[_Read] = []
     notes: list[str] = []
-    paths = expand_sources(sources)
+    paths = expand_sources(sources, skip=skip, notes=notes)
     if not paths:
         raise ExtractError("no extract given")
     for path in paths:
@@ -153,7 +163,41 @@ def load_extracts(
         reads.append(_read_one(raw, used, schema))
         if used.episodes is not None:
             notes.append(f"{raw.source}: episodes rolled up to spells — {used.episodes.method}")
+    if not allow_duplicate_spells:
+        _refuse_shared_spells(reads)
     return _combine(reads, schema, notes)
+
+
+def _refuse_shared_spells(reads: list[_Read]) -> None:
+    """Raise ExtractError naming the first two sources that share spell identifiers, and how many."""
+    if len(reads) < 2:
+        return
+    ids = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "spell_id": pc.cast(read.spells.column("spell_id"), pa.large_string()),
+                    "file": pa.array(np.full(read.spells.num_rows, number, np.int32)),
+                }
+            )
+            for number, read in enumerate(reads)
+        ]
+    )
+    ids = ids.group_by(["spell_id", "file"]).aggregate([])
+    pairs = ids.join(ids, "spell_id", right_suffix="_other").filter(
+        pc.less(pc.field("file"), pc.field("file_other"))
+    )
+    if not pairs.num_rows:
+        return
+    counted = pairs.group_by(["file", "file_other"]).aggregate([("spell_id", "count")])
+    first = counted.sort_by([("file", "ascending"), ("file_other", "ascending")]).slice(0, 1).to_pylist()[0]
+    one, other = (reads[first[key]].reconciliation["source"] for key in ("file", "file_other"))
+    raise ExtractError(
+        f"{one} and {other} share {first['spell_id_count']:,} spell identifiers: "
+        "their spells would be counted twice (the same extract under two names?)",
+        hint="give each spell once; if the files really hold different spells with the same identifiers, "
+        "allow it (--allow-duplicate-spells)",
+    )
 
 
 def _stamp(source: str | os.PathLike[str]) -> tuple[int, int] | None:
@@ -184,6 +228,7 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
     """Return one source's usable spells, its quarantined rows and its reconciliation."""
     columns, names = _canonical(raw.table, profile, schema)
     typed, problems = convert(columns, schema, names, raw.source)
+    problems += _line_breaks(raw.table)
     unusable = _any(problems, raw.table.num_rows)
     if profile.episodes is not None:
         typed["_episode_id"] = pc.cast(_column(raw.table, profile.episodes.episode_id), pa.large_string())
@@ -216,6 +261,24 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
     return _Read(spells, quarantine, reconciliation, names)
 
 
+def _line_breaks(table: pa.Table) -> list[Problem]:
+    """Return, per column of the extract, the rows with a value holding a line break.
+
+    No column of a spell holds one: a row with one has run over several lines of the file (a
+    quote left open swallows the next row), so it is set aside rather than counted as one spell.
+    """
+    problems = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if text and may_hold_break(column):
+            broken = pc.fill_null(pc.match_substring_regex(column, "[\r\n]"), False)
+            if pc.any(broken).as_py():
+                rows = np.asarray(broken.to_numpy(zero_copy_only=False), dtype=bool)
+                reason = f"{name} holds a line break: the row runs over several lines (a quote left open?)"
+                problems.append(Problem(reason, rows))
+    return problems
+
+
 def _canonical(
     table: pa.Table, profile: Profile, schema: SpellSchema
 ) -> tuple[dict[str, pa.Array], dict[str, str]]:
@@ -235,10 +298,24 @@ def _canonical(
         for canonical, values in episode_codes(table, profile).items():
             columns[canonical] = values
             names[canonical] = canonical
+    ours = {*schema.columns, *TRACE_COLUMNS}
     for name in profile.keep:
         if fold(name) in by_fold and fold(name) not in {fold(n) for n in names.values()}:
-            columns[by_fold[fold(name)]] = _column(table, name)
+            kept = by_fold[fold(name)]
+            columns[_own_name(kept, ours | set(columns), DQ_PREFIX, NORMALISED)] = _column(table, name)
     return columns, names
+
+
+def _own_name(name: str, taken: set[str], *prefixes: str) -> str:
+    """Return ``name`` for an extract's column, or ``extract:name`` if it is one of rfd-audit's own.
+
+    A name is rfd-audit's own when ``taken`` holds it (case ignored) or it starts with one of
+    ``prefixes``: those columns must never be overwritten by the extract.
+    """
+    folded = {fold(other) for other in taken}
+    while fold(name) in folded or name.lower().startswith(prefixes):
+        name = f"extract:{name}"
+    return name
 
 
 def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
@@ -336,7 +413,7 @@ def _key_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) -> pa.Table:
-    """Return the unusable rows as text with their reasons, rejected (unsplittable) rows first."""
+    """Return the unusable rows as text with their reasons, in the order of the file."""
     size = raw.table.num_rows
     reasons = [
         pc.if_else(pa.array(problem.rows), pa.scalar(problem.reason, pa.large_string()), None)
@@ -351,7 +428,9 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
         "line": pa.nulls(int(unusable.sum()), pa.large_string()),
     }
     for name in raw.table.column_names:
-        rows[name] = pc.cast(raw.table.column(name), pa.large_string()).filter(keep).combine_chunks()
+        rows[_own_name(name, set(rows))] = (
+            pc.cast(raw.table.column(name), pa.large_string()).filter(keep).combine_chunks()
+        )
     bad = pa.table(rows)
     rejected = raw.rejected
     split_failures = pa.table(
@@ -360,10 +439,13 @@ def _quarantine(raw: RawTable, problems: list[Problem], unusable: np.ndarray) ->
             "source_row": rejected.column("source_row"),
             "reason": rejected.column("reason"),
             "line": rejected.column("text"),
-            **{name: pa.nulls(rejected.num_rows, pa.large_string()) for name in raw.table.column_names},
+            **{
+                name: pa.nulls(rejected.num_rows, pa.large_string())
+                for name in list(rows)[len(QUARANTINE_COLUMNS) :]
+            },
         }
     )
-    return pa.concat_tables([split_failures, bad])
+    return pa.concat_tables([split_failures, bad]).sort_by("source_row")
 
 
 def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extract:
@@ -384,6 +466,7 @@ def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extra
         where, "source", pa.DictionaryArray.from_arrays(_flat(spells.column("source")), sources)
     )
     found = findings({name: spells.column(name) for name in spells.column_names}, schema, names)
+    spells = spells.drop_columns([n for n in spells.column_names if n.startswith(NORMALISED)])
     order = [n for n in SPELL_COLUMNS if n in spells.column_names]
     order += [n for n in schema.columns if n in spells.column_names and n not in order]
     order += [n for n in spells.column_names if n not in order and n not in TRACE_COLUMNS]
@@ -395,7 +478,7 @@ def _combine(reads: list[_Read], schema: SpellSchema, notes: list[str]) -> Extra
         for finding in found:
             if finding.check == check:
                 flagged |= finding.spells
-        frame[f"dq_{check}"] = flagged
+        frame[f"{DQ_PREFIX}{check}"] = flagged
     quarantine = pa.concat_tables([read.quarantine for read in reads], promote_options="permissive")
     return Extract(
         spells=frame,

@@ -11,6 +11,9 @@ import pandas as pd
 from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.extract import Extract
+from rfd_lib.safe_csv import write_csv
+
+COMPANIONS = ("quarantine.csv", "findings.csv")  # written beside the classified spells
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ def beside(output: Path, suffix: str) -> Path:
 def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str] = "2K_RFD_back") -> Written:
     """Classify ``extract``'s spells and write them (Parquet), its quarantine and findings (CSV).
 
+    The CSV files are safe to open in a spreadsheet (:mod:`rfd_lib.safe_csv`).
+
     Every file is written to a temporary name first and renamed only when all are complete, so a
     failed run leaves no partial output; a quarantine file from an earlier run is removed when
     this run quarantines nothing.
@@ -45,8 +50,8 @@ def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str
     try:
         pending.append(_partial(output, lambda p: classified.to_parquet(p, index=False)))
         if quarantine is not None:
-            pending.append(_partial(quarantine, lambda p: extract.quarantine.to_csv(p, index=False)))
-        pending.append(_partial(findings, lambda p: extract.findings.to_csv(p, index=False)))
+            pending.append(_partial(quarantine, lambda p: write_csv(extract.quarantine, p)))
+        pending.append(_partial(findings, lambda p: write_csv(extract.findings, p)))
     except BaseException:
         for partial, _ in pending:
             partial.unlink(missing_ok=True)

@@ -146,7 +146,7 @@ def read_populations(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise PopulationError(f"{path}: the file has a header but no providers")
 
-    codes = frame["provider_code"]
+    codes = frame["provider_code"].str.upper()  # as the extract's codes are read (validate.fold_codes)
     blank = (codes == "").to_numpy()
     if blank.any():
         raise PopulationError(f"{path}: line {line[blank][0]}: provider_code is blank")

@@ -62,8 +62,20 @@ def is_database_url(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and "://" in source
 
 
-def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path]:
-    """Return the extracts ``sources`` name: files as given, folders as the extracts inside them."""
+def expand_sources(
+    sources: Iterable[str | os.PathLike[str]],
+    *,
+    skip: Iterable[str | os.PathLike[str]] = (),
+    notes: list[str] | None = None,
+) -> list[str | Path]:
+    """Return the extracts ``sources`` name: files as given, folders as the extracts inside them.
+
+    ``skip`` names files that are never extracts (the output being written, say): a folder's are
+    passed over, and one named on its own is refused. A populations file in a folder (the
+    README suggests keeping it beside the extracts) is passed over too. What was passed over is
+    appended to ``notes``. Raises ExtractError for a link that leads nowhere or round in a loop.
+    """
+    skipped = {_resolved(Path(path)) for path in skip}
     expanded: list[str | Path] = []
     for source in sources:
         if is_database_url(source):
@@ -71,30 +83,76 @@ def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str | Path
             continue
         path = Path(source)
         if path.is_dir():
-            # Files rfd-audit wrote beside an earlier output, or other programs keep beside
-            # an extract, and folders named like one are not extracts.
-            inside = sorted(
-                p
-                for p in path.iterdir()
-                if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
-                and not p.name.endswith(OUR_FILES)
-                and not p.name.startswith(NOT_EXTRACTS)
-                and not p.is_dir()
-            )
+            inside = _extracts_in(path, skipped, notes if notes is not None else [])
             if not inside:
                 raise ExtractError(f"{path}: the folder holds no CSV, Parquet or Excel extract")
             expanded += inside
         elif path.is_file():
+            if _resolved(path) in skipped:
+                raise ExtractError(
+                    f"{path}: is the output being written, so it cannot be read as an extract too",
+                    hint="write the output to another file (-o)",
+                )
             expanded.append(path)
         else:
             raise ExtractError(f"{path}: no such file or folder")
     seen: dict[str, str | Path] = {}
     for item in expanded:
-        key = str(item) if isinstance(item, str) else str(item.resolve())
+        key = str(item) if isinstance(item, str) else _resolved(item)
         if key in seen:
             raise ExtractError(f"{item}: given twice (its spells would be counted twice)")
         seen[key] = item
     return expanded
+
+
+def _extracts_in(folder: Path, skipped: set[str], notes: list[str]) -> list[Path]:
+    """Return the extracts in ``folder``, noting the output and populations files passed over."""
+    # Files rfd-audit wrote beside an earlier output, or other programs keep beside an
+    # extract, and folders named like one are not extracts.
+    named = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in TEXT_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+        and not p.name.endswith(OUR_FILES)
+        and not p.name.startswith(NOT_EXTRACTS)
+    )
+    inside = []
+    for path in named:
+        if not path.exists():
+            raise ExtractError(
+                f"{path}: a link that leads nowhere (or round in a loop of links)",
+                hint="remove the link from the folder, or point it at the extract",
+            )
+        if path.is_dir():
+            continue
+        if _resolved(path) in skipped:
+            notes.append(f"{path}: not read as an extract (it is this command's output)")
+        elif _is_populations(path):
+            notes.append(f"{path}: not read as an extract (it is a populations file)")
+        else:
+            inside.append(path)
+    return inside
+
+
+def _resolved(path: Path) -> str:
+    """Return ``path`` made absolute with links followed (raises ExtractError for a loop)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):
+        raise ExtractError(f"{path}: a link that leads round in a loop of links") from None
+
+
+def _is_populations(path: Path) -> bool:
+    """Return whether the text file at ``path`` has the populations file's header, not spells."""
+    from rfd_lib.rates import POPULATION_COLUMNS
+
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return False
+    try:
+        header = {name.casefold() for name in read_head(path).header}
+    except ExtractError:
+        return False  # it is read, and refused, as an extract
+    return set(POPULATION_COLUMNS) <= header
 
 
 def header_of(

@@ -6,6 +6,7 @@ rather than quietly letting a bad value through.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from pathlib import Path
@@ -59,6 +60,13 @@ class Column(BaseModel):
     nullable: bool = Field(default=True, description="False: a NULL makes the row unusable.")
     unique: bool = Field(default=False, description="Duplicate values are a data-quality finding.")
     shape: str | None = Field(default=None, description="Name of the shape each code should have.")
+    shape_required: bool = Field(
+        default=False, description="True: a code not of its shape makes the row unusable (not a finding)."
+    )
+    normalised: bool = Field(
+        default=False,
+        description="True: blanks trimmed and upper-cased on reading, as SQL Server compares codes.",
+    )
     codes: dict[str, str] | None = Field(
         default=None, min_length=1, description="The valid codes and their meaning (none: not checked)."
     )
@@ -84,12 +92,21 @@ class SpellSchema(BaseModel):
     columns: dict[str, Column] = Field(min_length=1)
     shapes: dict[str, Shape]
     date_formats: tuple[str, ...] = Field(min_length=1)
+    earliest_date: dt.date = Field(description="A date before this is not a real date of a spell.")
+    years_ahead: int = Field(ge=0, le=100, description="Nor is one more than this many years after today.")
+
+    def latest_date(self, today: dt.date | None = None) -> dt.date:
+        """Return the last plausible date of a spell: ``years_ahead`` years after ``today``."""
+        today = today or dt.date.today()
+        return today.replace(year=today.year + self.years_ahead, day=min(today.day, 28))
 
     @model_validator(mode="after")
     def _shapes_exist(self) -> SpellSchema:
         for name, column in self.columns.items():
             if column.shape is not None and column.shape not in self.shapes:
                 raise ValueError(f"column {name}: unknown shape {quoted(column.shape)}")
+            if column.shape_required and column.shape is None:
+                raise ValueError(f"column {name}: shape_required without a shape")
         for fmt in self.date_formats:
             if set(re.findall(r"%.", fmt)) - {"%Y", "%m", "%d"} or not {"%Y", "%m", "%d"} <= set(
                 re.findall(r"%.", fmt)

@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 from rfd_lib.errors import ExtractError
 from rfd_lib.spell_schema import Column, SpellSchema
 
+NORMALISED = "normalised:"
+# Control characters other than tab and line breaks (a row with a line break is set aside apart).
+CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 WHOLE_NUMBER = r"^[+-]?[0-9]{1,9}(\.0*)?$"
 TIME_OF_DAY = r"^(\S+)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?$"
 
@@ -49,7 +52,9 @@ def convert(
 ) -> tuple[dict[str, pa.Array], list[Problem]]:
     """Return the canonical columns typed, and the problems that make rows unusable.
 
-    Columns the schema does not know (those a profile keeps) come back as text, unchecked.
+    Columns the schema does not know (those a profile keeps) come back as text, unchecked. A
+    ``normalised`` column comes back folded (:func:`fold_codes`), with a boolean column
+    ``normalised:<column>`` beside it marking the rows it changed (for :func:`findings`).
     ``names`` gives each canonical column's name in the extract, for messages. Raises
     :class:`ExtractError` when a whole code column has lost its leading zeros (the export, not a
     row, is at fault).
@@ -57,36 +62,55 @@ def convert(
     # Arrow's kernels release the GIL, so the columns are checked side by side.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         done = list(pool.map(lambda item: _convert_column(*item, schema, names, source), columns.items()))
-    typed = {canonical: values for canonical, values, _ in done}
-    problems = [problem for _, _, found in done for problem in found]
+    typed = {canonical: values for canonical, values, _, _ in done}
+    for *_, extra in done:
+        typed.update(extra)
+    problems = [problem for _, _, found, _ in done for problem in found]
     return typed, [problem for problem in problems if problem.rows.any()]
 
 
 def _convert_column(
     canonical: str, values: pa.Array, schema: SpellSchema, names: dict[str, str], source: str
-) -> tuple[str, pa.Array, list[Problem]]:
+) -> tuple[str, pa.Array, list[Problem], dict[str, pa.Array]]:
+    """Return a column typed, its problems, and a ``normalised:`` mask of the codes it changed."""
     values = _plain(values)
     if canonical not in schema.columns:
         # A column the profile keeps for the report (a site name, say) is carried as text, unchecked.
-        return canonical, _as_text(values), []
+        return canonical, _as_text(values), [], {}
     spec = schema.columns[canonical]
     name = names.get(canonical, canonical)
     problems: list[Problem] = []
+    extra: dict[str, pa.Array] = {}
     if spec.type == "integer":
         typed, bad = _whole_numbers(values)
         problems.append(Problem(f"{name} is not a whole number", bad))
     elif spec.type == "date":
         typed, bad = _dates(values, schema.date_formats)
         problems.append(Problem(f"{name} is not a date (expected e.g. 2025-01-31)", bad))
+        earliest, latest = schema.earliest_date, schema.latest_date()
+        outside = pc.or_(pc.less(typed, pa.scalar(earliest)), pc.greater(typed, pa.scalar(latest)))
+        problems.append(
+            Problem(f"{name} is before {earliest} or after {latest}: not a date of a spell", _true(outside))
+        )
     else:
         typed = _as_text(values)
         if spec.type in ("code", "code_list"):
             problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(typed)))
+            control = pc.match_substring_regex(typed, CONTROL)
+            problems.append(Problem(f"{name} holds a control character (a NUL byte?)", _true(control)))
+        if spec.normalised:
+            folded = fold_codes(typed)
+            extra[f"{NORMALISED}{canonical}"] = pc.fill_null(pc.not_equal(folded, typed), False)
+            typed = folded
+        if spec.shape_required:
+            shape = schema.shapes[spec.shape]
+            wrong = pc.invert(pc.match_substring_regex(typed, f"^(?:{shape.pattern})$"))
+            problems.append(Problem(f"{name} is not shaped like an {shape.description}", _true(wrong)))
         if spec.codes:
             problems.append(Problem(f"{name} has lost a leading zero", _lost_zero(typed, spec, name, source)))
     if not spec.nullable:
         problems.append(Problem(f"{name} is empty", _null(typed)))
-    return canonical, typed, problems
+    return canonical, typed, problems, extra
 
 
 def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str]) -> list[Finding]:
@@ -113,6 +137,13 @@ def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, 
                 "discharge_before_admission", "discharge_date", "discharged before admitted", _true(before)
             )
         )
+    for column, changed in spells.items():
+        if column.startswith(NORMALISED):
+            name = names.get(column[len(NORMALISED) :], column[len(NORMALISED) :])
+            description = (
+                f"{name} written with blanks around it or in lower case (read as upper case, trimmed)"
+            )
+            found.append(Finding("code_normalised", name, description, _true(changed)))
     for canonical, flagged in duplicates.items():
         name = names.get(canonical, canonical)
         found.append(Finding(f"duplicate_{canonical}", name, f"{name} shared with another spell", flagged))
@@ -153,7 +184,7 @@ def _column_findings(
                 if flagged is not None:
                     outside &= ~flagged
             found.append(Finding("age_implausible", name, f"{name} outside {low}-{high}", outside))
-    if spec.shape is not None:
+    if spec.shape is not None and not spec.shape_required:
         shape = schema.shapes[spec.shape]
         pattern = shape.pattern if spec.type == "code" else _list_pattern(shape.pattern)
         wrong = pc.invert(pc.match_substring_regex(values, f"^ *(?:{pattern}) *$", ignore_case=True))
@@ -169,6 +200,15 @@ def _column_findings(
             )
         )
     return found
+
+
+def fold_codes(values: pa.Array) -> pa.Array:
+    """Return codes as SQL Server compares them, written one way: blanks trimmed, upper case.
+
+    SQL Server ignores trailing blanks and (in the usual collation) case; a leading blank is a
+    typing slip too. The same rule for one code is :func:`rfd_lib.run_params.fold_code`.
+    """
+    return pc.utf8_upper(pc.utf8_trim_whitespace(values))
 
 
 def _list_pattern(code: str) -> str:
@@ -222,7 +262,8 @@ def _whole_numbers(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         text, blank = _one(text), _one(blank)
     good = pc.match_substring_regex(text, WHOLE_NUMBER)
     bad_rows = _true(pc.and_(pc.invert(good), pc.invert(blank)))
-    digits = pc.replace_substring_regex(text, r"\.0*$", "")
+    # Arrow's cast reads neither a leading '+' nor a trailing '.0'.
+    digits = pc.replace_substring_regex(text, r"^\+|\.0*$", "")
     number = pc.cast(pc.if_else(pc.and_(good, pc.invert(blank)), digits, None), pa.int64())
     return number, bad_rows
 

@@ -148,6 +148,43 @@ def sqlite_with_bytes(folder: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# GOOD without quoted values: an unmatched quote then runs on until the end of the file.
+PLAIN = [",".join(value.replace(",", " ") for value in cells) for cells in GOOD_CELLS]
+
+
+def stray_quote(name: str, delimiter: str) -> Callable[[Path], Path]:
+    """Return a maker of 1,500 rows with one opening quote before the provider on data line 100."""
+
+    def make(folder: Path) -> Path:
+        rows = [
+            PLAIN[i % 3].replace(",", delimiter).replace(PLAIN[i % 3][:3], str(1000 + i), 1)
+            for i in range(1500)
+        ]
+        rows[99] = rows[99].replace(f"{delimiter}ZA1", f'{delimiter}"ZA1', 1)
+        path = folder / name
+        path.write_text(csv(*rows, header=HEADER.replace(",", delimiter)))
+        return path
+
+    return make
+
+
+def same_extract_twice(folder: Path) -> Path:
+    """Return a folder holding one extract under two names (the second without its last spell)."""
+    (folder / "q2").mkdir()
+    (folder / "q2" / "spells.csv").write_text(csv(*GOOD))
+    (folder / "q2" / "spells_copy.csv").write_text(csv(*GOOD[:2]))
+    return folder / "q2"
+
+
+def symlink_loop(folder: Path) -> Path:
+    """Return a folder holding a good extract and two links named .csv that lead to each other."""
+    (folder / "loop").mkdir()
+    (folder / "loop" / "good.csv").write_text(csv(*GOOD))
+    (folder / "loop" / "a.csv").symlink_to(folder / "loop" / "b.csv")
+    (folder / "loop" / "b.csv").symlink_to(folder / "loop" / "a.csv")
+    return folder / "loop"
+
+
 def many_short_rows(folder: Path) -> Path:
     path = folder / "short.csv"
     path.write_text(csv(*["101,ZA1"] * 1200))
@@ -322,6 +359,37 @@ ERRORS = [
         ["stray.csv", "cannot be numbered"],
     ),
     (
+        "a stray quote on data line 100 of a tab-separated extract swallows the 1,400 lines after it",
+        stray_quote("stray.tsv", "\t"),
+        {},
+        ["stray.tsv", "line 101", "quote", "1,401 lines", "would be lost"],
+    ),
+    (
+        "a stray quote on data line 100 of a CSV swallows the 1,400 lines after it",
+        stray_quote("stray.csv", ","),
+        {},
+        ["stray.csv", "line 101", "quote", "1,401 lines", "would be lost"],
+    ),
+    (
+        "the same extract under two names",
+        same_extract_twice,
+        {},
+        ["spells.csv and ", "spells_copy.csv share 2 spell identifiers", "--allow-duplicate-spells"],
+    ),
+    ("a symbolic link loop in a folder", symlink_loop, {}, ["a.csv", "loop of links"]),
+    (
+        "UTF-16 without a byte-order mark",
+        write("utf16le.csv", csv(*GOOD).encode("utf-16-le")),
+        {},
+        ["utf16le.csv", "UTF-16 without a byte-order mark"],
+    ),
+    (
+        "big-endian UTF-16 without a byte-order mark",
+        write("utf16be.csv", csv(*GOOD).encode("utf-16-be")),
+        {},
+        ["utf16be.csv", "UTF-16 without a byte-order mark"],
+    ),
+    (
         "rows with the wrong delimiter throughout",
         many_short_rows,
         {},
@@ -374,6 +442,60 @@ QUARANTINED = [
     ("spell without an identifier", replace(2, "APCS_Ident", ""), [4], "APCS_Ident is empty"),
     ("spell without a provider", replace(0, "Der_Provider_Code", ""), [2], "Der_Provider_Code is empty"),
     ("code with a non-ASCII character", replace(0, "Der_Diagnosis_All", "||M545,C5O9é"), [2], "not ASCII"),
+    (
+        "NUL byte in a code",
+        replace(2, "Admission_Method", "1\x001"),
+        [4],
+        "Admission_Method holds a control character",
+    ),
+    (
+        "admission date 0001-01-01",
+        replace(0, "Admission_Date", "0001-01-01"),
+        [2],
+        "Admission_Date is before 1948-07-05 or after",
+    ),
+    (
+        "discharge date 9999-12-31 (a 'no date' marker)",
+        replace(1, "Discharge_Date", "9999-12-31"),
+        [3],
+        "Discharge_Date is before 1948-07-05 or after",
+    ),
+    (
+        "provider code of 300 characters",
+        replace(0, "Der_Provider_Code", "Z" * 300),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code holding a NUL byte",
+        replace(0, "Der_Provider_Code", "ZA\x001"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code $x^$ (chart mathtext)",
+        replace(0, "Der_Provider_Code", "$x^$"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code ../../../ESCAPED (a path)",
+        replace(0, "Der_Provider_Code", "../../../ESCAPED"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code a/b (a folder)",
+        replace(0, "Der_Provider_Code", "a/b"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
+    (
+        "provider code {x} (a template)",
+        replace(0, "Der_Provider_Code", "{x}"),
+        [2],
+        "Der_Provider_Code is not shaped like an organisation code",
+    ),
 ]
 
 
@@ -437,14 +559,24 @@ ROW_NUMBERS = [
     (
         "quoted value over two lines",
         csv(GOOD[0].replace(",||M545", ',"||M545\n"'), GOOD[1], GOOD[2][:25]),
-        [2, 4],
-        [5],
+        [4],
+        [2, 3, 5],
     ),
     (
         "a quote inside a value, and a value over two lines",
-        csv(GOOD[0].replace("ZA1", 'Z"A1'), GOOD[2].replace(",||M545", ',"||M545\n"'), GOOD[1][:25]),
-        [2, 3],
-        [5],
+        csv(
+            GOOD[0].replace("P000000001", 'P000"000001'),
+            GOOD[2].replace(",||M545", ',"||M545\n"'),
+            GOOD[1][:25],
+        ),
+        [2],
+        [3, 4, 5],
+    ),
+    (
+        "a stray quote swallows the next row: both set aside, each line counted",
+        csv(PLAIN[0], PLAIN[1].rsplit(",", 1)[0] + ',"M545', PLAIN[2] + '"', PLAIN[0].replace("101", "104")),
+        [2, 5],
+        [3, 4],
     ),
     ("Windows line ends", csv(GOOD[0][:20], *GOOD).replace("\n", "\r\n"), [3, 4, 5], [2]),
     ("Mac line ends (carriage return alone)", csv(*GOOD, GOOD[2][:25]).replace("\n", "\r"), [2, 3, 4], [5]),
@@ -476,6 +608,55 @@ def test_the_cli_gives_one_line_status_2_and_writes_nothing_for_a_bad_input(tmp_
     err = capsys.readouterr().err
     assert err.startswith("rfd-audit: error: ") and "header.csv" in err and err.count("\n") == 1
     assert not output.exists() and not list(tmp_path.rglob("*.partial"))
+
+
+def test_an_age_written_with_a_plus_sign_is_read(tmp_path):
+    path = tmp_path / "plus.csv"
+    path.write_text(csv(*replace(0, "Age_At_Start_of_Spell_SUS", "+45")))
+    extract = load_extracts([path])
+    assert extract.spells["Age_At_Start_of_Spell_SUS"].tolist()[:2] == [45, 71]
+    assert extract.quarantine.empty
+
+
+def test_a_populations_file_in_the_folder_of_extracts_is_passed_over_and_said(tmp_path):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    (tmp_path / "populations.csv").write_text(
+        "provider_code,provider_name,catchment_population\nZA1,A,250000\n"
+    )
+    extract = load_extracts([tmp_path])
+    assert extract.reconciliation["source"].tolist() == [str(tmp_path / "spells.csv")]
+    assert any("populations.csv" in note and "populations file" in note for note in extract.notes)
+
+
+def test_classify_never_reads_its_own_output_as_an_extract(tmp_path, capsys):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    output = tmp_path / "out.parquet"
+    for _ in range(2):
+        assert main(["classify", str(tmp_path), "-o", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "out.parquet: not read as an extract (it is this command's output)" in out
+    assert len(pd.read_parquet(output)) == 3
+
+
+def test_classify_refuses_an_output_that_is_one_of_its_inputs(tmp_path, capsys):
+    (tmp_path / "spells.csv").write_text(csv(*GOOD))
+    assert main(["classify", str(tmp_path / "spells.csv"), "-o", str(tmp_path / "x.parquet")]) == 0
+    before = (tmp_path / "x.parquet").read_bytes()
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "classify",
+                str(tmp_path / "x.parquet"),
+                "-o",
+                str(tmp_path / ".." / tmp_path.name / "x.parquet"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "x.parquet: is the output being written" in err and err.count("\n") == 1
+    assert (tmp_path / "x.parquet").read_bytes() == before
 
 
 def test_a_bad_second_input_leaves_no_output_from_the_first(tmp_path, capsys):

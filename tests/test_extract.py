@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv as csv_module
 import warnings
 
 import pandas as pd
 import pytest
 
 import rfd_lib.extract
+from rfd_lib import config
 from rfd_lib.cli import main
 from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.extract import QuarantineWarning, load_extracts, read_extract
 from rfd_lib.spell_schema import SchemaError
 from tests.test_bad_inputs import GOOD, HEADER, csv, replace
+
+PROFILES = config.PROFILES_DIR
 
 
 def write_csv(tmp_path, rows, name="extract.csv", header=HEADER):
@@ -84,6 +88,63 @@ def test_implausible_values_are_kept_and_flagged(tmp_path):
     assert "extract.csv:2" in extract.findings.set_index("check").at["age_unknown", "example_rows"]
 
 
+def test_provider_codes_are_compared_as_sql_server_compares_them_and_the_fix_is_a_finding(tmp_path):
+    rows = [GOOD[0].replace("ZA1", "ZT0 "), GOOD[1].replace("ZA1", " ZT0"), GOOD[2].replace("ZA1", "zt0")]
+    extract = load_extracts(
+        [write_csv(tmp_path, [*rows, GOOD[0].replace("ZA1", "ZT0").replace("101", "104")])]
+    )
+    assert extract.spells["provider_code"].tolist() == ["ZT0"] * 4
+    assert extract.spells["dq_code_normalised"].tolist() == [True, True, True, False]
+    (finding,) = extract.findings[extract.findings["check"] == "code_normalised"].to_dict("records")
+    assert finding["column"] == "Der_Provider_Code" and finding["spells"] == 3
+
+
+def test_spells_shared_by_two_files_are_read_when_allowed_and_flagged(tmp_path, capsys):
+    first = write_csv(tmp_path, GOOD, name="first.csv")
+    second = write_csv(tmp_path, GOOD[:1], name="second.csv")
+    extract = load_extracts([first, second], allow_duplicate_spells=True)
+    assert extract.spells["dq_duplicate_spell_id"].tolist() == [True, False, False, True]
+    output = tmp_path / "out.parquet"
+    assert main(["classify", str(first), str(second), "-o", str(output)]) == 2
+    assert "share 1 spell identifiers" in capsys.readouterr().err and not output.exists()
+    assert main(["classify", str(first), str(second), "-o", str(output), "--allow-duplicate-spells"]) == 0
+    assert len(pd.read_parquet(output)) == 4
+
+
+def test_extract_columns_named_like_the_quarantines_own_are_kept_apart(tmp_path):
+    header = HEADER + ",reason,SOURCE,line,source_row"
+    rows = [row + ",r,s,l,9" for row in replace(1, "Admission_Date", "never")]
+    quarantine = load_extracts([write_csv(tmp_path, rows, header=header)]).quarantine
+    assert quarantine["source"].tolist() == [str(tmp_path / "extract.csv")]
+    assert quarantine["source_row"].tolist() == [3]
+    assert quarantine["reason"].str.contains("Admission_Date is not a date").all()
+    assert quarantine["line"].isna().all()
+    own = ["extract:reason", "extract:SOURCE", "extract:line", "extract:source_row"]
+    assert quarantine[own].values.tolist() == [["r", "s", "l", "9"]]
+
+
+def test_kept_columns_named_like_the_spells_own_are_kept_apart(tmp_path):
+    profile = tmp_path / "keeps.yaml"
+    profile.write_text(
+        (PROFILES / "sus_apcs.yaml")
+        .read_text()
+        .replace("name: sus_apcs", "name: keeps")
+        .replace("keep: [Site_Name,", "keep: [source, Source_Row, dq_code_shape, provider_code,")
+    )
+    header = HEADER + ",source,Source_Row,dq_code_shape,provider_code"
+    rows = [row + ",s,9,no,XX9" for row in GOOD]
+    spells = load_extracts([write_csv(tmp_path, rows, header=header)], profile).spells
+    assert spells["source"].astype(str).tolist() == [str(tmp_path / "extract.csv")] * 3
+    assert spells["source_row"].tolist() == [2, 3, 4]
+    assert spells["provider_code"].tolist() == ["ZA1"] * 3
+    assert (
+        spells[
+            ["extract:source", "extract:Source_Row", "extract:dq_code_shape", "extract:provider_code"]
+        ].values.tolist()
+        == [["s", "9", "no", "XX9"]] * 3
+    )
+
+
 def test_read_extract_warns_with_the_count_of_quarantined_rows(tmp_path):
     path = write_csv(tmp_path, replace(1, "Admission_Date", "soon"))
     with pytest.warns(QuarantineWarning, match=r"1 rows quarantined: 1 × Admission_Date is not a date"):
@@ -145,13 +206,14 @@ def test_a_profile_naming_a_column_that_does_not_exist_fails_when_loaded(tmp_pat
 
 def test_classify_writes_spells_quarantine_and_findings_and_prints_the_reconciliation(tmp_path, capsys):
     first = write_csv(tmp_path, GOOD, name="za1.csv")
-    second = write_csv(tmp_path, replace(2, "Admission_Date", "31/02/2025"), name="zb2.csv")
+    rows = [row.replace("10", "20", 1) for row in replace(2, "Admission_Date", "31/02/2025")]
+    second = write_csv(tmp_path, rows, name="zb2.csv")
     output = tmp_path / "out" / "classified.parquet"
     assert main(["classify", str(first), str(second), "-o", str(output)]) == 0
     printed = capsys.readouterr().out
     written = pd.read_parquet(output)
     assert len(written) == 5
-    assert (written["ebi_category"] == "2K_RFD_back").sum() == 2  # 101 in each file
+    assert (written["ebi_category"] == "2K_RFD_back").sum() == 2  # 101 and 201
     quarantine = pd.read_csv(output.with_name("classified.quarantine.csv"), dtype=str)
     assert quarantine[["source_row", "reason"]].values.tolist() == [
         ["4", "Admission_Date is not a date (expected e.g. 2025-01-31)"]
@@ -160,6 +222,23 @@ def test_classify_writes_spells_quarantine_and_findings_and_prints_the_reconcili
     assert "total" in printed and " 6 " in printed and "quarantined rows by reason" in printed
     for line in printed.splitlines():  # no patient identifier is ever printed
         assert "P00000000" not in line
+
+
+def test_no_cell_of_the_quarantine_or_findings_starts_a_spreadsheet_formula(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hostile = '=HYPERLINK("x.example","y")'
+    rows = [row + ",+1,@SUM(A1)" for row in replace(1, "Admission_Date", hostile)]
+    rows[0] = rows[0].replace("V485,", "-V48.5,", 1)  # a code-shape finding, and a cell starting '-'
+    write_csv(tmp_path, rows, name=f"{hostile}.csv", header=HEADER + ",-extra,@Tab")
+    assert main(["classify", f"{hostile}.csv", "-o", "out.parquet"]) == 0
+    for name in ("out.quarantine.csv", "out.findings.csv"):
+        with (tmp_path / name).open(newline="") as handle:
+            cells = [cell for row in csv_module.reader(handle) for cell in row]
+        assert cells and not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    quarantine = pd.read_csv(tmp_path / "out.quarantine.csv", dtype=str)
+    assert quarantine["Admission_Date"].tolist() == ["'" + hostile]
+    assert quarantine["source"].tolist() == [f"'{hostile}.csv"]
+    assert quarantine[["'-extra", "'@Tab"]].values.tolist() == [["'+1", "'@SUM(A1)"]]
 
 
 def test_a_clean_rerun_removes_an_old_quarantine_file(tmp_path):

@@ -211,10 +211,11 @@ def test_read_populations_reads_codes_as_text(tmp_path):
         "\ufeffprovider_code,provider_name,catchment_population\n"
         "RA1,Synthetic Alpha NHS Trust,250000\n"
         '0012 ,"Synthetic Beta, Gamma and Delta",  1480000\n'
-        "1E5,Synthetic Epsilon,150000\n",
+        "1e5,Synthetic Epsilon,150000\n",
     )
     frame = read_populations(path)
-    assert list(frame["provider_code"]) == ["RA1", "0012", "1E5"]  # never 12 or 100000.0
+    # never 12 or 100000.0; upper-cased and trimmed as the extract's codes are
+    assert list(frame["provider_code"]) == ["RA1", "0012", "1E5"]
     assert list(frame["provider_name"])[1] == "Synthetic Beta, Gamma and Delta"
     assert list(frame["catchment_population"]) == [250_000, 1_480_000, 150_000]
     assert isinstance(frame["provider_code"].dtype, pd.StringDtype)
@@ -240,6 +241,7 @@ POPULATION_FILE_ERRORS = [
     ("a blank population",          "provider_code,catchment_population\nRA1,\n",                      ["line 2", "blank"]),
     ("a blank code",                "provider_code,catchment_population\nRA1,100\n ,200\n",            ["line 3", "provider_code is blank"]),
     ("a provider listed twice",     "provider_code,catchment_population\nRA1,100\nRB2,5\nRA1,100\n",  ["lines 2, 4", "listed 2 times"]),
+    ("a provider in two cases",     "provider_code,catchment_population\nRA1,100\nra1 ,5\n",         ["lines 2, 3", "listed 2 times"]),
     ("a header and nothing else",   "provider_code,catchment_population\n",                            ["no providers"]),
     ("blank lines still count",     "provider_code,catchment_population\nRA1,100\n\n,\nRB2,x\n",       ["line 5", "not a whole number"]),
     ("only blank lines",            "provider_code,catchment_population\n\n\n",                        ["no providers"]),
