@@ -196,7 +196,7 @@ def _refuse_shared_spells(reads: list[_Read]) -> None:
         f"{one} and {other} share {first['spell_id_count']:,} spell identifiers: "
         "their spells would be counted twice (the same extract under two names?)",
         hint="give each spell once; if the files really hold different spells with the same identifiers, "
-        "allow it (--allow-duplicate-spells)",
+        "allow it (--allow-duplicate-spells; in a parameter file, extracts: allow_duplicate_spells: true)",
     )
 
 

@@ -69,7 +69,7 @@ from rfd_lib.run_folder import (
     remove_leftovers,
     report_stems,
 )
-from rfd_lib.run_params import ParamsError, RunParams, load_params
+from rfd_lib.run_params import ParamsError, RunParams, fold_code, load_params
 from rfd_lib.sources import expand_sources
 from rfd_lib.volumes import audit_quarters
 from rfd_lib.workers import NOT_MADE, Report, ReportTask, make_reports
@@ -185,6 +185,7 @@ def _run(
         encoding=params.extracts.encoding,
         sheet=params.extracts.sheet,
         query=_query(params),
+        allow_duplicate_spells=params.extracts.allow_duplicate_spells,
     )
     # Checked on the spells read, before anything is written.
     chosen = _providers(params, extract.spells, providers)
@@ -336,7 +337,8 @@ def _database(params: RunParams) -> tuple[str, str] | None:
 def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
     """Return the providers to report on; ParamsError for one given twice or not in the data."""
     present = sorted(spells["provider_code"].dropna().unique())
-    wanted = list(override or params.providers) or present
+    # Codes are compared as the extracts' codes were read (blanks trimmed, upper case).
+    wanted = [fold_code(code) for code in override or params.providers] or present
     twice = (
         sorted({code for code in wanted if wanted.count(code) > 1}) if len(set(wanted)) < len(wanted) else []
     )

@@ -53,6 +53,9 @@ class Extracts(_Strict):
     delimiter: str | None = None
     encoding: str | None = None
     sheet: str | None = None
+    # Two files sharing spell identifiers stop the run (the same extract given twice would count
+    # its RFDs twice); true reads them anyway and reports the shared ones as a finding.
+    allow_duplicate_spells: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Extracts:
@@ -132,8 +135,12 @@ class RunParams(_Strict):
 
 
 def fold_code(code: str) -> str:
-    """Return a provider code as SQL Server compares it: trailing blanks and case ignored."""
-    return code.rstrip().upper()
+    """Return a provider code as the extracts' codes are read: blanks trimmed, upper case.
+
+    SQL Server ignores trailing blanks and case; a leading blank is a typing slip. The same rule
+    for a column of codes is :func:`rfd_lib.validate.fold_codes`.
+    """
+    return code.strip().upper()
 
 
 def load_params(path: str | os.PathLike[str], **overrides: object) -> RunParams:

@@ -170,6 +170,22 @@ def test_a_provider_given_twice_or_many_unknown_providers_give_one_short_line(ex
     assert "(200,000 in all)" in str(caught.value) and len(str(caught.value)) < 600
 
 
+def test_the_same_extract_under_two_names_stops_the_run_unless_allowed(extracts, tmp_path, capsys):
+    copy = tmp_path / "ZH8-again.csv"
+    copy.write_bytes((extracts / "ZH8.csv").read_bytes())
+    files = {"files": [str(extracts / "ZH8.csv"), str(copy)]}
+    status = main(["run", str(params_file(tmp_path, extracts, "twice", extracts=files)), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "ZH8-again.csv share" in err and "allow_duplicate_spells: true" in err
+    assert not (tmp_path / "twice").exists()
+
+
+def test_provider_codes_in_parameters_are_compared_as_the_extracts_are_read(extracts, tmp_path):
+    with pytest.raises(ParamsError, match="ZH8 given more than once"):
+        run_audit(params_file(tmp_path, extracts, "folded"), providers=["ZH8", " zh8 "], progress=False)
+
+
 def test_a_full_disk_names_the_file_and_leaves_no_partial(tmp_path, monkeypatch):
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
