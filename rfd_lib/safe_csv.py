@@ -8,11 +8,14 @@ a single quote in front, which spreadsheets show as text; numbers are left alone
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
-FORMULA_START = "^[=+\\-@\t\r]"
+# What a spreadsheet takes as the start of a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) + "]"
 
 
 def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -31,7 +34,7 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 
 def neutralised_name(text: str) -> str:
     """Return ``text`` with a single quote in front if a spreadsheet would run it as a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
