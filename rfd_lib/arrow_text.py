@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+def any_byte(values: pa.Array | pa.ChunkedArray, test: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """Return whether ``test`` (on a uint8 array) is True for a byte of any value of text ``values``.
+
+    False means no value has such a byte; True may be wrong (a slice's buffer holds more than its
+    values). The bytes of every value are scanned at once with numpy, some twenty times faster
+    than a string kernel, so only a column where this finds one need be looked at value by value.
+    """
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        data = (
+            chunk.buffers()[2]
+            if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)
+            else None
+        )
+        if data is not None and np.any(test(np.frombuffer(data, dtype=np.uint8))):
+            return True
+    return False
 
 
 def join_present(pieces: list[pa.Array], separator: str) -> pa.Array:

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rfd_lib.arrow_text import any_byte
 from rfd_lib.errors import ExtractError
 from rfd_lib.spell_schema import Column, SpellSchema
 
@@ -96,8 +97,7 @@ def _convert_column(
         typed = _as_text(values)
         if spec.type in ("code", "code_list"):
             problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(typed)))
-            control = pc.match_substring_regex(typed, CONTROL)
-            problems.append(Problem(f"{name} holds a control character (a NUL byte?)", _true(control)))
+            problems.append(Problem(f"{name} holds a control character (a NUL byte?)", _control(typed)))
         if spec.normalised:
             folded = fold_codes(typed)
             extra[f"{NORMALISED}{canonical}"] = pc.fill_null(pc.not_equal(folded, typed), False)
@@ -342,6 +342,14 @@ def _lost_zero(text: pa.Array, spec: Column, name: str, source: str) -> np.ndarr
             hint="the extract was saved through a spreadsheet or read as numbers; export the column as text",
         )
     return lost
+
+
+def _control(text: pa.Array) -> np.ndarray:
+    """Return rows whose text holds a control character (looked for value by value only if any may)."""
+    # Any byte below a space, or DEL: a necessary condition, two comparisons a byte.
+    if not any_byte(text, lambda byte: (byte < 0x20) | (byte == 0x7F)):
+        return np.zeros(len(text), dtype=bool)
+    return _true(pc.match_substring_regex(text, CONTROL))
 
 
 def _null(values: pa.Array) -> np.ndarray:
