@@ -14,6 +14,16 @@ class WriteError(RfdAuditError):
     """A file could not be written (a full disk, no permission): the message names the file."""
 
 
+def partial_path(target: str | os.PathLike[str]) -> Path:
+    """Return a temporary name beside ``target`` that no other process (or call) writes to.
+
+    Hidden, and named by this process and a random token: two runs writing the same output at
+    once each write their own temporary file, and a killed process's leftovers can be told apart.
+    """
+    target = Path(target)
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+
+
 def write_atomically(target: str | os.PathLike[str], data: bytes | str) -> Path:
     """Write ``data`` (text is written as UTF-8 with LF line ends) to ``target`` and return its path.
 
@@ -24,7 +34,7 @@ def write_atomically(target: str | os.PathLike[str], data: bytes | str) -> Path:
     """
     target = Path(target)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+    partial = partial_path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rfd_lib import config
+from rfd_lib.atomic import partial_path
 from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError, RunInterrupted
 from rfd_lib.extract import Extract, load_extracts
@@ -209,7 +210,7 @@ def _run_example(args: argparse.Namespace) -> int:
     classified = classify(spells, args.rule)
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "classified_spells.parquet"
-    partial = target.with_suffix(".parquet.partial")
+    partial = partial_path(target)
     classified.to_parquet(partial, index=False)
     partial.replace(target)
     print(summarise(classified).to_string())

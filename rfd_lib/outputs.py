@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rfd_lib.atomic import WriteError, partial_path
 from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.extract import Extract
@@ -64,9 +65,15 @@ def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str
 
 
 def _partial(final: Path, write: object) -> tuple[Path, Path]:
-    partial = final.with_name(f".{final.name}.partial")
+    """Write ``final``'s content to a temporary file of this call's own; return (it, ``final``)."""
+    partial = partial_path(final)
     try:
         write(partial)  # type: ignore[operator]
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise WriteError(
+            f"{final}: cannot be written ({error.strerror or error})", hint="check there is space"
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rfd_lib.atomic import partial_path
 from rfd_lib.errors import RfdAuditError
 
 ENV_VAR = "RFD_AUDIT_CHROMIUM"
@@ -103,8 +104,7 @@ def print_pdf(
         raise PdfError(f"{source}: no such HTML file", hint="render the report first")
     target.parent.mkdir(parents=True, exist_ok=True)
     # Absolute, so the browser writes beside the target whatever its working folder.
-    partial = Path(os.path.abspath(target)).with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
+    partial = partial_path(os.path.abspath(target))
     try:
         with tempfile.TemporaryDirectory(prefix="rfd-chromium-", ignore_cleanup_errors=True) as profile:
             returncode, stderr = _run(_command(chromium, profile, partial, source), timeout, source)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from rfd_lib.atomic import WriteError, write_atomically
+from rfd_lib.atomic import WriteError, partial_path, write_atomically
 from rfd_lib.cli import main
 from rfd_lib.extract import load_extracts
 from rfd_lib.report_run import load_run
@@ -196,6 +196,26 @@ def test_a_full_disk_names_the_file_and_leaves_no_partial(tmp_path, monkeypatch)
     assert "report.html: cannot be written (No space left on device)" in str(caught.value)
     assert "free space" in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_writers_of_one_output_never_share_a_temporary_file(tmp_path):
+    first, second = partial_path(tmp_path / "out.parquet"), partial_path(tmp_path / "out.parquet")
+    assert first != second and first.parent == second.parent == tmp_path
+    assert first.name.startswith(".out.parquet.") and first.name.endswith(".partial")
+
+
+def test_a_classified_output_that_cannot_be_written_is_named_and_leaves_nothing(
+    extracts, tmp_path, monkeypatch, capsys
+):
+    def full(self, path, **options):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    output = tmp_path / "out" / "classified.parquet"
+    assert main(["classify", str(extracts / "ZH8.csv"), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "classified.parquet: cannot be written (No space left on device)" in err
+    assert not list(output.parent.iterdir())
 
 
 def test_a_failing_browser_keeps_the_html_and_says_so(extracts, tmp_path, capsys):
