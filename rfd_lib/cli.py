@@ -164,8 +164,8 @@ def _run_classify(args: argparse.Namespace) -> int:
         allow_duplicate_spells=args.allow_duplicate_spells,
         skip=_outputs(args.output),
     )
-    written = write_classified(extract, args.output, args.rule)
-    _report(extract, written)
+    classified = classify(extract.spells, args.rule)
+    _report(extract, classified, write_classified(classified, extract, args.output))
     return 0
 
 
@@ -180,12 +180,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     made = write_extracts(args.folder, seed=args.seed)
     print(f"synthetic extracts (not real patients) written to {made.folder}")
     extract = load_extracts(made.extracts, skip=_outputs(args.output))
-    written = write_classified(extract, args.output, args.rule)
-    _report(extract, written)
+    classified = classify(extract.spells, args.rule)
+    _report(extract, classified, write_classified(classified, extract, args.output))
     return 0
 
 
-def _report(extract: Extract, written: Written) -> None:
+def _report(extract: Extract, classified: pd.DataFrame, written: Written) -> None:
     """Print what was read, what was set aside and why, what was found, and where it went."""
     for note in extract.notes:
         print(note)
@@ -198,8 +198,8 @@ def _report(extract: Extract, written: Written) -> None:
         print("\ndata-quality findings (spells kept, flagged in dq_* columns):")
         print(extract.findings[["check", "column", "spells"]].to_string(index=False))
     print()
-    print(summarise(written.classified).to_string())
-    print(f"\n{len(written.classified):,} spells classified; written to {written.spells}")
+    print(summarise(classified).to_string())
+    print(f"\n{len(classified):,} spells classified; written to {written.spells}")
     if written.quarantine is not None:
         print(f"quarantined rows (patient-level, keep it as safe as the extract): {written.quarantine}")
     print(f"data-quality findings: {written.findings}")

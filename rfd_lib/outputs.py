@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from rfd_lib.atomic import WriteError, partial_path
-from rfd_lib.classify import classify
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.extract import Extract
 from rfd_lib.safe_csv import write_csv
@@ -19,9 +17,8 @@ COMPANIONS = ("quarantine.csv", "findings.csv")  # written beside the classified
 
 @dataclass(frozen=True)
 class Written:
-    """Where a run's files went, and the classified spells themselves."""
+    """Where a run's files went."""
 
-    classified: pd.DataFrame
     spells: Path
     quarantine: Path | None
     findings: Path
@@ -32,8 +29,8 @@ def beside(output: Path, suffix: str) -> Path:
     return output.with_name(f"{output.stem}.{suffix}")
 
 
-def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str] = "2K_RFD_back") -> Written:
-    """Classify ``extract``'s spells and write them (Parquet), its quarantine and findings (CSV).
+def write_classified(classified: pd.DataFrame, extract: Extract, output: Path) -> Written:
+    """Write the ``classified`` spells (Parquet) and ``extract``'s quarantine and findings (CSV).
 
     The CSV files are safe to open in a spreadsheet (:mod:`rfd_lib.safe_csv`).
 
@@ -43,7 +40,6 @@ def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str
     """
     if output.suffix.lower() != ".parquet":
         raise RfdAuditError(f"{output}: the output must be a .parquet file")
-    classified = classify(extract.spells, rule)
     output.parent.mkdir(parents=True, exist_ok=True)
     quarantine = beside(output, "quarantine.csv") if len(extract.quarantine) else None
     findings = beside(output, "findings.csv")
@@ -61,7 +57,7 @@ def write_classified(extract: Extract, output: Path, rule: str | os.PathLike[str
         partial.replace(final)
     if quarantine is None:
         beside(output, "quarantine.csv").unlink(missing_ok=True)
-    return Written(classified, output, quarantine, findings)
+    return Written(output, quarantine, findings)
 
 
 def _partial(final: Path, write: object) -> tuple[Path, Path]:

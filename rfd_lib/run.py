@@ -46,6 +46,7 @@ import pandas as pd
 from rfd_lib import config
 from rfd_lib.atomic import write_atomically
 from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
+from rfd_lib.classify import classify
 from rfd_lib.code_lists import load_code_lists
 from rfd_lib.disclosure import CIRCULATION, INTERNAL
 from rfd_lib.errors import RunInterrupted
@@ -203,9 +204,10 @@ def _run(
 
     work = _begin(params, output, internal, quarter)
     try:
-        written = write_classified(extract, internal / "classified_spells.parquet", rule.path)
+        classified = classify(extract.spells, rule.path)
+        written = write_classified(classified, extract, internal / "classified_spells.parquet")
         audit = audit_metrics(
-            written.classified,
+            classified,
             quarter=quarter,
             populations=populations,
             expectations=expectations,
