@@ -27,6 +27,7 @@ test: lint browser
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## browser: Chromium and its headless shell (PDF printing, browser tests) and poppler-utils (pdftotext), from
 ## Debian where apt is available and nothing is installed yet; otherwise reports are HTML only.

@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 
 import rfd_lib
 from rfd_lib import classify
-from rfd_lib.extract import load_extracts
+from rfd_lib.extracts.reading import load_extracts
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = (ROOT / "tests" / "oracle" / "2K_RFD_back.duckdb.sql").read_text(encoding="utf-8")

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from rfd_lib.run import run_audit
-from rfd_lib.run_params import load_params
+from rfd_lib.pipeline.params import load_params
+from rfd_lib.pipeline.runner import run_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 

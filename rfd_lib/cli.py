@@ -15,11 +15,11 @@ import pandas as pd
 
 from rfd_lib import config
 from rfd_lib.atomic import partial_path
-from rfd_lib.classify import classify
+from rfd_lib.engine.classification import classify
+from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RfdAuditError, RunInterrupted
-from rfd_lib.extract import Extract, load_extracts
-from rfd_lib.outputs import COMPANIONS, Written, beside, reconciliation_text, write_classified
-from rfd_lib.rule import load_rule
+from rfd_lib.extracts.reading import Extract, load_extracts
+from rfd_lib.extracts.writing import COMPANIONS, Written, beside, reconciliation_text, write_classified
 from rfd_lib.synthetic import example_spells
 
 
@@ -116,7 +116,7 @@ def _formats(text: str) -> list[str]:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
-    from rfd_lib.run import run_audit
+    from rfd_lib.pipeline.runner import run_audit
 
     result = run_audit(
         args.params, jobs=args.jobs, providers=args.providers, formats=args.formats, progress=not args.quiet

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rfd_lib.pdf import find_chromium
+from rfd_lib.report.pdf import find_chromium
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(

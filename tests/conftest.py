@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from rfd_lib.classify import classify
-from rfd_lib.extract import load_extracts
-from rfd_lib.rates import read_populations
+from rfd_lib.engine.classification import classify
+from rfd_lib.extracts.populations import read_populations
+from rfd_lib.extracts.reading import load_extracts
 from rfd_lib.synthetic import SyntheticSet, write_extracts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.activity_charts import interval_chart, volume_chart, waterfall_chart
+from rfd_lib.charts.activity import interval_chart, volume_chart, waterfall_chart
 
 QUARTERS = ["2025/26 Q1", "2025/26 Q2", "2025/26 Q3"]
 
@@ -103,9 +103,9 @@ def drawn_texts(chart) -> list:
 
 @pytest.mark.parametrize("code", HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_hostile_provider_code_is_drawn_as_it_is_and_cut_when_long(code):
-    from rfd_lib.funnel import funnel
-    from rfd_lib.funnel_chart import funnel_chart
-    from rfd_lib.house_style import DATA_TEXT_WIDTH, TITLE_WIDTH, data_text
+    from rfd_lib.charts.funnel import funnel_chart
+    from rfd_lib.charts.house_style import DATA_TEXT_WIDTH, TITLE_WIDTH, data_text
+    from rfd_lib.metrics.funnel import funnel
 
     peers = pd.DataFrame(
         {

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.activity import label_activity
-from rfd_lib.audit_metrics import AuditError, audit_metrics
-from rfd_lib.code_lists import load_code_lists
-from rfd_lib.disclosure import INTERNAL, INTERNAL_BANNER, never_small
-from rfd_lib.expectations import load_expectations
-from rfd_lib.rule import load_rule
+from rfd_lib.engine.rule import load_rule
+from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.audit import AuditError, audit_metrics
+from rfd_lib.metrics.code_lists import load_code_lists
+from rfd_lib.metrics.disclosure import INTERNAL, INTERNAL_BANNER, never_small
+from rfd_lib.metrics.expectations import load_expectations
 
 HEAVY, BAD_CODER, CLEAN = "ZK1", "ZF6", "ZH8"
 DIAGNOSIS = "restriction: LEFT(Primary_Spell_Diagnosis, 4) IN ('M512', 'M518', 'M519', 'M545', 'M549')"

@@ -22,7 +22,7 @@ import pytest
 
 from rfd_lib.cli import main
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.extract import load_extracts
+from rfd_lib.extracts.reading import load_extracts
 
 HEADER = (
     "APCS_Ident,Der_Provider_Code,Der_Pseudo_NHS_Number,Admission_Date,Discharge_Date,Admission_Method,"

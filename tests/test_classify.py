@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rfd_lib import ColumnError, DataError, classify, load_rule
-from rfd_lib.classify import _spells_for
-from rfd_lib.evaluator import evaluate, plan
-from rfd_lib.sqlserver import null_mask, truth_masks
+from rfd_lib.engine.classification import _spells_for
+from rfd_lib.engine.evaluator import evaluate, plan
+from rfd_lib.engine.sqlserver import null_mask, truth_masks
 from rfd_lib.synthetic import example_spells
 
 RULE = load_rule()

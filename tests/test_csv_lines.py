@@ -7,7 +7,7 @@ import mmap
 import numpy as np
 import pytest
 
-from rfd_lib import csv_lines
+from rfd_lib.extracts import csv_lines
 
 CASES = [
     # (file bytes, data rows pyarrow reads, whether each row is exactly one line)

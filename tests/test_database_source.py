@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rfd_lib.errors import ExtractError
-from rfd_lib.sources import read_database, shown_url
+from rfd_lib.extracts.sources import read_database, shown_url
 
 ROWS = [("1", "ZA1"), ("2", "ZA1"), ("3", "ZB2")]
 
@@ -80,7 +80,7 @@ def test_a_select_still_reads_the_rows(tmp_path, query):
 
 def test_sqlite_is_opened_read_only_even_for_sql_the_check_cannot_parse(tmp_path, monkeypatch):
     url = make_sqlite(tmp_path / "apcs.db")
-    monkeypatch.setattr("rfd_lib.sources._check_reads_only", lambda *args: None)
+    monkeypatch.setattr("rfd_lib.extracts.sources._check_reads_only", lambda *args: None)
     with pytest.raises(ExtractError, match="readonly database") as caught:
         read_database(url, "DROP TABLE apcs")
     assert "\n" not in str(caught.value)
@@ -104,7 +104,7 @@ def test_duckdb_is_opened_read_only(tmp_path, monkeypatch):
     url = f"duckdb:///{path}"
     with pytest.raises(ExtractError, match="found DROP"):
         read_database(url, "DROP TABLE apcs")
-    monkeypatch.setattr("rfd_lib.sources._check_reads_only", lambda *args: None)
+    monkeypatch.setattr("rfd_lib.extracts.sources._check_reads_only", lambda *args: None)
     with pytest.raises(ExtractError, match="the query failed") as caught:
         read_database(url, "DROP TABLE apcs")
     assert "read-only" in str(caught.value).lower()

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfd_lib.disclosure import INTERNAL, add_totals, never_small, protect
+from rfd_lib.metrics.disclosure import INTERNAL, add_totals, never_small, protect
 
 THRESHOLD, ROUNDING = 7, 5
 COUNTS = ["spells", "patients"]

@@ -1,7 +1,7 @@
 """Worked examples of the HES roll-up: episodes in, provider spells out, as readable tables.
 
 Each example writes a small HES APC episode table (made up) to a CSV in ``tmp_path`` and reads it
-with :func:`rfd_lib.extract.load_extracts`; the tables below are the whole fixture. In a table a
+with :func:`rfd_lib.extracts.reading.load_extracts`; the tables below are the whole fixture. In a table a
 ``.`` is a NULL (an empty field in the CSV). The method under test is the one ``hes_apc.yaml``
 states: episodes of one provider, patient and admission date form a spell, ordered by EPIORDER;
 the spell takes its fields from the first episode, its discharge date from the last, and joins
@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfd_lib.classify import classify
-from rfd_lib.extract import load_extracts
+from rfd_lib.engine.classification import classify
+from rfd_lib.extracts.reading import load_extracts
 
 PLACEHOLDERS = ("-", "&")
 

@@ -8,12 +8,12 @@ import warnings
 import pandas as pd
 import pytest
 
-import rfd_lib.extract
+import rfd_lib.extracts.reading
 from rfd_lib import config
 from rfd_lib.cli import main
 from rfd_lib.errors import ExtractError, ReconciliationError
-from rfd_lib.extract import QuarantineWarning, load_extracts, read_extract
-from rfd_lib.spell_schema import SchemaError
+from rfd_lib.extracts.reading import QuarantineWarning, load_extracts, read_extract
+from rfd_lib.extracts.spell_schema import SchemaError
 from tests.test_bad_inputs import GOOD, HEADER, csv, replace
 
 PROFILES = config.PROFILES_DIR
@@ -160,8 +160,8 @@ def test_a_clean_read_gives_no_warning(tmp_path):
 
 def test_a_lost_row_stops_the_run(tmp_path, monkeypatch):
     """The reconciliation is a real check: if the quarantine lost its rows, the run must stop."""
-    real = rfd_lib.extract._quarantine
-    monkeypatch.setattr(rfd_lib.extract, "_quarantine", lambda *a: real(*a).slice(0, 0))
+    real = rfd_lib.extracts.reading._quarantine
+    monkeypatch.setattr(rfd_lib.extracts.reading, "_quarantine", lambda *a: real(*a).slice(0, 0))
     with pytest.raises(ReconciliationError, match=r"3 rows read but 2 accepted and 0 quarantined"):
         load_extracts([write_csv(tmp_path, replace(0, "Admission_Date", "never"))])
 
@@ -169,14 +169,14 @@ def test_a_lost_row_stops_the_run(tmp_path, monkeypatch):
 def test_an_extract_still_being_written_stops_the_run(tmp_path, monkeypatch):
     """An export still running when the read starts would give some of its spells, silently."""
     path = write_csv(tmp_path, GOOD[:2])
-    real = rfd_lib.extract.read_source
+    real = rfd_lib.extracts.reading.read_source
 
     def read_while_exporting(source, **options):
         with open(source, "a") as handle:
             handle.write(GOOD[2] + "\n")
         return real(source, **options)
 
-    monkeypatch.setattr(rfd_lib.extract, "read_source", read_while_exporting)
+    monkeypatch.setattr(rfd_lib.extracts.reading, "read_source", read_while_exporting)
     with pytest.raises(ExtractError, match=r"extract\.csv: the file changed while it was being read HINT"):
         load_extracts([path])
 
@@ -188,7 +188,7 @@ def test_an_analyst_adds_a_profile_with_yaml_alone(tmp_path):
         header = header.replace(old, new)
     path = write_csv(tmp_path, GOOD, header=header)
     profile = tmp_path / "local_trust.yaml"
-    sus = (rfd_lib.extract.load_profile("sus_apcs").path).read_text()
+    sus = (rfd_lib.extracts.reading.load_profile("sus_apcs").path).read_text()
     for old, new in local.items():
         sus = sus.replace(f": {old}\n", f": {new}\n")
     profile.write_text(sus.replace("name: sus_apcs", "name: local_trust"))

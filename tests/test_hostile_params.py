@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rfd_lib.code_lists import CodeListError, load_code_lists
 from rfd_lib.config import CODE_LISTS, EXPECTATIONS, SPELL_SCHEMA
+from rfd_lib.engine.rule import load_rule
+from rfd_lib.engine.rule_file import PACKAGED_RULES
 from rfd_lib.errors import RfdAuditError, RuleError
-from rfd_lib.expectations import ExpectationsError, load_expectations
-from rfd_lib.profiles import load_profile
-from rfd_lib.rates import PopulationError, check_populations, read_populations
-from rfd_lib.rule import load_rule
-from rfd_lib.rule_file import PACKAGED_RULES
-from rfd_lib.run_params import ParamsError, load_params
-from rfd_lib.spell_schema import SchemaError, load_spell_schema
+from rfd_lib.extracts.populations import PopulationError, check_populations, read_populations
+from rfd_lib.extracts.profiles import load_profile
+from rfd_lib.extracts.spell_schema import SchemaError, load_spell_schema
+from rfd_lib.metrics.code_lists import CodeListError, load_code_lists
+from rfd_lib.metrics.expectations import ExpectationsError, load_expectations
+from rfd_lib.pipeline.params import ParamsError, load_params
 
 PROFILE = SPELL_SCHEMA.parent / "profiles" / "canonical.yaml"
 RULE_SQL = Path(str(PACKAGED_RULES / "2K_RFD_back.sql"))

@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from rfd_lib.atomic import WriteError
-from rfd_lib.index_page import IndexEntry, write_index
+from rfd_lib.report.index import IndexEntry, write_index
 
 BANNER = "Internal: contains unsuppressed figures — do not circulate"
 CHECKS = (

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from rfd_lib.notebook_runner import WorkerKernelEngine, execute, kernel_folder
+from rfd_lib.report.notebook_runner import WorkerKernelEngine, execute, kernel_folder
 
 
 def notebook(path, *sources: str):

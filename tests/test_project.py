@@ -58,3 +58,14 @@ def test_the_pre_commit_config_is_valid_and_uses_only_local_hooks():
     assert {"ruff-check", "ruff-format", "nbstripout", "detect-secrets"} <= {
         hook["id"] for hook in config["repos"][0]["hooks"]
     }
+
+
+def test_developers_md_lists_every_module_of_rfd_lib():
+    """The layout table is the map a new maintainer reads: every module is on it."""
+    listed = (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
+    modules = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "rfd_lib").rglob("*.py")
+        if path.name != "__init__.py"
+    ]
+    assert modules and [module for module in modules if f"`{module}`" not in listed] == []

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfd_lib import provenance
-from rfd_lib.provenance import NOT_A_CHECKOUT, collect_provenance, git_commit, sha256_file
+from rfd_lib.pipeline import provenance
+from rfd_lib.pipeline.provenance import NOT_A_CHECKOUT, collect_provenance, git_commit, sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,8 +1,8 @@
 """The audit's tables as published: each count protected once, shares and statuses from published counts.
 
-The raw tables here are made by hand in the shape :mod:`rfd_lib.volumes` and
-:mod:`rfd_lib.checks` return, so each expected value can be worked out on paper with the rule in
-:mod:`rfd_lib.disclosure` (1-7 hidden, others rounded to the nearest 5).
+The raw tables here are made by hand in the shape :mod:`rfd_lib.metrics.volumes` and
+:mod:`rfd_lib.metrics.checks` return, so each expected value can be worked out on paper with the rule in
+:mod:`rfd_lib.metrics.disclosure` (1-7 hidden, others rounded to the nearest 5).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.checks import COLUMNS, LOOK_BACK_NOTE
-from rfd_lib.disclosure import CIRCULATION, INTERNAL, never_small
-from rfd_lib.expectations import load_expectations
-from rfd_lib.publish import (
+from rfd_lib.metrics.checks import COLUMNS, LOOK_BACK_NOTE
+from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, never_small
+from rfd_lib.metrics.expectations import load_expectations
+from rfd_lib.metrics.publish import (
     TOO_FEW,
     WORST_CASE,
     published_checks,

@@ -17,14 +17,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from rfd_lib.audit_metrics import AuditMetrics, audit_metrics
+from rfd_lib.charts.house_style import TITLE_WIDTH, Chart, data_text
+from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.house_style import TITLE_WIDTH, Chart, data_text
-from rfd_lib.periods import financial_quarter
-from rfd_lib.report_pages import ProviderPage, SummaryPage
-from rfd_lib.report_run import AuditRun, provider_names
-from rfd_lib.report_tables import Fragment
-from rfd_lib.rule import load_rule
+from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
+from rfd_lib.metrics.periods import financial_quarter
+from rfd_lib.report.pages import ProviderPage, SummaryPage
+from rfd_lib.report.saved_audit import AuditRun, provider_names
+from rfd_lib.report.tables import Fragment
 
 AUDITED = "2026/27 Q2"  # the synthetic set's last quarter
 PROVIDER_SECTIONS = (

@@ -21,9 +21,9 @@ import papermill
 import pytest
 from bs4 import BeautifulSoup
 
-from rfd_lib import pdf
-from rfd_lib.pdf import PdfError, find_chromium, print_pdf
-from rfd_lib.render import RenderError, ReportContext, render_html
+from rfd_lib.report import pdf
+from rfd_lib.report.pdf import PdfError, find_chromium, print_pdf
+from rfd_lib.report.render import RenderError, ReportContext, render_html
 from tests.browser import CHROMIUM, needs_chromium, open_page
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from rfd_lib import RuleError, classify, load_rule
-from rfd_lib.rule_file import PACKAGED_RULES, packaged_rule_names
+from rfd_lib.engine.rule_file import PACKAGED_RULES, packaged_rule_names
 
 GUIDANCE = Path(__file__).resolve().parents[2] / "shared" / "guidance" / "lumbar-rfd-guidance.txt"
 RULE_SQL = Path(str(PACKAGED_RULES / "2K_RFD_back.sql"))

@@ -23,9 +23,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from rfd_lib.cli import main
-from rfd_lib.report_run import load_run
-from rfd_lib.run import run_audit
-from rfd_lib.run_params import ParamsError
+from rfd_lib.pipeline.params import ParamsError
+from rfd_lib.pipeline.runner import run_audit
+from rfd_lib.report.saved_audit import load_run
 from rfd_lib.synthetic import write_extracts
 from tests.browser import needs_chromium, open_page
 
@@ -206,7 +206,7 @@ def test_a_provider_or_quarter_the_extracts_lack_is_one_line_before_anything_is_
 
 
 def test_without_a_browser_the_html_is_still_made(extracts, tmp_path, monkeypatch):
-    monkeypatch.setattr("rfd_lib.run.find_chromium", lambda configured=None: None)
+    monkeypatch.setattr("rfd_lib.pipeline.runner.find_chromium", lambda configured=None: None)
     result = run_audit(params_file(tmp_path, extracts, "nopdf", ["ZH8"]), progress=False, jobs=1)
     assert not result.failures and (result.output / "ZH8.html").is_file()
     assert not (result.output / "ZH8.pdf").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rfd_lib.cli import main
-from rfd_lib.run_params import ParamsError, load_params
+from rfd_lib.pipeline.params import ParamsError, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\

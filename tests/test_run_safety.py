@@ -23,10 +23,8 @@ from bs4 import BeautifulSoup
 
 from rfd_lib.atomic import WriteError, partial_path, write_atomically
 from rfd_lib.cli import main
-from rfd_lib.extract import load_extracts
-from rfd_lib.report_run import load_run
-from rfd_lib.run import run_audit
-from rfd_lib.run_folder import (
+from rfd_lib.extracts.reading import load_extracts
+from rfd_lib.pipeline.output_folder import (
     RESERVED,
     RunFolderError,
     check_output_folder,
@@ -34,7 +32,9 @@ from rfd_lib.run_folder import (
     report_stem,
     report_stems,
 )
-from rfd_lib.run_params import ParamsError
+from rfd_lib.pipeline.params import ParamsError
+from rfd_lib.pipeline.runner import run_audit
+from rfd_lib.report.saved_audit import load_run
 from rfd_lib.synthetic import write_extracts
 from tests.browser import needs_chromium
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from rfd_lib.errors import ExtractError, RfdAuditError
-from rfd_lib.extract import QuarantineWarning, load_extracts, read_extract
+from rfd_lib.extracts.reading import QuarantineWarning, load_extracts, read_extract
 
 # ROWS: five SUS+ spells as an NCDR query gives them: every value text, None for a NULL.
 # Spell 5002 is private ('02'); 5002 has no start-of-spell age; 5004 has no primary diagnosis.

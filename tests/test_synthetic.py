@@ -16,7 +16,8 @@ import pyarrow.csv as pacsv
 import pytest
 
 import rfd_lib
-from rfd_lib.synthetic import COLUMNS, extract_frames, national_quarter, write_extracts
+from rfd_lib.synthetic import extract_frames, national_quarter, write_extracts
+from rfd_lib.synthetic.extract_set import COLUMNS
 
 RFD = ["V485", "V487"]
 BLOCK = ["A577", "A735"]
@@ -443,7 +444,7 @@ def test_national_quarter():
 
 
 def test_the_real_reader_reads_the_set_and_quarantines_only_the_broken_rows(written, providers):
-    from rfd_lib.extract import QuarantineWarning, load_extracts
+    from rfd_lib.extracts.reading import QuarantineWarning, load_extracts
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuarantineWarning)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.activity import label_activity
-from rfd_lib.checks import restricted_use_checks
-from rfd_lib.classify import classify
-from rfd_lib.code_lists import load_code_lists
-from rfd_lib.expectations import ExpectationsError, load_expectations
-from rfd_lib.rule import load_rule
-from rfd_lib.volumes import volumes, waterfall
+from rfd_lib.engine.classification import classify
+from rfd_lib.engine.rule import load_rule
+from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.checks import restricted_use_checks
+from rfd_lib.metrics.code_lists import load_code_lists
+from rfd_lib.metrics.expectations import ExpectationsError, load_expectations
+from rfd_lib.metrics.volumes import volumes, waterfall
 
 # spell patient admitted   class method category age primary any                diagnosis  what it is
 SPELLS = """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.code_lists import CodeListError, load_code_lists, starts_with_any
 from rfd_lib.config import CODE_LISTS
+from rfd_lib.metrics.code_lists import CodeListError, load_code_lists, starts_with_any
 
 # value in the spell               matches A577 or Z993?
 MATCHES = [

@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rfd_lib.disclosure import (
+from rfd_lib.errors import ColumnError, RfdAuditError
+from rfd_lib.metrics.disclosure import (
     CIRCULATION,
     INTERNAL,
     INTERNAL_BANNER,
@@ -22,7 +23,6 @@ from rfd_lib.disclosure import (
     protect,
     share,
 )
-from rfd_lib.errors import ColumnError, RfdAuditError
 
 
 def read(text: str) -> pd.DataFrame:

@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rfd_lib.funnel import (
+from rfd_lib.charts.funnel import funnel_chart
+from rfd_lib.charts.house_style import Chart
+from rfd_lib.metrics.funnel import (
     FunnelResult,
     additive_tau2,
     format_rate,
@@ -28,8 +30,6 @@ from rfd_lib.funnel import (
     poisson_control_limits,
     winsorised_phi,
 )
-from rfd_lib.funnel_chart import funnel_chart
-from rfd_lib.house_style import Chart
 
 WORKED = [
     # code  spells  population
@@ -283,7 +283,7 @@ def test_suppressed_counts_and_unknown_populations_are_excluded_and_named():
 
 
 def test_funnel_takes_the_output_of_rates():
-    from rfd_lib.rates import rates
+    from rfd_lib.metrics.rates import rates
 
     table = pd.DataFrame(
         {"provider_code": [r[0] for r in WORKED] + ["ZX9"], "spells": [r[1] for r in WORKED] + [3]}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.periods import financial_quarter, quarter_bounds, quarter_range, rolling_total, shift_quarter
+from rfd_lib.metrics.periods import (
+    financial_quarter,
+    quarter_bounds,
+    quarter_range,
+    rolling_total,
+    shift_quarter,
+)
 
 # date        quarter
 QUARTERS = """

@@ -14,7 +14,8 @@ import pytest
 from scipy import stats
 
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.rates import PopulationError, exact_poisson_interval, rates, read_populations
+from rfd_lib.extracts.populations import PopulationError, read_populations
+from rfd_lib.metrics.rates import exact_poisson_interval, rates
 
 # Published values (Garwood 1936; the same in e.g. the PHE technical guide's table), 4 decimals.
 GARWOOD = [

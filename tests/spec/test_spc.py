@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
 
-from rfd_lib.spc import XmR, xmr, xmr_by
-from rfd_lib.spc_chart import spc_chart
+from rfd_lib.charts.spc import spc_chart
+from rfd_lib.metrics.spc import XmR, xmr, xmr_by
 
 BASELINE = [11, 9, 11, 9]
 RULES = ["beyond_limits", "run", "trend", "two_of_three"]

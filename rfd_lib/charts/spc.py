@@ -1,0 +1,230 @@
+"""The XmR chart in the house style, with Making Data Count's variation and assurance icons.
+
+The icons are drawn as plain matplotlib shapes (a ring in MDC's colour with a letter, and for
+variation a little row of dots), not the PNG/SVG files MDC and NHSRplotthedots ship, so the
+chart needs no image files and stays sharp in a PDF.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+
+from rfd_lib.charts.house_style import NHS, VARIATION, Chart, finish, house_style, new_chart
+from rfd_lib.metrics.spc import LIMIT_SIGMAS, XmR, _number
+
+# Point colours by variation, as MDC colours them.
+POINT_COLOURS = {
+    "improvement": VARIATION["improvement"],
+    "concern": VARIATION["concern"],
+    "neither": VARIATION["neither"],
+    "common cause": VARIATION["common"],
+}
+ICON_COLOURS = {
+    "common_cause": VARIATION["common"],
+    "improvement": VARIATION["improvement"],
+    "concern": VARIATION["concern"],
+    "neither": VARIATION["neither"],
+    "pass": VARIATION["improvement"],
+    "fail": VARIATION["concern"],
+    "hit_and_miss": VARIATION["common"],
+}
+ASSURANCE_LETTERS = {"pass": "P", "fail": "F", "hit_and_miss": "?"}
+LEGEND_WORDS = {
+    "improvement": "Special cause – improvement",
+    "concern": "Special cause – concern",
+    "neither": "Special cause – neither",
+    "common cause": "Common cause",
+}
+VARIATION_WORDS = {
+    "improvement": "blue for special cause improvement",
+    "concern": "orange for special cause concern",
+    "neither": "purple for special cause with no preferred direction",
+    "common cause": "grey for common cause",
+}
+# Room above the data for the icons, as a share of the data's height.
+_HEADROOM = 0.45
+
+
+def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
+    """Return the XmR chart of ``result`` as a :class:`~rfd_lib.charts.house_style.Chart`.
+
+    ``title`` says what the chart shows; ``value_label`` is the y-axis label with its unit (e.g.
+    "RFD spells per quarter (count)"). The mean is a solid line, the process limits dashed grey,
+    a target (if any) dotted red; points are coloured by variation; a missing point is a gap. The
+    variation and assurance icons sit in the top-right corner. The caption (the alt text) gives
+    the mean, the limits, the variation verdict and the assurance verdict in words.
+    """
+    points = result.points
+    x = np.arange(len(points))
+    values = points["value"].to_numpy(dtype=float)
+    seen = ~np.isnan(values)
+    labels = [str(period) for period in points["period"]]
+    with house_style():
+        figure, axes = new_chart("normal")
+        axes.plot(x, values, color=NHS["mid_grey"], linewidth=1, zorder=2, gid="series")
+        handles = [
+            axes.axhline(result.mean, color=NHS["dark_grey"], linewidth=1.3, label="Mean", gid="mean"),
+            axes.axhline(
+                result.upper,
+                color=NHS["mid_grey"],
+                linewidth=1,
+                linestyle="--",
+                label="Process limits",
+                gid="upper",
+            ),
+        ]
+        axes.axhline(result.lower, color=NHS["mid_grey"], linewidth=1, linestyle="--", gid="lower")
+        if result.target is not None:
+            handles.append(
+                axes.axhline(
+                    result.target,
+                    color=NHS["red"],
+                    linewidth=1.2,
+                    linestyle=":",
+                    label="Target",
+                    gid="target",
+                )
+            )
+        colours = [POINT_COLOURS[variation] for variation in points["variation"][seen]]
+        axes.scatter(
+            x[seen], values[seen], c=colours, s=30, zorder=3, edgecolors="white", linewidths=0.6, gid="points"
+        )
+        present = [kind for kind in POINT_COLOURS if (points["variation"][seen] == kind).any()]
+        handles += [
+            Line2D(
+                [],
+                [],
+                linestyle="",
+                marker="o",
+                markersize=5,
+                color=POINT_COLOURS[kind],
+                label=LEGEND_WORDS[kind],
+            )
+            for kind in present
+        ]
+        if result.baseline_points is not None and result.baseline_points < len(points):
+            axes.axvline(result.baseline_points - 0.5, color=NHS["mid_grey"], linewidth=0.8, linestyle=":")
+            axes.annotate(
+                "baseline ends",
+                (result.baseline_points - 0.5, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3, -3),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=7,
+                color=NHS["dark_grey"],
+            )
+        _period_axis(axes, x, labels, result.unit)
+        axes.set_ylabel(value_label)
+        _leave_headroom(axes, values[seen], result)
+        columns = len(handles) if len(handles) <= 4 else 3  # one row while it fits across A4
+        figure.legend(handles=handles, loc="outside lower center", ncol=columns)
+        _draw_icons(axes, result.variation_icon, result.assurance_icon)
+        return finish(figure, axes, title, caption(result, value_label))
+
+
+def caption(result: XmR, value_label: str) -> str:
+    """Return the caption (alt text) of the chart of ``result``: what it shows and what it found."""
+    points = result.points
+    first, last = points["period"].iloc[0], points["period"].iloc[-1]
+    basis = f"the first {result.baseline_points} {result.unit}s" if result.baseline_points else "all points"
+    present = [VARIATION_WORDS[kind] for kind in VARIATION_WORDS if (points["variation"] == kind).any()]
+    assurance = result.assurance_summary or "no target was set, so there is no assurance verdict."
+    target = f" Target {_number(result.target)}." if result.target is not None else ""
+    spread = _number(result.mean_moving_range)
+    parts = [
+        f"XmR chart of {value_label} over {len(points)} {result.unit}s, {first} to {last}.",
+        f"Mean {_number(result.mean)}; process limits {_number(result.lower)} to {_number(result.upper)}",
+        f"(mean ± {LIMIT_SIGMAS} × mean moving range of {spread}, from {basis}).{target}",
+        f"Points are coloured {', '.join(present)}.",
+        f"Variation: {result.summary}",
+        f"Assurance: {assurance}",
+    ]
+    if result.note:
+        parts.append(f"Note: {result.note[0].upper()}{result.note[1:]}.")
+    return " ".join(parts)
+
+
+def _period_axis(axes: Axes, x: np.ndarray, labels: list[str], unit: str) -> None:
+    """Label the x axis with the periods, thinned and turned when they would not fit across A4."""
+    step = max(1, int(np.ceil(len(labels) / 24)))
+    axes.set_xticks(x[::step], labels[::step])
+    if len(labels[::step]) * (max(map(len, labels)) + 2) > 110:
+        for label in axes.get_xticklabels():
+            label.set_rotation(45)
+            label.set_horizontalalignment("right")
+            label.set_rotation_mode("anchor")
+    axes.set_xlim(-0.5, len(labels) - 0.5)
+    axes.set_xlabel(unit.capitalize())
+    axes.grid(axis="x", visible=False)
+
+
+def _leave_headroom(axes: Axes, values: np.ndarray, result: XmR) -> None:
+    """Set the y range to show the data, limits and target, with room at the top for the icons."""
+    levels = [*values, result.upper, result.lower, result.mean]
+    if result.target is not None:
+        levels.append(result.target)
+    low, high = min(levels), max(levels)
+    span = (high - low) or max(abs(high), 1.0)
+    bottom = low - 0.05 * span
+    if result.lower >= 0 and low >= 0:
+        bottom = max(bottom, 0 - 0.02 * span)
+    axes.set_ylim(bottom, high + _HEADROOM * span)
+
+
+def _draw_icons(axes: Axes, variation_icon: str, assurance_icon: str | None) -> None:
+    """Draw the variation icon, then the assurance icon (if any), in the top-right corner."""
+    icons = axes.inset_axes((0.78, 0.74, 0.215, 0.25), zorder=5)
+    icons.set_xlim(0, 2.2)
+    icons.set_ylim(0, 1)
+    icons.set_aspect("equal", anchor="NE")
+    icons.set_axis_off()
+    icons.set_gid("icons")
+    # Variation then assurance, left to right, as MDC's summary tables read; alone, it sits in the corner.
+    _variation_icon(icons, (0.5, 0.5) if assurance_icon else (1.7, 0.5), variation_icon)
+    if assurance_icon:
+        _assurance_icon(icons, (1.7, 0.5), assurance_icon)
+
+
+def _ring(axes: Axes, centre: tuple[float, float], colour: str, gid: str) -> None:
+    """Draw an MDC icon's white disc with a coloured ring."""
+    axes.add_patch(Circle(centre, 0.46, facecolor="white", edgecolor=colour, linewidth=2.2, gid=gid))
+
+
+def _variation_icon(axes: Axes, centre: tuple[float, float], icon: str) -> None:
+    """Draw a variation icon: a ring, H or L for a special cause, and a row of dots."""
+    kind, _, height = icon.rpartition("_") if icon != "common_cause" else ("common_cause", "", "")
+    colour = ICON_COLOURS[kind]
+    _ring(axes, centre, colour, f"variation_icon:{icon}")
+    cx, cy = centre
+    dots_x = cx + np.linspace(-0.26, 0.26, 5)
+    if kind == "common_cause":
+        dots_y = cy + np.array([-0.05, 0.05, -0.05, 0.05, -0.05])
+        axes.plot(dots_x, dots_y, color=colour, linewidth=1, marker="o", markersize=2.2)
+        return
+    letter = "H" if height == "high" else "L"
+    axes.text(cx, cy + 0.13, letter, color=colour, ha="center", va="center", fontsize=9, fontweight="bold")
+    rise = 0.1 if height == "high" else -0.1
+    dots_y = cy - 0.2 + np.array([0, 0, 0, rise, rise])
+    axes.plot(dots_x, dots_y, color=VARIATION["common"], linewidth=0.8)
+    axes.plot(dots_x[:3], dots_y[:3], linestyle="", marker="o", markersize=2.2, color=VARIATION["common"])
+    axes.plot(dots_x[3:], dots_y[3:], linestyle="", marker="o", markersize=2.6, color=colour)
+
+
+def _assurance_icon(axes: Axes, centre: tuple[float, float], icon: str) -> None:
+    """Draw an assurance icon: a ring with P (pass), F (fail) or ? (hit and miss)."""
+    colour = ICON_COLOURS[icon]
+    _ring(axes, centre, colour, f"assurance_icon:{icon}")
+    axes.text(
+        *centre,
+        ASSURANCE_LETTERS[icon],
+        color=colour,
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
+    )

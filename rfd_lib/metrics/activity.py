@@ -1,0 +1,101 @@
+"""One row per spell of the audit's interest, with everything the metrics count (patient level).
+
+:func:`label_activity` reads classified spells (the output of :func:`rfd_lib.classify` over an
+extract) and keeps the spells the audit counts — RFD-coded spells, medial branch blocks and facet
+joint injections — with their quarter and the flags the volumes and checks add up. It is
+internal: it holds patient identifiers and must never be shown in a circulated report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from rfd_lib.metrics.code_lists import CodeLists
+from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.metrics.pathways import block_before, intervals
+from rfd_lib.metrics.periods import financial_quarter
+
+if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
+    from rfd_lib.engine.rule import Rule
+
+DAY_CASE = "2"  # Patient_Classification 2: day case (1 ordinary admission)
+
+
+def label_activity(
+    classified: pd.DataFrame, rule: Rule, code_lists: CodeLists, expectations: Expectations
+) -> pd.DataFrame:
+    """Return the RFD, block and facet-injection spells of ``classified`` with what the audit counts.
+
+    Columns: ``provider_code``, ``quarter`` (financial quarter of ``expectations.period_date``;
+    ``<NA>`` when that date is missing), ``patient_id`` (``<NA>`` if the extract has none),
+    ``admission_date``, ``kind`` ('rfd', 'block' or 'facet_injection'), ``counted`` (the rule
+    counts it), ``fails: <restriction>`` (one per restriction of the rule: FALSE or UNKNOWN on it),
+    ``first_failure`` (the first restriction an RFD-coded spell fails or is UNKNOWN
+    on, in published order, as the rule names it), ``day_case``, and for RFD spells
+    ``prior_block``, ``prior_block_note``, ``days_since_previous`` and ``repeat`` (see
+    :mod:`rfd_lib.metrics.pathways`). Look-backs start at the earliest admission date in ``classified``.
+    """
+    scope = np.logical_and.reduce(
+        [classified[criterion.name].fillna(False).to_numpy(dtype=bool) for criterion in rule.scope]
+    )
+    block = code_lists.matches("medial_branch_block", classified).to_numpy()
+    facet = code_lists.matches("facet_joint_injection", classified).to_numpy()
+    kind = np.select([scope, block, facet], ["rfd", "block", "facet_injection"], default="")
+    keep = kind != ""
+    spells = classified.loc[keep]
+    patient = (
+        spells["patient_id"]
+        if "patient_id" in spells
+        else pd.Series(pd.NA, index=spells.index, dtype="string")
+    )
+    day_case = (
+        spells["patient_classification"].astype("string").str.strip().eq(DAY_CASE)
+        if "patient_classification" in spells
+        else pd.Series(pd.NA, index=spells.index, dtype="boolean")
+    )
+    activity = pd.DataFrame(
+        {
+            "provider_code": spells["provider_code"].astype("string"),
+            "quarter": financial_quarter(spells[expectations.period_date]),
+            "patient_id": patient.astype("string"),
+            "admission_date": spells["admission_date"],
+            "kind": pd.Series(kind[keep], index=spells.index, dtype="string"),
+            "counted": spells["ebi_category"].notna().to_numpy(),
+            "first_failure": _first_failure(spells, rule),
+            **{
+                f"fails: {criterion.name}": ~spells[criterion.name].fillna(False).to_numpy(dtype=bool)
+                for criterion in rule.restrictions
+            },
+            "day_case": day_case.astype("boolean"),
+        },
+        index=spells.index,
+    )
+    data_start = classified["admission_date"].min()
+    rfd = activity["kind"].eq("rfd")
+    linked = block_before(
+        activity[rfd],
+        activity[activity["kind"].eq("block")],
+        months=expectations.block_before_rfd_months,
+        data_start=data_start,
+    ).join(intervals(activity[rfd], months=expectations.repeat_within_months, data_start=data_start))
+    return activity.join(linked).reset_index(drop=True)
+
+
+def _first_failure(spells: pd.DataFrame, rule: Rule) -> pd.Series:
+    """Return the first restriction each spell does not meet (FALSE or UNKNOWN), in published order."""
+    names = [criterion.name for criterion in rule.restrictions]
+    met = (
+        np.column_stack([spells[name].fillna(False).to_numpy(dtype=bool) for name in names])
+        if names
+        else None
+    )
+    if met is None:
+        return pd.Series(pd.NA, index=spells.index, dtype="string")
+    failing = ~met
+    first = np.where(failing.any(axis=1), np.argmax(failing, axis=1), -1)
+    labels = np.array([*names, ""], dtype=object)[first]
+    result = pd.Series(labels, index=spells.index, dtype="string")
+    return result.mask(result.eq(""))

@@ -1,0 +1,132 @@
+"""The guidance's restricted-use expectations as the audit checks them (``params/expectations.yaml``).
+
+Loaded once and checked against the rule: a restriction the rule does not have, a threshold the
+wrong way round or an unknown key fails the load with the file and key named (ehrQL's habit: a
+typo must fail loudly, never quietly check nothing).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rfd_lib.config import EXPECTATIONS
+from rfd_lib.errors import RfdAuditError
+from rfd_lib.yaml_model import listed, quoted, read_model
+
+if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
+    from rfd_lib.engine.rule import Rule
+
+STATUSES = ("green", "amber", "red", "not assessable")
+
+
+class ExpectationsError(RfdAuditError):
+    """The expectations file cannot be used (unreadable, unknown key, threshold out of order)."""
+
+
+class Threshold(BaseModel):
+    """How a check's share is judged: green, amber or red, with ``good`` saying which way is better."""
+
+    model_config = ConfigDict(extra="forbid")
+    expected: str
+    good: Literal["low", "high"]
+    green: float = Field(ge=0)
+    amber: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if (self.good == "low" and self.amber < self.green) or (
+            self.good == "high" and self.amber > self.green
+        ):
+            raise ValueError(
+                f"amber ({self.amber}) is on the wrong side of green ({self.green}) for good: {self.good}"
+            )
+        return self
+
+    def status(self, share: pd.Series) -> pd.Series:
+        """Return 'green', 'amber' or 'red' per share, and 'not assessable' where it is missing."""
+        value = share.astype("Float64")
+        if self.good == "low":
+            choice = np.where(
+                value.le(self.green).fillna(False),
+                "green",
+                np.where(value.le(self.amber).fillna(False), "amber", "red"),
+            )
+        else:
+            choice = np.where(
+                value.ge(self.green).fillna(False),
+                "green",
+                np.where(value.ge(self.amber).fillna(False), "amber", "red"),
+            )
+        return pd.Series(np.where(value.isna(), "not assessable", choice), index=share.index, dtype="string")
+
+
+class Restriction(BaseModel):
+    """A restriction of the rule as a report names it."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str
+
+
+class Thresholds(BaseModel):
+    """One threshold per check."""
+
+    model_config = ConfigDict(extra="forbid")
+    restriction: Threshold
+    prior_block: Threshold
+    repeat: Threshold
+    facet_joint_injection: Threshold
+    day_case: Threshold
+    change_from_baseline: Threshold
+    expected_rate: Threshold
+
+
+class Expectations(BaseModel):
+    """The checks' settings; see ``params/expectations.yaml`` for what each one means."""
+
+    model_config = ConfigDict(extra="forbid")
+    period_date: Literal["discharge_date", "admission_date"] = "discharge_date"
+    # Upper bounds: ten years is past any plausible policy, and a huge window overflows the dates.
+    baseline_quarters: int = Field(4, ge=1, le=40)
+    expected_rate_per_100000: float | None = Field(None, gt=0)
+    funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
+    block_before_rfd_months: int = Field(6, ge=1, le=120)
+    repeat_within_months: int = Field(16, ge=1, le=120)
+    restrictions: dict[str, Restriction]
+    thresholds: Thresholds
+
+    def check_against(self, rule: Rule, path: Path | str = "expectations") -> None:
+        """Raise ExpectationsError unless the restrictions named are exactly the rule's restrictions."""
+        known = [criterion.name for criterion in rule.restrictions]
+        unknown = [name for name in self.restrictions if name not in known]
+        missing = [name for name in known if name not in self.restrictions]
+        problems = [f"not in the rule: {quoted(name)}" for name in unknown]
+        problems += [f"no label for: {quoted(name)}" for name in missing]
+        if problems:
+            raise ExpectationsError(
+                f"{path}: restrictions do not match rule {rule.name}: {listed(problems, 3)}",
+                hint="the keys are the rule's criteria as `rfd-audit rule` lists them",
+            )
+
+
+def load_expectations(path: str | Path = EXPECTATIONS, rule: Rule | None = None) -> Expectations:
+    """Return the expectations in ``path`` (default ``params/expectations.yaml``), checked.
+
+    With ``rule``, the restrictions are also checked against that rule's. Raises
+    :class:`ExpectationsError` naming the file and key.
+    """
+    path = Path(path)
+    expectations = _load(path.resolve(), path.stat().st_mtime_ns if path.is_file() else 0)
+    if rule is not None:
+        expectations.check_against(rule, path)
+    return expectations
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, _mtime_ns: int) -> Expectations:
+    return read_model(path, Expectations, ExpectationsError, "the expectations")

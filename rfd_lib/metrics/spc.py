@@ -1,0 +1,463 @@
+"""Statistical process control: XmR charts with NHS England's Making Data Count rules.
+
+:func:`xmr` takes one provider's series (a value per period, in time order) and returns an
+:class:`XmR`: the limits, the four special-cause rules point by point, the variation and
+assurance icons a Making Data Count (MDC) reader knows, and a one-sentence summary for a report.
+:func:`xmr_by` does the same for every provider of a long table and returns one row each, for
+league tables. :func:`rfd_lib.charts.spc.spc_chart` draws the chart.
+
+Definitions
+-----------
+They follow NHS-R's ``NHSRplotthedots`` package, which implements MDC's "plot the dots" logic
+(``R/ptd_spc_standard.R``, ``R/ptd_calculate_point_type.R``, ``R/ptd_calculate_assurance_type.R``,
+``R/geom_ptd_icon.R``):
+
+* moving range: ``|x[t] - x[t-1]|`` between neighbouring periods; mean moving range (mR-bar): their
+  mean. Moving ranges of ``3.267 × mR-bar`` or more (D4 for pairs: the upper limit of the moving
+  range chart) are screened out and mR-bar recomputed (``screen_outliers``, on by default in
+  plotthedots too), so one wild jump does not widen the limits that should catch it;
+* process limits: ``mean ± 2.66 × mR-bar`` (3 sigma, sigma estimated as mR-bar / 1.128); the
+  "2 sigma" lines ``mean ± (2/3) × 2.66 × mR-bar``;
+* beyond the limits: strictly above the upper or strictly below the lower limit (a point exactly on
+  a limit is not beyond it);
+* run: 7 or more consecutive points on the same side of the mean; a point exactly on the mean
+  breaks the run. Every point of the run is flagged;
+* trend: 7 or more consecutive points each strictly higher (or each strictly lower) than the one
+  before; two equal neighbours break the trend. Every point of the trend is flagged;
+* two of three: of 3 consecutive points, at least 2 lie beyond a 2-sigma line but not beyond a
+  process limit (plotthedots' "close to limits"), and all 3 lie on the same side of the mean.
+  The close points of such a triple are flagged. A point beyond a process limit does not count
+  towards the 2 (it is a signal of its own);
+* a point flagged by several rules takes, for its colour, the first of: beyond the limits, trend,
+  two of three, run. Its direction is its side of the mean, or for a trend the trend's direction;
+  with ``improvement`` "increase" an upward signal is improvement and a downward one concern (the
+  reverse for "decrease"); with "neither" it is "neither" (purple in MDC);
+* variation icon: from the most recent point, as MDC and plotthedots do;
+* assurance icon (needs a target and an improvement direction): a target beyond the upper limit
+  is consistently failed when higher is better (consistently met when lower is better), beyond
+  the lower limit the reverse, and a target between the limits (or on one) is hit and miss.
+
+Missing values (a suppressed count, NA or NaN) are missing points, never zeros. plotthedots
+expects no gaps and does not define them; here, a moving range needs both neighbours (none is
+computed across a gap, as plotthedots' ``diff`` gives), and the rules read the observed points
+in order with the gap skipped, so a missing point neither breaks nor extends a run, trend or
+triple. The latest point for the icons is the latest observed one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+Improvement = Literal["increase", "decrease", "neither"]
+
+LIMIT_SIGMAS = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of 2
+TWO_SIGMA = 2 * LIMIT_SIGMAS / 3
+MR_OUTLIER = 3.267  # D4 for moving ranges of 2
+RUN_LENGTH = 7
+TREND_LENGTH = 7
+MIN_POINTS_FOR_LIMITS = 12  # plotthedots warns below this; MDC prefers 15-20
+
+_DIRECTIONS = {"increase": 1, "decrease": -1, "neither": 0}
+# What each rule says of a point, upward first (the order is the colouring precedence).
+_SIGNALS = {
+    "beyond": ("above upper limit", "below lower limit"),
+    "trend": ("increasing trend", "decreasing trend"),
+    "two_of_three": ("two of three near upper limit", "two of three near lower limit"),
+    "run": ("run above mean", "run below mean"),
+}
+_HIGH_SIGNALS = {up for up, _ in _SIGNALS.values()}
+
+
+class TooFewValues(ValueError):
+    """The data, not the arguments, are too short for limits (``xmr_by`` reports it per provider)."""
+
+
+@dataclass(frozen=True, eq=False)
+class XmR:
+    """An XmR chart's numbers, point by point and in summary.
+
+    ``points`` has one row per period, in order: ``period``, ``value`` (NaN when missing),
+    ``mean``, ``moving_range``, ``upper``, ``lower``, ``upper_2s``, ``lower_2s``, the rule flags
+    ``beyond_limits``, ``run``, ``trend``, ``two_of_three``, ``special_cause`` (any of them),
+    ``variation`` ("improvement", "concern", "neither", "common cause"; missing for a missing
+    point) and ``signal`` (the rule that colours the point, in words, e.g. "run above mean").
+    """
+
+    points: pd.DataFrame
+    mean: float
+    mean_moving_range: float
+    upper: float
+    lower: float
+    upper_2s: float
+    lower_2s: float
+    variation_icon: str
+    assurance_icon: str | None
+    note: str | None
+    summary: str
+    improvement: Improvement
+    target: float | None
+    unit: str
+    baseline_points: int | None
+
+    @property
+    def latest(self) -> pd.Series:
+        """Return the row of ``points`` of the most recent observed period."""
+        return self.points.loc[self.points["value"].last_valid_index()]
+
+    @property
+    def assurance_summary(self) -> str | None:
+        """Return the assurance verdict as one plain-English sentence, or None without a target."""
+        if self.assurance_icon is None:
+            return None
+        target = _number(self.target)
+        where = {
+            "pass": "consistently meet",
+            "fail": "consistently fail",
+            "hit_and_miss": "sometimes meet and sometimes miss",
+        }[self.assurance_icon]
+        if self.target > self.upper:
+            position = f"it is above the upper limit ({_number(self.upper)})"
+        elif self.target < self.lower:
+            position = f"it is below the lower limit ({_number(self.lower)})"
+        else:
+            position = f"it lies between the limits ({_number(self.lower)} to {_number(self.upper)})"
+        return f"The process will {where} the target of {target}: {position}."
+
+
+def xmr(
+    values: pd.Series,
+    *,
+    improvement: Improvement = "neither",
+    target: float | None = None,
+    baseline_points: int | None = None,
+    floor: float | None = 0,
+    screen_outliers: bool = True,
+    unit: str | None = None,
+) -> XmR:
+    """Return the XmR chart of ``values`` under Making Data Count's rules (see the module doc).
+
+    ``values`` is indexed by period label in time order (e.g. "2024/25 Q3"); NA / NaN is a missing
+    point. ``improvement`` says which direction is better; ``target`` adds the assurance icon.
+    ``baseline_points`` computes the mean and limits from the first that many periods only (the
+    rules still read every point against them). ``floor`` clips the lower limits (0 for counts;
+    None for values that can be negative). ``screen_outliers`` drops moving ranges of 3.267 × mR-bar
+    or more before the limits are set, as plotthedots does by default. ``unit`` names a period in
+    the summary ("quarter", "month"); by default it is read from the labels. Raises ValueError
+    for an unknown direction, a bad baseline, a target without a direction, or fewer than 2 values.
+    """
+    if improvement not in _DIRECTIONS:
+        raise ValueError(f"improvement must be 'increase', 'decrease' or 'neither', not {improvement!r}")
+    if target is not None and improvement == "neither":
+        raise ValueError("a target needs improvement='increase' or 'decrease' to say which side is good")
+    if target is not None and not math.isfinite(target):
+        raise ValueError(f"target must be a finite number, not {target!r}")
+    if not isinstance(values, pd.Series):
+        raise ValueError(f"values must be a pandas Series indexed by period, not {type(values).__name__}")
+    if values.index.has_duplicates:
+        raise ValueError("values has a period more than once: give one value per period")
+    try:
+        y = values.to_numpy(dtype="float64", na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"values must be numbers (NA for a missing point): {error}") from None
+    if np.isinf(y).any():
+        raise ValueError("values must be finite numbers or NA, not infinite")
+    n = len(y)
+    if baseline_points is not None and not 2 <= baseline_points <= n:
+        raise ValueError(f"baseline_points must be from 2 to the {n} periods given, not {baseline_points}")
+    unit = unit or _unit(values.index)
+    observed = ~np.isnan(y)
+    if observed.sum() < 2:
+        raise TooFewValues(f"an XmR chart needs at least 2 values; got {int(observed.sum())} of {n} {unit}s")
+
+    mean, mean_mr, used = _centre_and_spread(y[: baseline_points or n], screen_outliers, unit)
+    upper, lower = mean + LIMIT_SIGMAS * mean_mr, mean - LIMIT_SIGMAS * mean_mr
+    upper_2s, lower_2s = mean + TWO_SIGMA * mean_mr, mean - TWO_SIGMA * mean_mr
+    if floor is not None:
+        lower, lower_2s = max(lower, floor), max(lower_2s, floor)
+
+    rules = _rules(y[observed], mean, upper, lower, upper_2s, lower_2s, _DIRECTIONS[improvement])
+    points = pd.DataFrame(
+        {
+            "period": values.index,
+            "value": y,
+            "mean": mean,
+            "moving_range": np.concatenate([[np.nan], np.abs(np.diff(y))]),
+            "upper": upper,
+            "lower": lower,
+            "upper_2s": upper_2s,
+            "lower_2s": lower_2s,
+        }
+    )
+    for name, column in rules.items():
+        full = np.full(n, None if column.dtype == object else False, dtype=column.dtype)
+        full[observed] = column
+        points[name] = pd.Series(full, dtype="str") if column.dtype == object else full
+
+    latest = points.loc[np.flatnonzero(observed)[-1]]
+    variation_icon = _variation_icon(latest)
+    assurance_icon = None if target is None else _assurance_icon(target, upper, lower, improvement)
+    note = None
+    if used < MIN_POINTS_FOR_LIMITS:
+        note = f"fewer than {MIN_POINTS_FOR_LIMITS} points: limits are indicative"
+    return XmR(
+        points=points,
+        mean=mean,
+        mean_moving_range=mean_mr,
+        upper=upper,
+        lower=lower,
+        upper_2s=upper_2s,
+        lower_2s=lower_2s,
+        variation_icon=variation_icon,
+        assurance_icon=assurance_icon,
+        note=note,
+        summary=_summary(points, observed, unit),
+        improvement=improvement,
+        target=None if target is None else float(target),
+        unit=unit,
+        baseline_points=baseline_points,
+    )
+
+
+def xmr_by(
+    table: pd.DataFrame,
+    *,
+    by: str = "provider_code",
+    period: str = "quarter",
+    value: str = "spells",
+    **options,
+) -> pd.DataFrame:
+    """Return one row per ``by`` group (provider) summarising its XmR chart, for league tables.
+
+    ``table`` is long: one row per provider and period. Periods are put in time order by sorting
+    the labels (an ordered categorical keeps its own order); each provider is charted over every
+    period of the table, so a period with no row for that provider is a missing point, not a zero.
+    ``options`` go to :func:`xmr`. Columns: the ``by`` column, ``periods``, ``values`` (observed),
+    ``latest_period``, ``latest_value``, ``mean``, ``mean_moving_range``, ``lower``, ``upper``,
+    ``special_cause_points``, ``variation_icon``, ``assurance_icon``, ``note``, ``summary``.
+    A provider with too few values for limits gets a row with no limits and says so in ``summary``.
+    """
+    missing = [column for column in (by, period, value) if column not in table.columns]
+    if missing:
+        raise ValueError(f"xmr_by: table has no column {', '.join(map(repr, missing))}")
+    if table.duplicated([by, period]).any():
+        raise ValueError(f"xmr_by: more than one row for a {by} and {period}: aggregate first")
+    wide = table.pivot(index=period, columns=by, values=value).sort_index()
+    unit = options.pop("unit", None) or _unit(wide.index)
+    rows = []
+    for group, series in wide.items():
+        row: dict[str, object] = {by: group, "periods": len(series), "values": int(series.notna().sum())}
+        try:
+            result = xmr(series, unit=unit, **options)
+        except TooFewValues as error:
+            rows.append({**row, "summary": f"No XmR chart: {error}."})
+            continue
+        latest = result.latest
+        rows.append(
+            {
+                **row,
+                "latest_period": latest["period"],
+                "latest_value": latest["value"],
+                "mean": result.mean,
+                "mean_moving_range": result.mean_moving_range,
+                "lower": result.lower,
+                "upper": result.upper,
+                "special_cause_points": int(result.points["special_cause"].sum()),
+                "variation_icon": result.variation_icon,
+                "assurance_icon": result.assurance_icon,
+                "note": result.note,
+                "summary": result.summary,
+            }
+        )
+    columns = [by, "periods", "values", "latest_period", "latest_value", "mean", "mean_moving_range", "lower"]
+    columns += ["upper", "special_cause_points", "variation_icon", "assurance_icon", "note", "summary"]
+    summary = pd.DataFrame(rows, columns=columns)
+    summary["special_cause_points"] = summary["special_cause_points"].astype("Int64")
+    for text in ("variation_icon", "assurance_icon", "note", "summary"):
+        summary[text] = summary[text].astype("str")
+    return summary
+
+
+def _centre_and_spread(base: np.ndarray, screen_outliers: bool, unit: str) -> tuple[float, float, int]:
+    """Return the mean, the (screened) mean moving range and the count of values they rest on."""
+    moving_ranges = np.abs(np.diff(base))
+    moving_ranges = moving_ranges[~np.isnan(moving_ranges)]
+    if len(moving_ranges) == 0:
+        raise TooFewValues(f"an XmR chart needs 2 values in neighbouring {unit}s to measure variation")
+    mean_mr = moving_ranges.mean()
+    # A constant series has mR-bar 0, and "mR < 3.267 × 0" would screen out every range.
+    if screen_outliers and mean_mr > 0:
+        mean_mr = moving_ranges[moving_ranges < MR_OUTLIER * mean_mr].mean()
+    return float(np.nanmean(base)), float(mean_mr), int((~np.isnan(base)).sum())
+
+
+def _rules(
+    y: np.ndarray,
+    mean: float,
+    upper: float,
+    lower: float,
+    upper_2s: float,
+    lower_2s: float,
+    direction: int,
+) -> dict[str, np.ndarray]:
+    """Return the rule flags, variation and signal of the observed points ``y`` (gaps removed)."""
+    side = np.sign(y - mean).astype(int)
+    beyond = (y > upper) | (y < lower)
+    close = ~beyond & ((y > upper_2s) | (y < lower_2s))
+
+    run = _members(_streak_ends(side, RUN_LENGTH), RUN_LENGTH)
+
+    steps = np.sign(np.diff(y)).astype(int)
+    trend = _members(np.concatenate([[False], _streak_ends(steps, TREND_LENGTH - 1)]), TREND_LENGTH)
+    # A trend point's direction is that of the step after it when that step is in the trend too,
+    # else the step before (as plotthedots does), so a peak between two trends joins the later one.
+    step_after = np.concatenate([steps, [0]])
+    step_before = np.concatenate([[0], steps])
+    in_next = trend & np.concatenate([trend[1:], [False]])
+    trend_direction = np.where(in_next & (step_after != 0), step_after, step_before)
+
+    two_of_three = np.zeros(len(y), dtype=bool)
+    if len(y) >= 3:
+        triples = (sliding_window_view(close, 3).sum(axis=1) >= 2) & (
+            np.abs(sliding_window_view(side, 3).sum(axis=1)) == 3
+        )
+        # pad so that every point sees the (up to) three triples it belongs to
+        padded = np.concatenate([[False, False], triples, [False, False]])
+        in_triple = sliding_window_view(padded, 3).any(axis=1)
+        two_of_three = close & in_triple
+
+    special = beyond | trend | two_of_three | run
+    signal_direction = np.select([beyond, trend, two_of_three, run], [side, trend_direction, side, side], 0)
+    up = signal_direction > 0
+    rules = [beyond, trend, two_of_three, run]
+    signal = np.select(
+        [flag & up for flag in rules] + rules,
+        [up_words for up_words, _ in _SIGNALS.values()] + [down for _, down in _SIGNALS.values()],
+        "",
+    ).astype(object)
+    signal[~special] = None
+    if direction == 0:
+        variation = np.where(special, "neither", "common cause")
+    else:
+        good = signal_direction * direction > 0
+        variation = np.where(special, np.where(good, "improvement", "concern"), "common cause")
+    return {
+        "beyond_limits": beyond,
+        "run": run,
+        "trend": trend,
+        "two_of_three": two_of_three,
+        "special_cause": special,
+        "variation": variation.astype(object),
+        "signal": signal,
+    }
+
+
+def _streak_ends(signs: np.ndarray, length: int) -> np.ndarray:
+    """Return True where ``signs`` ends ``length`` equal, non-zero values in a row."""
+    ends = np.zeros(len(signs), dtype=bool)
+    if len(signs) >= length:
+        windows = sliding_window_view(signs, length)
+        ends[length - 1 :] = (windows.min(axis=1) == windows.max(axis=1)) & (windows[:, 0] != 0)
+    return ends
+
+
+def _members(ends: np.ndarray, length: int) -> np.ndarray:
+    """Return True for every point of a ``length``-point window that ends where ``ends`` is True."""
+    padded = np.concatenate([ends, np.zeros(length - 1, dtype=bool)])
+    return sliding_window_view(padded, length).any(axis=1)
+
+
+def _variation_icon(latest: pd.Series) -> str:
+    """Return the MDC variation icon name for the most recent point."""
+    if not latest["special_cause"]:
+        return "common_cause"
+    height = "high" if latest["signal"] in _HIGH_SIGNALS else "low"
+    return f"{latest['variation']}_{height}"
+
+
+def _assurance_icon(target: float, upper: float, lower: float, improvement: Improvement) -> str:
+    """Return "pass", "fail" or "hit_and_miss" for a target against the process limits."""
+    higher_is_better = improvement == "increase"
+    if target > upper:
+        return "fail" if higher_is_better else "pass"
+    if target < lower:
+        return "pass" if higher_is_better else "fail"
+    return "hit_and_miss"
+
+
+def _summary(points: pd.DataFrame, observed: np.ndarray, unit: str) -> str:
+    """Return the one-sentence verdict on the variation, led by the most recent observed point."""
+    seen = points[observed]
+    latest = seen.iloc[-1]
+    label, units = latest["period"], f"{unit}s"
+    if not latest["special_cause"]:
+        earlier = seen[seen["special_cause"]]
+        if earlier.empty:
+            missing = len(points) - len(seen)
+            gaps = f" ({missing} missing)" if missing else ""
+            return f"Common cause variation: no signal of change over {len(points)} {units}{gaps}."
+        count = f"{len(earlier)} earlier {unit if len(earlier) == 1 else units}"
+        return (
+            f"Common cause variation at the latest {unit} ({label}), after special cause variation "
+            f"in {count}, the last in {earlier['period'].iloc[-1]}."
+        )
+    lead = {
+        "improvement": "Special cause of improvement",
+        "concern": "Special cause of concern",
+        "neither": "Special cause variation (neither improvement nor concern)",
+    }[latest["variation"]]
+    signal = latest["signal"]
+    if signal in _SIGNALS["beyond"]:
+        limit = latest["upper"] if signal in _HIGH_SIGNALS else latest["lower"]
+        words = signal.replace(" ", " the ", 1)
+        detail = f"{label} ({_number(latest['value'])}) is {words} ({_number(limit)})"
+    elif signal.endswith("trend"):
+        steps = np.sign(np.diff(seen["value"].to_numpy()))
+        length = _tail_streak(steps) + 1
+        rising = "a rising" if signal.startswith("increasing") else "a falling"
+        detail = f"{rising} trend over {length} {units} ending {label}"
+    elif signal.startswith("two of three"):
+        side = "upper" if "upper" in signal else "lower"
+        detail = f"2 of the last 3 {units} are near the {side} limit (beyond 2 sigma), ending {label}"
+    else:
+        sides = np.sign(seen["value"].to_numpy() - latest["mean"])
+        length = _tail_streak(sides)
+        side = signal.removeprefix("run ").replace("mean", "the mean")
+        detail = f"a run of {length} {units} {side} ending {label}"
+    return f"{lead}: {detail}."
+
+
+def _tail_streak(signs: np.ndarray) -> int:
+    """Return how many values at the end of ``signs`` equal the last one."""
+    breaks = np.flatnonzero(signs != signs[-1])
+    return len(signs) - (breaks[-1] + 1 if len(breaks) else 0)
+
+
+def _unit(index: pd.Index) -> str:
+    """Return "quarter", "month" or "period": what the period labels of ``index`` look like."""
+    if isinstance(index, pd.PeriodIndex):
+        return {"Q": "quarter", "M": "month"}.get(index.freqstr[0], "period")
+    labels = [str(label) for label in index]
+    if all(re.search(r"Q[1-4]\b", label) for label in labels):
+        return "quarter"
+    month = r"^\d{4}-\d{2}$|^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}$"
+    if all(re.search(month, label) for label in labels):
+        return "month"
+    return "period"
+
+
+def _number(value: float) -> str:
+    """Return ``value`` for a sentence: whole numbers as they are, others to 3 significant figures."""
+    if not math.isfinite(value):
+        return f"{value:g}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if decimals else text

@@ -1,0 +1,530 @@
+"""Run a quarterly audit from its parameter file: classify once, then every report in parallel.
+
+:func:`run_audit` is what ``rfd-audit run PARAMS.yaml`` calls. It takes the output folder for
+itself (:mod:`rfd_lib.pipeline.output_folder`: refused if it is not this run's, locked against a second run),
+reads and classifies the extracts once, works out the audit
+(:func:`rfd_lib.metrics.audit.audit_metrics`) and saves it with its provenance; then worker
+processes (:mod:`rfd_lib.pipeline.workers`) execute the summary notebook and one provider notebook per
+provider with papermill, render each to HTML and print it to PDF. A report that fails does not
+stop the others: it is listed at the end with the executed notebook that shows the error. Last
+comes ``index.html``, linking every report.
+
+Layout of a run's output folder (``reports/<name>/`` by default)::
+
+    index.html                    start here: every report with its headline figures
+    summary.html, summary.pdf     all providers compared
+    <provider>.html, .pdf         one per provider (a code that is not plain letters and digits
+                                  gets a safe name: see rfd_lib.pipeline.output_folder.report_stem)
+    internal/                     NOT for circulation: classified spells, quarantine, findings,
+                                  the saved audit, executed notebooks, run.json
+
+Every file meant to be read is written whole or not at all (a temporary file renamed into place).
+From the moment the inputs are accepted, ``internal/run.json`` and ``index.html`` say the run has
+not finished; they are replaced when it ends, with what was made. Interrupted (Ctrl-C, SIGTERM),
+the run stops its workers, marks the reports it did not make and raises :class:`RunInterrupted`;
+killed outright, it leaves the "not finished" index, and its workers stop by themselves. The files
+the workers read (the saved audit, the kernel specification) are private to the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from rfd_lib import config
+from rfd_lib.atomic import write_atomically
+from rfd_lib.engine.classification import classify
+from rfd_lib.engine.rule import load_rule
+from rfd_lib.errors import RunInterrupted
+from rfd_lib.extracts.populations import check_populations, read_populations
+from rfd_lib.extracts.reading import Extract, load_extracts
+from rfd_lib.extracts.sources import expand_sources
+from rfd_lib.extracts.writing import write_classified
+from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
+from rfd_lib.metrics.code_lists import load_code_lists
+from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL
+from rfd_lib.metrics.expectations import Expectations, load_expectations
+from rfd_lib.metrics.volumes import audit_quarters
+from rfd_lib.pipeline.output_folder import (
+    RUN_RECORD,
+    SUMMARY,
+    hold_output_folder,
+    previous_reports,
+    remove_leftovers,
+    report_stems,
+)
+from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params
+from rfd_lib.pipeline.provenance import collect_provenance
+from rfd_lib.pipeline.workers import NOT_MADE, Report, ReportTask, make_reports
+from rfd_lib.report.index import IndexEntry, write_index
+from rfd_lib.report.pages import ProviderPage
+from rfd_lib.report.pdf import find_chromium
+from rfd_lib.report.render import ReportContext
+from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.tables import counts, decimal
+from rfd_lib.yaml_model import listed, quoted
+
+PROVIDER_NOTEBOOK = "provider_audit.ipynb"
+SUMMARY_NOTEBOOK = "summary.ipynb"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_audit` produced: the index, each report, and what went wrong."""
+
+    output: Path
+    index: Path
+    reports: tuple[Report, ...]
+    notes: tuple[str, ...] = ()
+    seconds: dict[str, float] = field(default_factory=dict)
+    reconciliation: str = ""  # rows read = accepted + quarantined, for the analyst (not the index)
+    interrupted: bool = False
+
+    @property
+    def failures(self) -> tuple[Report, ...]:
+        """Return the reports that were not made."""
+        return tuple(report for report in self.reports if report.error)
+
+    @property
+    def pdf_failures(self) -> tuple[Report, ...]:
+        """Return the reports made as HTML whose PDF could not be printed."""
+        return tuple(report for report in self.reports if report.pdf_error)
+
+
+def run_audit(
+    params: RunParams | str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    providers: Sequence[str] | None = None,
+    formats: Sequence[str] | None = None,
+    progress: bool = True,
+    notebooks: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run the audit ``params`` describes (a :class:`RunParams` or a parameter file) and return the result.
+
+    ``jobs``, ``providers`` and ``formats`` override the parameter file; ``notebooks`` is the folder
+    of the two report notebooks (default: the repository's ``notebooks/``). Raises
+    :class:`~rfd_lib.pipeline.params.ParamsError`, :class:`~rfd_lib.pipeline.output_folder.RunFolderError` (or
+    another one-line error of rfd_lib) before any report is written when the inputs or the output
+    folder cannot be used, and :class:`RunInterrupted` after writing the index when Ctrl-C or
+    SIGTERM stopped the run; a failed report does not raise: see :attr:`RunResult.failures`.
+    """
+    started = time.perf_counter()
+    if not isinstance(params, RunParams):
+        params = load_params(params)
+    with hold_output_folder(params.output_dir, params.name) as output, _stop_on_sigterm():
+        result = _run(
+            params,
+            output,
+            jobs=jobs or params.jobs,
+            providers=providers,
+            formats=list(formats or params.formats),
+            progress=progress,
+            notebooks=Path(notebooks or config.NOTEBOOKS_DIR),
+            started=started,
+        )
+    if result.interrupted:
+        made = len(result.reports) - len(result.failures)
+        raise RunInterrupted(
+            f"interrupted: {made} of {len(result.reports)} reports made; {result.index} marks the rest",
+            hint="run the same command again to make them all",
+        )
+    return result
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM as Ctrl-C while the run lasts, so both stop it the same clean way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    params: RunParams,
+    output: Path,
+    *,
+    jobs: int,
+    providers: Sequence[str] | None,
+    formats: list[str],
+    progress: bool,
+    notebooks: Path,
+    started: float,
+) -> RunResult:
+    """Run the audit into ``output`` (held by this run) and return the result."""
+    internal = output / "internal"
+    notes: list[str] = []
+    inputs = _extract_sources(params, internal)
+    rule = load_rule(params.path(params.rule) if params.rule.endswith(".sql") else params.rule)
+    expectations = load_expectations(*_given(params, "expectations"), rule=rule)
+    code_lists = load_code_lists(*_given(params, "code_lists"))
+    extract = load_extracts(
+        inputs.sources,
+        params.extracts.profile,
+        delimiter=params.extracts.delimiter,
+        encoding=params.extracts.encoding,
+        sheet=params.extracts.sheet,
+        query=_query(params),
+        allow_duplicate_spells=params.extracts.allow_duplicate_spells,
+    )
+    # Checked on the spells read, before anything is written.
+    chosen = _providers(params, extract.spells, providers)
+    stems = report_stems(chosen)
+    quarter = _quarter(params, extract.spells)
+    population_file = params.path(params.populations) if params.populations else inputs.populations
+    populations = read_populations(population_file) if population_file else None
+    if populations is not None:
+        unlisted = check_populations(populations, extract.spells["provider_code"].unique(), population_file)
+        if unlisted:
+            notes.append(
+                f"{Path(population_file).name} gives no population for {listed(unlisted)}: no rate or "
+                "funnel position is shown for them."
+            )
+
+    work = _begin(params, output, internal, quarter)
+    try:
+        classified = classify(extract.spells, rule.path)
+        written = write_classified(classified, extract, internal / "classified_spells.parquet")
+        audit = audit_metrics(
+            classified,
+            quarter=quarter,
+            populations=populations,
+            expectations=expectations,
+            code_lists=code_lists,
+            rule=rule.path,
+            policy=INTERNAL if params.disclosure == "internal" else CIRCULATION,
+        )
+        classified_seconds = time.perf_counter() - started
+        provenance = collect_provenance(
+            rule_file=rule.path,
+            inputs=[*inputs.files, *filter(None, [population_file, *_reference_files(params)])],
+            params_file=params.source,
+            database=_database(params),
+        )
+        run = AuditRun(
+            audit=audit,
+            name=params.name,
+            provider_names=provider_names(populations),
+            provenance=provenance.rows(),
+            run_date=long_date(date.today()),
+            repeat_within_months=expectations.repeat_within_months,
+        )
+        # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
+        saved = save_run(run, work / "audit_run.pkl")
+        save_run(run, internal / "audit_run.pkl")
+        notes += _unread_sources(extract)
+
+        chromium = None
+        if "pdf" in formats:
+            chromium = find_chromium(params.path(params.chromium) if params.chromium else None)
+            if chromium is None:
+                notes.append(
+                    "No Chromium, Chrome or Edge was found, so the reports are HTML only. Install one "
+                    "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
+                )
+        tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium)
+        reports, interrupted = make_reports(tasks, jobs, progress, output)
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
+    index = _write_index(run, reports, output, expectations, notes, interrupted)
+    seconds = {"classify_and_audit": round(classified_seconds, 2)}
+    seconds["total"] = round(time.perf_counter() - started, 2)
+    result = RunResult(
+        output, index, tuple(reports), tuple(notes), seconds, _reconciliation(extract, written), interrupted
+    )
+    _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
+    return result
+
+
+def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Path:
+    """Clear the earlier run's reports, record this run as not finished; return its private folder.
+
+    From here on, ``internal/run.json`` and ``index.html`` say the run has not finished, so a
+    run killed outright is never mistaken for a complete one.
+    """
+    remove_leftovers(output, previous_reports(output))
+    for folder in ("work", "notebooks"):
+        shutil.rmtree(internal / folder, ignore_errors=True)
+    work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
+    work.mkdir(parents=True)
+    started = datetime.now().strftime("%H:%M on %d %B %Y")
+    _write_run_record(params, internal, "running")
+    write_index(
+        output / "index.html",
+        title=f"RFD audit {quarter}: {params.name}",
+        subtitle=f"Financial quarter {quarter} · {GUIDANCE}",
+        run_date=long_date(date.today()),
+        summary_html=None,
+        summary_pdf=None,
+        entries=[],
+        notes=[
+            f"This run started at {started} and had not finished when this page was written. If no "
+            "rfd-audit run is still writing to this folder, it was interrupted: run it again."
+        ],
+    )
+    return work
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    sources: list[str | Path]
+    files: list[Path]
+    populations: Path | None
+
+
+def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
+    """Return the extracts to read (writing the synthetic set first when asked) and their files."""
+    if params.extracts.synthetic:
+        from rfd_lib.synthetic import write_extracts
+
+        made = write_extracts(internal / "synthetic-extracts")
+        return _Inputs(list(made.extracts), list(made.extracts), made.populations)
+    if params.extracts.database:
+        return _Inputs([params.extracts.database.url], [], None)
+    paths = [params.path(file) for file in params.extracts.files]
+    # The files the reader will read, folders expanded as it expands them: these are hashed.
+    return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
+
+
+def _given(params: RunParams, *keys: str) -> list[Path]:
+    return [params.path(getattr(params, key)) for key in keys if getattr(params, key)]
+
+
+def _reference_files(params: RunParams) -> list[Path]:
+    """Return the expectations and code-list files the run uses (the packaged ones by default)."""
+    return [
+        params.path(params.expectations) if params.expectations else config.EXPECTATIONS,
+        params.path(params.code_lists) if params.code_lists else config.CODE_LISTS,
+    ]
+
+
+def _query(params: RunParams) -> str | None:
+    database = params.extracts.database
+    if database is None:
+        return None
+    query = database.query.strip()
+    return str(params.path(query)) if query.endswith(".sql") else query
+
+
+def _database(params: RunParams) -> tuple[str, str] | None:
+    database = params.extracts.database
+    if database is None:
+        return None
+    query = _query(params) or ""
+    text = Path(query).read_text(encoding="utf-8") if query.endswith(".sql") else query
+    return database.url, text
+
+
+def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
+    """Return the providers to report on; ParamsError for one given twice or not in the data."""
+    present = sorted(spells["provider_code"].dropna().unique())
+    # Codes are compared as the extracts' codes were read (blanks trimmed, upper case).
+    wanted = [fold_code(code) for code in override or params.providers] or present
+    twice = (
+        sorted({code for code in wanted if wanted.count(code) > 1}) if len(set(wanted)) < len(wanted) else []
+    )
+    if twice:
+        raise ParamsError(f"{params.source}: providers: {listed(twice)} given more than once")
+    unknown = sorted(set(wanted) - set(present))
+    if unknown:
+        raise ParamsError(
+            f"{params.source}: providers: {listed(unknown)} not in the extracts",
+            hint=f"the extracts have {listed(present)}",
+        )
+    return wanted
+
+
+def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
+    """Return the quarter audited; ParamsError when the data does not cover it."""
+    try:
+        covered = audit_quarters(spells)
+    except ValueError:
+        raise ParamsError(f"{params.source}: the extracts have no dated spells to audit") from None
+    if params.quarter is None:
+        return covered[-1]
+    if params.quarter not in covered:
+        raise ParamsError(
+            f"{params.source}: quarter: {params.quarter} is not in the extracts, "
+            f"which cover {covered[0]} to {covered[-1]}"
+        )
+    return params.quarter
+
+
+def _tasks(
+    run: AuditRun,
+    stems: dict[str, str],
+    saved: Path,
+    output: Path,
+    internal: Path,
+    work: Path,
+    notebooks: Path,
+    formats: list[str],
+    chromium: Path | None,
+) -> list[ReportTask]:
+    """Return the summary's task first (it is the slowest), then one per provider in ``stems``."""
+    from rfd_lib.report.notebook_runner import kernel_folder
+
+    kernels = kernel_folder(work / "jupyter")
+    audit = run.audit
+    subtitle = f"Financial quarter {audit.quarter} · {GUIDANCE}"
+    common = dict(run_date=run.run_date, banner=audit.policy.banner, provenance=run.provenance)
+
+    def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:
+        return ReportTask(
+            name=name,
+            notebook=notebooks / notebook,
+            parameters={"audit_file": str(saved.resolve()), **parameters},
+            executed=internal / "notebooks" / f"{stem}.ipynb",
+            html=output / f"{stem}.html" if "html" in formats or "pdf" in formats else None,
+            pdf=output / f"{stem}.pdf" if "pdf" in formats and chromium else None,
+            context=ReportContext(title=title, subtitle=subtitle, **common),
+            chromium=chromium,
+            kernels=kernels,
+        )
+
+    tasks = [task(SUMMARY, SUMMARY, SUMMARY_NOTEBOOK, {}, "RFD audit: all providers")]
+    for code, stem in stems.items():
+        tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, ProviderPage(run, code).title))
+    return tasks
+
+
+def _write_index(
+    run: AuditRun,
+    reports: list[Report],
+    output: Path,
+    expectations: Expectations,
+    notes: list[str],
+    interrupted: bool,
+) -> Path:
+    """Write ``index.html`` with each provider's headline figures and statuses; return its path."""
+    audit = run.audit
+    by_name = {report.name: report for report in reports}
+    summary = by_name[SUMMARY]
+    entries = [
+        _entry(run, code, report, output, expectations) for code, report in by_name.items() if code != SUMMARY
+    ]
+    stopped = [report.name for report in reports if report.error == NOT_MADE]
+    problems = [
+        f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
+        for report in reports
+        if report.error and report.error != NOT_MADE
+    ]
+    problems += [
+        f"{quoted(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
+        for report in reports
+        if report.pdf_error
+    ]
+    if interrupted:
+        problems.insert(
+            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({listed(stopped)})."
+        )
+    return write_index(
+        output / "index.html",
+        title=f"RFD audit {audit.quarter}: {run.name}",
+        subtitle=f"Financial quarter {audit.quarter} · {GUIDANCE}",
+        run_date=run.run_date,
+        summary_html=_link(summary.html, output),
+        summary_pdf=_link(summary.pdf, output),
+        entries=entries,
+        banner=audit.policy.banner,
+        notes=[*notes, *audit.notes, *problems],
+        footnote=audit.policy.footnote,
+    )
+
+
+def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations: Expectations) -> IndexEntry:
+    audit: AuditMetrics = run.audit
+    page = ProviderPage(run, code)
+    volume = audit.volumes[
+        (audit.volumes["provider_code"] == code) & (audit.volumes["quarter"] == audit.quarter)
+    ]
+    rate = audit.rates[(audit.rates["provider_code"] == code) & (audit.rates["quarter"] == audit.quarter)]
+    checks = audit.checks[
+        (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
+    ]
+    labels = {f"restriction: {name}": r.label for name, r in expectations.restrictions.items()}
+    statuses = tuple(
+        (labels.get(check, check.replace("_", " ")), status if status else "not assessable")
+        for check, status in zip(checks["check"], checks["status"].fillna("not assessable"), strict=True)
+    )
+    return IndexEntry(
+        provider_code=code,
+        provider_name=run.provider_name(code),
+        html=_link(report.html, output),
+        pdf=_link(report.pdf, output),
+        headline=(
+            ("counted RFDs", counts(volume["counted"], volume["counted_suppressed"]).iat[0]),
+            ("rate per 100,000", decimal(rate["rate"]).iat[0]),
+            ("funnel", page.funnel_position()),
+        ),
+        statuses=statuses,
+        failed=f"{report.error} (executed notebook: {_link(report.executed, output)})"
+        if report.error
+        else None,
+    )
+
+
+def _link(path: Path | None, output: Path) -> str | None:
+    return None if path is None else path.relative_to(output).as_posix()
+
+
+def _unread_sources(extract: Extract) -> list[str]:
+    """Return a note for each source none of whose rows could be used (its provider is missing)."""
+    table = extract.reconciliation
+    empty = table[(table["rows_accepted"] == 0) & (table["rows_read"] > 0)]
+    return [
+        f"{Path(str(source)).name}: all {rows:,} rows were quarantined, so none of its spells is in this "
+        "audit (reasons in the quarantine file in internal/)."
+        for source, rows in zip(empty["source"], empty["rows_read"], strict=True)
+    ]
+
+
+def _reconciliation(extract: Extract, written) -> str:
+    """Return rows read = accepted + quarantined, with where the quarantined rows are."""
+    totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
+    return (
+        f"{totals['rows_read']:,} rows read = {totals['rows_accepted']:,} accepted + "
+        f"{totals['rows_quarantined']:,} quarantined"
+        + (f" (reasons in {written.quarantine})" if written.quarantine is not None else "")
+    )
+
+
+def _write_run_record(
+    params: RunParams, internal: Path, status: str, result: RunResult | None = None
+) -> None:
+    """Write ``internal/run.json``: status, parameters (no secret), timings and each report (no data)."""
+    record: dict[str, object] = {
+        "status": status,
+        "params": params.for_record(),
+        "params_file": str(params.source),
+        "written": datetime.now().isoformat(timespec="seconds"),
+    }
+    if result is not None:
+        record["seconds"] = result.seconds
+        record["reports"] = [
+            {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(report).items()}
+            for report in result.reports
+        ]
+        record["notes"] = list(result.notes)
+    write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))

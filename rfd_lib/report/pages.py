@@ -1,0 +1,355 @@
+"""The content of the two report notebooks: one short call per section, all from published figures.
+
+:class:`ProviderPage` is one provider's report for the quarter audited, with its peers for
+context; :class:`SummaryPage` compares every provider. Each method returns a
+:class:`~rfd_lib.charts.house_style.Chart` or a :class:`~rfd_lib.report.tables.Fragment` that a notebook
+cell shows as it is, so the notebooks hold narrative and calls, no logic. Every chart and table
+with a suppressed count carries the run's disclosure footnote.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rfd_lib.charts.activity import interval_chart, volume_chart, waterfall_chart
+from rfd_lib.charts.funnel import funnel_chart
+from rfd_lib.charts.house_style import Chart, data_text
+from rfd_lib.charts.spc import spc_chart
+from rfd_lib.errors import RfdAuditError
+from rfd_lib.metrics.audit import NO_POPULATION, AuditMetrics
+from rfd_lib.metrics.spc import TooFewValues
+from rfd_lib.report.saved_audit import AuditRun
+from rfd_lib.report.tables import (
+    Fragment,
+    any_suppressed,
+    counts,
+    decimal,
+    headline,
+    paragraphs,
+    percent,
+    signed_percent,
+    status_classes,
+    table,
+)
+
+RATE_UNIT = "counted RFDs per 100,000 population"
+RATIO_CHECKS = ("change_from_baseline", "expected_rate")
+POSITION_WORDS = {"above": "above the limits", "below": "below the limits"}
+
+
+class ProviderPage:
+    """One provider's report sections for the run's quarter."""
+
+    def __init__(self, run: AuditRun, provider: str) -> None:
+        if provider not in run.audit.providers:
+            raise RfdAuditError(
+                f"provider {provider} is not in the audit",
+                hint=f"the audit has {_listed(run.audit.providers)}",
+            )
+        self.run, self.audit, self.code = run, run.audit, provider
+        self.footnote = self.audit.policy.footnote
+
+    @property
+    def title(self) -> str:
+        """Return the report's title: the provider's name and code."""
+        return f"RFD audit: {self.run.provider_name(self.code)} ({self.code})"
+
+    def headline(self) -> Fragment:
+        """Return the headline boxes: counted RFDs, rate, funnel position, trend, red checks."""
+        volume = self._volumes().iloc[-1]
+        rate = self.audit.rates
+        rate = rate[(rate["provider_code"] == self.code) & (rate["quarter"] == self.audit.quarter)].iloc[0]
+        reds = self._checks()["status"].eq("red").sum()
+        return headline(
+            [
+                (
+                    _one(volume["counted"], volume["counted_suppressed"]),
+                    f"counted RFDs, {self.audit.quarter}",
+                ),
+                (decimal(pd.Series([rate["rate"]])).iat[0], "per 100,000 population"),
+                (self.funnel_position(), "against peers (funnel)"),
+                (str(int(reds)), "checks red this quarter"),
+            ]
+        )
+
+    def funnel_position(self) -> str:
+        """Return where the provider sits on the funnel plot, in words."""
+        result = self.audit.funnel
+        if result is None:
+            return "not compared"
+        if self.code in result.excluded:
+            return f"not compared ({result.excluded[self.code]})"
+        return POSITION_WORDS.get(result.outside.get(self.code, ""), "within the limits")
+
+    def comparison(self) -> str:
+        """Return one sentence saying how the provider's rate compares with its peers'."""
+        result = self.audit.funnel
+        if result is None:
+            return _funnel_missing(self.audit)
+        if self.code in result.excluded:
+            return f"Its rate of counted RFDs is not compared with its peers' ({result.excluded[self.code]})."
+        return f"Its rate of counted RFDs is {self.funnel_position()} of the funnel plot of its peers."
+
+    def summary(self) -> Fragment:
+        """Return the report's opening sentences: volume, comparison, trend and breaches in words."""
+        volume = self._volumes().iloc[-1]
+        checks = self._checks()
+        red = checks.loc[checks["status"].eq("red"), "label"].tolist()
+        trend = self.audit.spc.set_index("provider_code").loc[self.code, "summary"]
+        texts = [
+            f"In {self.audit.quarter}, {self.run.provider_name(self.code)} had "
+            f"{_one(volume['rfd_coded'], volume['rfd_coded_suppressed'])} RFD-coded spells, of which "
+            f"{_one(volume['counted'], volume['counted_suppressed'])} were counted as 2K_RFD_back "
+            "by the national definition.",
+            self.comparison(),
+            f"Trend: {trend}",
+            ("Checks red this quarter: " + "; ".join(red) + ".") if red else "No check is red this quarter.",
+        ]
+        return paragraphs(texts)
+
+    def volume_chart(self) -> Chart:
+        """Return the RFD-coded and counted spells per quarter."""
+        return volume_chart(self.audit.volumes, self.code, footnote=self.footnote)
+
+    def waterfall_chart(self) -> Chart:
+        """Return the quarter's RFD-coded spells by the first restriction each failed."""
+        return waterfall_chart(self.audit.waterfall, self.code, self.audit.quarter, footnote=self.footnote)
+
+    def funnel_chart(self) -> Chart | Fragment:
+        """Return the peers' funnel plot with this provider ringed (a note if there is none)."""
+        if self.audit.funnel is None:
+            return paragraphs([_funnel_missing(self.audit)], "note")
+        return funnel_chart(
+            self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT, highlight=self.code
+        )
+
+    def spc_chart(self) -> Chart | Fragment:
+        """Return the XmR chart of the provider's counted RFDs per quarter (a note if too few)."""
+        return self._xmr_chart(
+            self.audit.counted_xmr,
+            "counted RFDs",
+            f"Counted RFDs at {data_text(self.code)} per quarter, with process limits",
+        )
+
+    def facet_injection_chart(self) -> Chart | Fragment:
+        """Return the XmR chart of the provider's lumbar facet joint injections per quarter."""
+        return self._xmr_chart(
+            self.audit.facet_injection_xmr,
+            "facet joint injections",
+            f"Lumbar facet joint injections at {data_text(self.code)} per quarter (not recommended)",
+        )
+
+    def _xmr_chart(self, series, what: str, title: str) -> Chart | Fragment:
+        try:
+            result = series(self.code)
+        except TooFewValues:
+            return self._too_few(what)
+        return spc_chart(result, title=title, value_label=f"{what} per quarter (count)")
+
+    def _too_few(self, what: str) -> Fragment:
+        return paragraphs(
+            [
+                f"No trend chart: too few quarters of {what} at {self.code} are published to measure "
+                "variation (an XmR chart needs values in at least two neighbouring quarters; counts "
+                "of 1 to 7 are suppressed)."
+            ],
+            "note",
+        )
+
+    def interval_chart(self) -> Chart:
+        """Return the provider's repeat RFDs by months since the patient's previous RFD."""
+        months = self.run.repeat_within_months
+        return interval_chart(self.audit.intervals, self.code, policy_months=months, footnote=self.footnote)
+
+    def checks_table(self) -> Fragment:
+        """Return the restricted-use checks of the quarter: counts, share and status with notes."""
+        return checks_table(self._checks(), self.footnote)
+
+    def notes(self) -> Fragment:
+        """Return what a reader must know about the data and the disclosure control."""
+        extra = [self.audit.policy.banner or "", self.footnote or ""]
+        return paragraphs([*self.audit.notes, *extra], "note")
+
+    def _volumes(self) -> pd.DataFrame:
+        rows = self.audit.volumes[self.audit.volumes["provider_code"] == self.code]
+        return rows.sort_values("quarter")
+
+    def _checks(self) -> pd.DataFrame:
+        checks = self.audit.checks
+        return checks[(checks["provider_code"] == self.code) & (checks["quarter"] == self.audit.quarter)]
+
+
+class SummaryPage:
+    """The summary report's sections: every provider in the run's quarter."""
+
+    def __init__(self, run: AuditRun) -> None:
+        self.run, self.audit = run, run.audit
+        self.footnote = self.audit.policy.footnote
+
+    def headline(self) -> Fragment:
+        """Return the headline boxes: providers, counted RFDs, providers outside the funnel, red checks."""
+        latest = self.audit.volumes[self.audit.volumes["quarter"] == self.audit.quarter]
+        outside = len(self.audit.funnel.outside) if self.audit.funnel is not None else 0
+        checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
+        reds = checks.loc[checks["status"].eq("red"), "provider_code"].nunique()
+        # A sum of published counts: unknown (not 0) when every one is suppressed.
+        total = _one(latest["counted"].sum(min_count=1), latest["counted_suppressed"].all())
+        return headline(
+            [
+                (str(len(self.audit.providers)), "providers audited"),
+                (total, f"counted RFDs, {self.audit.quarter} (sum of published counts)"),
+                (str(outside), "providers outside the funnel limits"),
+                (str(reds), "providers with a red check"),
+            ]
+        )
+
+    def funnel_chart(self) -> Chart | Fragment:
+        """Return the funnel plot of every provider's rate in the quarter (a note if there is none)."""
+        if self.audit.funnel is None:
+            return paragraphs([_funnel_missing(self.audit)], "note")
+        return funnel_chart(self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT)
+
+    def league_table(self) -> Fragment:
+        """Return one row per provider: counted RFDs, rate with its interval, funnel, trend, statuses."""
+        quarter = self.audit.quarter
+        volumes = self.audit.volumes[self.audit.volumes["quarter"] == quarter].set_index("provider_code")
+        rates = self.audit.rates[self.audit.rates["quarter"] == quarter].set_index("provider_code")
+        checks = self.audit.checks[self.audit.checks["quarter"] == quarter]
+        # Every provider and both colours, even in a quarter with no red (or no amber) anywhere.
+        tally = (
+            checks.groupby("provider_code")["status"]
+            .value_counts()
+            .unstack(fill_value=0)
+            .reindex(index=self.audit.providers, columns=["red", "amber"], fill_value=0)
+        )
+        codes = pd.Index(self.audit.providers, name="provider_code")
+        trend = self.audit.spc.set_index("provider_code").loc[codes, "variation_icon"]
+        position = {code: ProviderPage(self.run, code).funnel_position() for code in codes}
+        frame = pd.DataFrame(
+            {
+                "Provider": [f"{self.run.provider_name(code)} ({code})" for code in codes],
+                "Counted RFDs": counts(
+                    volumes.loc[codes, "counted"], volumes.loc[codes, "counted_suppressed"]
+                ).array,
+                "Last 4 quarters": counts(volumes.loc[codes, "counted_4q"]).array,
+                "Rate per 100,000": decimal(rates.loc[codes, "rate"]).array,
+                "95 % interval": _interval(rates.loc[codes]).array,
+                "Funnel": [position[code] for code in codes],
+                "Trend (XmR)": trend.fillna("no chart").str.replace("_", " ").array,
+                "Red": tally["red"].astype(str).to_numpy(),
+                "Amber": tally["amber"].astype(str).to_numpy(),
+            }
+        )
+        classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        classes[["Counted RFDs", "Last 4 quarters"]] = "count"
+        classes[["Rate per 100,000", "95 % interval", "Red", "Amber"]] = "number"
+        note = self.footnote if any_suppressed(volumes["counted_suppressed"]) else None
+        return table(frame, classes=classes, footnote=note)
+
+    def check_matrix(self) -> Fragment:
+        """Return every provider's status on every check this quarter, one row each, with a key."""
+        checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
+        order = list(dict.fromkeys(checks["check"]))
+        key = {check: f"C{number}" for number, check in enumerate(order, start=1)}
+        wide = checks.pivot(index="provider_code", columns="check", values="status").reindex(
+            index=self.audit.providers, columns=order
+        )
+        wide = wide.fillna("not assessable").astype("string")
+        frame = pd.DataFrame({"Provider": [f"{self.run.provider_name(c)} ({c})" for c in wide.index]})
+        classes = pd.DataFrame({"Provider": [""] * len(frame)})
+        for check in order:
+            frame[key[check]] = wide[check].replace("not assessable", "n/a").to_numpy()
+            classes[key[check]] = status_classes(wide[check]).to_numpy()
+        labels = checks.drop_duplicates("check").set_index("check")["label"]
+        legend = "; ".join(f"{key[check]} {labels[check]}" for check in order)
+        note = (
+            f"Checks: {legend}. A status judged on a suppressed count (*) is the worst its hidden "
+            "value allows; n/a: not assessable (see each provider's report for why)."
+        )
+        return table(frame, classes=classes, footnote=note)
+
+    def trend_chart(self) -> Chart | Fragment:
+        """Return the XmR chart of all providers' counted RFDs together, per quarter."""
+        from rfd_lib.metrics.spc import xmr
+
+        volumes = self.audit.volumes
+        total = volumes.groupby("quarter")["counted"].sum(min_count=1)
+        hidden = volumes.groupby("quarter")["counted_suppressed"].any()
+        try:
+            result = xmr(total.astype("Float64"), improvement="neither")
+        except TooFewValues:
+            return paragraphs(
+                ["No trend chart: fewer than two quarters of counted RFDs are published."], "note"
+            )
+        chart = spc_chart(
+            result,
+            title="Counted RFDs at all providers per quarter, with process limits",
+            value_label="counted RFDs per quarter (count)",
+        )
+        if hidden.any():
+            chart.caption += f" Totals are sums of published counts. {self.footnote}"
+        return chart
+
+    def notes(self) -> Fragment:
+        """Return what a reader must know about the data and the disclosure control."""
+        extra = [self.audit.policy.banner or "", self.footnote or ""]
+        return paragraphs([*self.audit.notes, *extra], "note")
+
+
+def checks_table(
+    checks: pd.DataFrame,
+    footnote: str | None,
+    *,
+    with_provider: bool = False,
+    names: dict[str, str] | None = None,
+) -> Fragment:
+    """Return checks (published rows of :attr:`AuditMetrics.checks`) as a table with RAG cells."""
+    ratio = checks["check"].isin(RATIO_CHECKS)
+    share = percent(checks["share"]).where(~ratio, signed_percent(checks["share"]))
+    denominator = counts(checks["denominator"].round().astype("Int64"), checks["denominator_suppressed"])
+    # A baseline mean or a population is not a count: show it as a number.
+    denominator = denominator.where(~ratio, decimal(checks["denominator"]))
+    frame = pd.DataFrame(
+        {
+            "Check": checks["label"].astype("string").array,
+            "Expected": checks["expected"].astype("string").fillna("–").array,
+            "Spells": counts(checks["numerator"], checks["numerator_suppressed"]).array,
+            "Of": denominator.array,
+            "Share": share.array,
+            "Status": checks["status"].astype("string").fillna("not assessable").array,
+            "Note": checks["note"].astype("string").fillna("").array,
+        }
+    )
+    if with_provider:
+        names = names or {}
+        codes = checks["provider_code"].tolist()
+        frame.insert(0, "Provider", [f"{names.get(code, code)} ({code})" for code in codes])
+    classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    classes["Spells"] = "count"
+    classes["Of"] = pd.Series(["number" if r else "count" for r in ratio], index=frame.index)
+    classes["Share"] = "number"
+    classes["Status"] = status_classes(frame["Status"]).to_numpy()
+    hidden = any_suppressed(checks["numerator_suppressed"], checks["denominator_suppressed"])
+    return table(frame, classes=classes, footnote=footnote if hidden else None)
+
+
+def _listed(codes: list[str], limit: int = 10) -> str:
+    """Return the first ``limit`` codes, each cut to fit a line, and how many more there are."""
+    shown = ", ".join(data_text(code) for code in codes[:limit])
+    return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit:,} more"
+
+
+def _funnel_missing(audit: AuditMetrics) -> str:
+    """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
+    return audit.funnel_missing or NO_POPULATION
+
+
+def _interval(rates: pd.DataFrame) -> pd.Series:
+    """Return each rate's interval as text (``6.1–9.0``), ``–`` where there is no rate."""
+    text = decimal(rates["rate_lower"]) + "–" + decimal(rates["rate_upper"])
+    return text.mask(rates["rate"].isna(), "–")
+
+
+def _one(value: object, suppressed: object) -> str:
+    """Return one published count as text (``*`` when suppressed)."""
+    return counts(pd.Series([value], dtype="Int64"), pd.Series([bool(suppressed)])).iat[0]

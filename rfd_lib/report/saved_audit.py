@@ -1,0 +1,71 @@
+"""What every report of one audit run is drawn from, saved once and read by each notebook.
+
+:func:`rfd_lib.pipeline.runner.run_audit` works out the audit (:func:`rfd_lib.metrics.audit.audit_metrics`)
+once, wraps it with the provider names, the provenance and the run date as an :class:`AuditRun`,
+and saves it in the run's internal folder; each notebook reads it back with :func:`load_run`.
+It holds published (disclosure-controlled) figures only, never spells. (A notebook opened by hand
+with its default parameters gets the built-in synthetic set's audit: :mod:`rfd_lib.pipeline.demo`.)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rfd_lib.atomic import write_atomically
+from rfd_lib.errors import RfdAuditError
+from rfd_lib.metrics.audit import AuditMetrics
+
+GUIDANCE = "NHS England Evidence-Based Interventions: lumbar radiofrequency facet joint denervation"
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """The audit's figures (:class:`AuditMetrics`) with what the reports print around them."""
+
+    audit: AuditMetrics
+    name: str  # the run's name, from its parameter file
+    provider_names: dict[str, str]
+    provenance: tuple[tuple[str, str], ...]
+    run_date: str  # e.g. "25 November 2026"
+    repeat_within_months: int = 16  # the expectations' repeat window, marked on the interval chart
+
+    def provider_name(self, code: str) -> str:
+        """Return the provider's name, or its code when the populations file gives none."""
+        return self.provider_names.get(code) or code
+
+
+def save_run(run: AuditRun, target: str | os.PathLike[str]) -> Path:
+    """Write ``run`` to ``target`` whole or not at all and return its path."""
+    return write_atomically(target, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load_run(path: str | os.PathLike[str]) -> AuditRun:
+    """Return the :class:`AuditRun` saved at ``path``.
+
+    Only runs this tool saved in its own internal folder should be loaded (a pickle file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RfdAuditError(f"{path}: no such audit run", hint="run `rfd-audit run PARAMS.yaml` first")
+    with path.open("rb") as handle:
+        run = pickle.load(handle)
+    if not isinstance(run, AuditRun):
+        raise RfdAuditError(f"{path}: not an audit run saved by rfd-audit")
+    return run
+
+
+def provider_names(populations) -> dict[str, str]:
+    """Return provider code → name from a populations table (codes without a name are left out)."""
+    if populations is None or "provider_name" not in populations.columns:
+        return {}
+    named = populations.dropna(subset=["provider_name"])
+    return dict(zip(named["provider_code"], named["provider_name"], strict=True))
+
+
+def long_date(day: date) -> str:
+    """Return a date as a report prints it: ``25 November 2026``."""
+    return f"{day.day} {day:%B %Y}"
