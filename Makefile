@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PARAMS ?= params/demo.yaml
 
-.PHONY: report audit test lint browser bench rule clean
+.PHONY: report audit test test-fast lint browser bench rule clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ audit: report
 ## test: lint, format check, then every test
 test: lint browser
 	$(BIN)/python -m pytest
+
+## test-fast: the spec and unit tests only (about a minute), while working
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "spec or unit" -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,4 +1,10 @@
-"""Fixtures shared by the test modules: the built-in synthetic set, written, read and classified once."""
+"""Fixtures shared by the test modules, and the marker each test gets from its folder.
+
+The folders mirror the package: ``spec/`` (truth tables), ``unit/<layer>/``, ``integration/``
+(several layers, the command line, the project's files) and ``browser/`` (reports opened or
+printed by Chromium). Each test is marked with its folder's name, so ``-m "spec or unit"`` (``make
+test-fast``) runs the quick ones.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,16 @@ from rfd_lib.engine.classification import classify
 from rfd_lib.extracts.populations import read_populations
 from rfd_lib.extracts.reading import load_extracts
 from rfd_lib.synthetic import SyntheticSet, write_extracts
+
+KINDS = ("spec", "unit", "integration", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the kind its folder holds (tests/<kind>/...)."""
+    for item in items:
+        parts = item.path.relative_to(item.config.rootpath / "tests").parts
+        if parts[0] in KINDS:
+            item.add_marker(parts[0])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Episodes sharing the profile's ``spell_key`` form one spell, ordered by the profile's episode
 order. The spell takes every column from its first episode except the discharge date, which
 comes from its last; each code list joins every episode's codes in order in the SUS+ form
-(``||`` before each episode, ``,`` between codes). Worked examples: ``tests/test_episodes.py``.
+(``||`` before each episode, ``,`` between codes). Worked examples: ``tests/unit/extracts/test_episodes.py``.
 """
 
 from __future__ import annotations

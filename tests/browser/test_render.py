@@ -24,9 +24,10 @@ from bs4 import BeautifulSoup
 from rfd_lib.report import pdf
 from rfd_lib.report.pdf import PdfError, find_chromium, print_pdf
 from rfd_lib.report.render import RenderError, ReportContext, render_html
-from tests.browser import CHROMIUM, needs_chromium, open_page
+from tests.browser.chromium import CHROMIUM, needs_chromium, open_page
+from tests.paths import TESTS
 
-NOTEBOOKS = Path(__file__).parent / "notebooks"
+NOTEBOOKS = TESTS / "notebooks"
 FIXTURE = NOTEBOOKS / "report_fixture.ipynb"
 BROKEN = NOTEBOOKS / "broken_fixture.ipynb"
 BANNER = "Contains unsuppressed figures — do not circulate"

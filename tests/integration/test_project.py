@@ -4,13 +4,13 @@ import subprocess
 import sys
 import tomllib
 import zipfile
-from pathlib import Path
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
+
 CONDA_NAMES = {
     "python-duckdb": "duckdb",
     "jupyter_client": "jupyter-client",

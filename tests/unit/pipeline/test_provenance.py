@@ -15,8 +15,7 @@ import pytest
 
 from rfd_lib.pipeline import provenance
 from rfd_lib.pipeline.provenance import NOT_A_CHECKOUT, collect_provenance, git_commit, sha256_file
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -123,12 +122,12 @@ def test_a_missing_input_raises(run_files, tmp_path):
 
 def test_git_commit_of_this_checkout_is_heads_short_hash():
     head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
     )
     if head.returncode != 0:
         pytest.skip("the tests do not run from a git checkout")
     assert git_commit().startswith(head.stdout.strip())
-    assert git_commit(REPO / "rfd_lib").startswith(head.stdout.strip())
+    assert git_commit(ROOT / "rfd_lib").startswith(head.stdout.strip())
 
 
 def test_git_commit_outside_a_checkout_says_so(tmp_path):
@@ -138,7 +137,7 @@ def test_git_commit_outside_a_checkout_says_so(tmp_path):
 
 def test_git_commit_without_git_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert git_commit(REPO) == NOT_A_CHECKOUT
+    assert git_commit(ROOT) == NOT_A_CHECKOUT
 
 
 def _git(folder: Path, *args: str) -> str:

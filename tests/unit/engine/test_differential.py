@@ -7,8 +7,6 @@ every criterion and the label must agree, row by row, with the views of
 ``tests/oracle/2K_RFD_back.duckdb.sql``.
 """
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
@@ -16,8 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rfd_lib import classify, load_rule
+from tests.paths import TESTS
 
-ORACLE = (Path(__file__).parent / "oracle" / "2K_RFD_back.duckdb.sql").read_text()
+ORACLE = (TESTS / "oracle" / "2K_RFD_back.duckdb.sql").read_text()
 ORACLE_COLUMNS = ["procedure", "diagnosis", "age", "elective", "cancer", "private"]
 CRITERIA = [c.name for c in load_rule("2K_RFD_back").criteria]
 AGES = ["Age_At_Start_of_Spell_SUS", "Der_Age_at_CDS_Activity_Date"]

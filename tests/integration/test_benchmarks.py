@@ -2,9 +2,10 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_classify.py"
+from tests.paths import ROOT
+
+SCRIPT = ROOT / "benchmarks" / "bench_classify.py"
 
 
 def test_the_benchmark_prints_both_figures_and_agrees_with_duckdb(tmp_path):

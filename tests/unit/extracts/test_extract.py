@@ -14,7 +14,7 @@ from rfd_lib.cli import main
 from rfd_lib.errors import ExtractError, ReconciliationError
 from rfd_lib.extracts.reading import QuarantineWarning, load_extracts, read_extract
 from rfd_lib.extracts.spell_schema import SchemaError
-from tests.test_bad_inputs import GOOD, HEADER, csv, replace
+from tests.unit.extracts.test_bad_inputs import GOOD, HEADER, csv, replace
 
 PROFILES = config.PROFILES_DIR
 

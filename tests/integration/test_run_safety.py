@@ -36,7 +36,7 @@ from rfd_lib.pipeline.params import ParamsError
 from rfd_lib.pipeline.runner import run_audit
 from rfd_lib.report.saved_audit import load_run
 from rfd_lib.synthetic import write_extracts
-from tests.browser import needs_chromium
+from tests.browser.chromium import needs_chromium
 
 HOSTILE_CODES = [
     "../../../ESCAPED",

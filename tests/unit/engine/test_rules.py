@@ -11,10 +11,10 @@ import yaml
 
 from rfd_lib import RuleError, classify, load_rule
 from rfd_lib.engine.rule_file import PACKAGED_RULES, packaged_rule_names
+from tests.paths import GUIDANCE, TESTS
 
-GUIDANCE = Path(__file__).resolve().parents[2] / "shared" / "guidance" / "lumbar-rfd-guidance.txt"
 RULE_SQL = Path(str(PACKAGED_RULES / "2K_RFD_back.sql"))
-MADE_UP = Path(__file__).parent / "rules" / "2X_made_up_shoulder.sql"
+MADE_UP = TESTS / "rules" / "2X_made_up_shoulder.sql"
 
 
 def test_the_packaged_rule_matches_the_sha256_in_its_manifest():

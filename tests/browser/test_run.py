@@ -27,9 +27,9 @@ from rfd_lib.pipeline.params import ParamsError
 from rfd_lib.pipeline.runner import run_audit
 from rfd_lib.report.saved_audit import load_run
 from rfd_lib.synthetic import write_extracts
-from tests.browser import needs_chromium, open_page
+from tests.browser.chromium import needs_chromium, open_page
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROVIDERS = ["ZF6", "ZH8", "ZK1"]
 IDENTIFIERS = ["APCS_Ident", "Der_Pseudo_NHS_Number"]
 SAFE_COUNT = re.compile(r"^(\*|–|0|[1-9][0-9]{0,2}(,[0-9]{3})*)$")

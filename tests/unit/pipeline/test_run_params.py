@@ -8,8 +8,8 @@ import pytest
 
 from rfd_lib.cli import main
 from rfd_lib.pipeline.params import ParamsError, load_params
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
 name: q2
 quarter: "2026/27 Q2"
