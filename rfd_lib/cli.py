@@ -175,13 +175,11 @@ def _outputs(output: Path) -> list[Path]:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from rfd_lib.synthetic import write_extracts
+    from rfd_lib.pipeline.demo import demo_data
 
-    made = write_extracts(args.folder, seed=args.seed)
-    print(f"synthetic extracts (not real patients) written to {made.folder}")
-    extract = load_extracts(made.extracts, skip=_outputs(args.output))
-    classified = classify(extract.spells, args.rule)
-    _report(extract, classified, write_classified(classified, extract, args.output))
+    data = demo_data(args.folder, seed=args.seed, rule=args.rule, skip=_outputs(args.output))
+    print(f"synthetic extracts (not real patients) written to {data.written.folder}")
+    _report(data.extract, data.classified, write_classified(data.classified, data.extract, args.output))
     return 0
 
 

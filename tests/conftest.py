@@ -8,15 +8,9 @@ test-fast``) runs the quick ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import pandas as pd
 import pytest
 
-from rfd_lib.engine.classification import classify
-from rfd_lib.extracts.populations import read_populations
-from rfd_lib.extracts.reading import load_extracts
-from rfd_lib.synthetic import SyntheticSet, write_extracts
+from rfd_lib.pipeline.demo import DemoData, demo_data
 
 KINDS = ("spec", "unit", "integration", "browser")
 
@@ -29,24 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(parts[0])
 
 
-@dataclass(frozen=True)
-class ClassifiedSet:
-    """The synthetic set as the audit sees it: written files, classified spells, populations.
-
-    ``reconciliation`` is the reader's: one row per file with rows read, accepted, quarantined.
-    """
-
-    written: SyntheticSet
-    classified: pd.DataFrame
-    populations: pd.DataFrame
-    reconciliation: pd.DataFrame
-
-
 @pytest.fixture(scope="session")
-def synthetic_set(tmp_path_factory) -> ClassifiedSet:
+def synthetic_set(tmp_path_factory) -> DemoData:
     """Return the default synthetic set (seed 2025) written to a temp folder and read back for real."""
-    written = write_extracts(tmp_path_factory.mktemp("synthetic-set"))
-    extract = load_extracts(written.extracts)
-    return ClassifiedSet(
-        written, classify(extract.spells), read_populations(written.populations), extract.reconciliation
-    )
+    return demo_data(tmp_path_factory.mktemp("synthetic-set"))

@@ -23,16 +23,17 @@ _STATE_TRUE, _STATE_FALSE, _STATE_UNKNOWN = 0, 1, 2
 
 def classify(
     spells: pd.DataFrame,
-    rule: str | os.PathLike[str] = "2K_RFD_back",
+    rule: Rule | str | os.PathLike[str] = "2K_RFD_back",
     *,
     all_criteria: bool = False,
 ) -> pd.DataFrame:
     """Return ``spells`` with the rule's verdict on each spell, as SQL Server would give it.
 
-    ``rule`` is the name of a packaged rule (``"2K_RFD_back"``) or the path of a rule file in the
-    same format. ``spells`` must have the columns the rule's SQL names (matched ignoring case, as
-    SQL Server does); code columns are text with ``<NA>`` for NULL, ages are numbers. The result
-    has the same index, row order and columns as ``spells``, and adds:
+    ``rule`` is the name of a packaged rule (``"2K_RFD_back"``), the path of a rule file in the
+    same format, or a :class:`~rfd_lib.engine.rule.Rule` already loaded. ``spells`` must have the
+    columns the rule's SQL names (matched ignoring case, as SQL Server does); code columns are
+    text with ``<NA>`` for NULL, ages are numbers. The result has the same index, row order and
+    columns as ``spells``, and adds:
 
     * ``ebi_category``: the rule's category (e.g. ``'2K_RFD_back'``) where the spell is counted,
       ``<NA>`` otherwise — a spell is counted only when every WHEN and WHERE criterion is TRUE;

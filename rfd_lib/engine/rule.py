@@ -49,12 +49,15 @@ class Rule:
         return tuple(names)
 
 
-def load_rule(rule: str | os.PathLike[str] = "2K_RFD_back") -> Rule:
+def load_rule(rule: Rule | str | os.PathLike[str] = "2K_RFD_back") -> Rule:
     """Return the compiled rule named ``rule`` (a packaged rule) or stored at path ``rule``.
 
-    Raises :class:`~rfd_lib.errors.RuleError`, naming the file and line, for anything the rule
-    engine does not support; the result is cached until the file changes.
+    A :class:`Rule` already loaded is returned as it is, so a caller may pass one down instead
+    of a name. Raises :class:`~rfd_lib.errors.RuleError`, naming the file and line, for anything
+    the rule engine does not support; the result is cached until the file changes.
     """
+    if isinstance(rule, Rule):
+        return rule
     path = locate_rule(rule).resolve()
     return _load(path, path.stat().st_mtime_ns)
 

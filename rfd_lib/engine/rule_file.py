@@ -76,11 +76,20 @@ def packaged_rule_names() -> list[str]:
     return sorted(p.name[: -len(".sql")] for p in PACKAGED_RULES.iterdir() if p.name.endswith(".sql"))
 
 
+def names_a_file(rule: str | os.PathLike[str]) -> bool:
+    """Return whether ``rule`` is a rule file's path rather than a packaged rule's name.
+
+    A name has no folder separator and no ``.sql`` ending (``2K_RFD_back``); anything else is a path.
+    """
+    name = os.fspath(rule)
+    return os.sep in name or "/" in name or name.endswith(".sql")
+
+
 def locate_rule(rule: str | os.PathLike[str]) -> Path:
     """Return the path of a packaged rule called ``rule``, or of the rule file ``rule`` names."""
     name = os.fspath(rule)
     packaged = PACKAGED_RULES / f"{name}.sql"
-    if os.sep not in name and "/" not in name and not name.endswith(".sql") and packaged.is_file():
+    if not names_a_file(name) and packaged.is_file():
         return Path(str(packaged))
     path = Path(name)
     if path.is_file():

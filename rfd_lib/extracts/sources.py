@@ -312,7 +312,7 @@ def read_database(url: str, query: str | None) -> RawTable:
     local_file = backend in ("sqlite", "duckdb") and parsed.database not in (None, "", ":memory:")
     if local_file and not Path(parsed.database).is_file():
         raise ExtractError(f"{shown}: database file {parsed.database} does not exist")
-    sql, where = _query_text(query, shown)
+    sql, where = query_text(query, shown)
     _check_reads_only(sql, where, backend)
     try:
         engine = _read_only_engine(parsed, local_file)
@@ -336,10 +336,15 @@ def read_database(url: str, query: str | None) -> RawTable:
     return RawTable(shown, flat_values(table, shown), np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
 
 
-def _query_text(query: str, shown: str) -> tuple[str, str]:
-    """Return the SQL of ``query`` and where it came from (a .sql file, or the database)."""
+def is_query_file(query: str) -> bool:
+    """Return whether ``query`` names a ``.sql`` file rather than holding SQL text."""
+    return query.strip().lower().endswith(".sql")
+
+
+def query_text(query: str, shown: str) -> tuple[str, str]:
+    """Return the SQL of ``query`` and where it came from (a .sql file, or ``shown``, the database)."""
     name = query.strip()
-    if not name.lower().endswith(".sql"):
+    if not is_query_file(name):
         return query, shown
     path = Path(name)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -31,6 +32,9 @@ from rfd_lib.metrics.publish import (
 from rfd_lib.metrics.rates import rates
 from rfd_lib.metrics.spc import XmR, xmr, xmr_by
 from rfd_lib.metrics.volumes import audit_quarters, repeat_intervals, volumes, waterfall
+
+if TYPE_CHECKING:  # unpickling an AuditMetrics needs no rule compiler
+    from rfd_lib.engine.rule import Rule
 
 NO_POPULATION = "No population file was given, so rates cannot be compared."
 # An overdispersion ratio is a spread between providers: one provider alone has none to measure.
@@ -89,7 +93,7 @@ def audit_metrics(
     populations: pd.DataFrame | None = None,
     expectations: Expectations | None = None,
     code_lists: CodeLists | None = None,
-    rule: str | os.PathLike[str] = "2K_RFD_back",
+    rule: Rule | str | os.PathLike[str] = "2K_RFD_back",
     policy: Disclosure = CIRCULATION,
 ) -> AuditMetrics:
     """Return the audit's published figures for ``classified`` spells (see :class:`AuditMetrics`).

@@ -1,22 +1,57 @@
-"""The audit a report notebook shows when it is opened by hand: a given run, or the demo's.
+"""The built-in synthetic set as the audit sees it, and the audit a notebook opened by hand shows.
 
-A notebook's ``audit_file`` parameter names a run saved by ``rfd-audit run``; left empty, the
-notebook audits the built-in synthetic set, made here in a temporary folder.
+:func:`demo_data` is the one road from the synthetic set to classified spells (written, read back
+through the real reader, classified): the demo command, a notebook run by hand and the tests take
+it. A notebook's ``audit_file`` parameter names a run saved by ``rfd-audit run``; left empty, the
+notebook audits the synthetic set (:func:`demo_run`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+
+import pandas as pd
 
 from rfd_lib.engine.classification import classify
 from rfd_lib.extracts.populations import read_populations
-from rfd_lib.extracts.reading import load_extracts
+from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.metrics.audit import audit_metrics
+from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names
 from rfd_lib.report.saved_audit import load_run as load_saved_run
-from rfd_lib.synthetic import write_extracts
+from rfd_lib.synthetic import SyntheticSet, write_extracts
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """The synthetic set written, read and classified: its files, the extract and the populations."""
+
+    written: SyntheticSet
+    extract: Extract
+    classified: pd.DataFrame
+    populations: pd.DataFrame
+
+
+def demo_data(
+    folder: str | os.PathLike[str],
+    *,
+    seed: int = 2025,
+    scale: float = 1.0,
+    rule: str | os.PathLike[str] = "2K_RFD_back",
+    skip: Iterable[str | os.PathLike[str]] = (),
+) -> DemoData:
+    """Return the synthetic set written to ``folder``, read back through the real reader, classified.
+
+    ``skip`` names files in ``folder`` the reader must pass over (an output written there).
+    """
+    written = write_extracts(Path(folder), seed=seed, scale=scale)
+    extract = load_extracts(written.extracts, skip=skip)
+    return DemoData(written, extract, classify(extract.spells, rule), read_populations(written.populations))
 
 
 def load_run(path: str | os.PathLike[str] | None) -> AuditRun:
@@ -27,14 +62,13 @@ def load_run(path: str | os.PathLike[str] | None) -> AuditRun:
 def demo_run(seed: int = 2025) -> AuditRun:
     """Return the built-in synthetic set's audit (made in a temporary folder), for notebooks run by hand."""
     with tempfile.TemporaryDirectory(prefix="rfd-demo-") as folder:
-        written = write_extracts(folder, seed=seed)
-        extract = load_extracts(written.extracts)
-        populations = read_populations(written.populations)
-    audit = audit_metrics(classify(extract.spells), populations=populations)
+        data = demo_data(folder, seed=seed)
+    expectations = load_expectations()
     return AuditRun(
-        audit=audit,
+        audit=audit_metrics(data.classified, populations=data.populations, expectations=expectations),
         name="demo (synthetic data, run by hand)",
-        provider_names=provider_names(populations),
+        provider_names=provider_names(data.populations),
         provenance=(("data", f"built-in synthetic set, seed {seed} (no real patients)"),),
         run_date=long_date(date.today()),
+        repeat_within_months=expectations.repeat_within_months,
     )

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rfd_lib import config
+from rfd_lib.engine.rule_file import names_a_file
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.yaml_model import location, quoted, read_yaml, shortened
 
@@ -160,8 +161,33 @@ def load_params(path: str | os.PathLike[str], **overrides: object) -> RunParams:
         params = RunParams.model_validate({**data, "source": path.resolve()})
     except ValidationError as error:
         raise ParamsError(f"{path}: {_first_problem(error)}", hint=_hint(error)) from None
+    params = resolve_paths(params)
     _require_files(params, path)
     return params
+
+
+def resolve_paths(params: RunParams) -> RunParams:
+    """Return ``params`` with every file it names as a path from the parameter file's folder.
+
+    :func:`load_params` does it once; the rest of the run takes the values as they are. Paths
+    already absolute are kept, so doing it again changes nothing.
+    """
+    from rfd_lib.extracts.sources import is_query_file  # pyarrow is not needed to check parameters
+
+    def resolved(value: str) -> str:
+        return str(params.path(value.strip()))
+
+    extracts, database = params.extracts, params.extracts.database
+    within: dict[str, object] = {"files": [resolved(file) for file in extracts.files]}
+    if database is not None and is_query_file(database.query):
+        within["database"] = database.model_copy(update={"query": resolved(database.query)})
+    update: dict[str, object] = {"extracts": extracts.model_copy(update=within)}
+    for key in ("populations", "expectations", "code_lists", "chromium", "output"):
+        if getattr(params, key):
+            update[key] = resolved(getattr(params, key))
+    if names_a_file(params.rule):
+        update["rule"] = resolved(params.rule)
+    return params.model_copy(update=update)
 
 
 def _first_problem(error: ValidationError) -> str:
@@ -201,18 +227,21 @@ def _known_keys(location: tuple) -> list[str]:
 
 def _require_files(params: RunParams, path: Path) -> None:
     """Raise :class:`ParamsError` for the first file the parameters name that does not exist."""
+    from rfd_lib.extracts.sources import is_query_file
+
     named = [(f"extracts.files[{i}]", file) for i, file in enumerate(params.extracts.files)]
     named += [(key, getattr(params, key)) for key in ("populations", "expectations", "code_lists")]
     if params.chromium:
         named.append(("chromium", params.chromium))
-    if params.rule.endswith(".sql"):
+    if names_a_file(params.rule):
         named.append(("rule", params.rule))
-    if params.extracts.database and params.extracts.database.query.strip().endswith(".sql"):
-        named.append(("extracts.database.query", params.extracts.database.query))
+    database = params.extracts.database
+    if database is not None and is_query_file(database.query):
+        named.append(("extracts.database.query", database.query))
     for key, value in named:
-        if value is not None and not _exists(params.path(value)):
+        if value is not None and not _exists(Path(value)):
             raise ParamsError(
-                f"{path}: {key}: {shortened(str(params.path(value)))} does not exist",
+                f"{path}: {key}: {shortened(value)} does not exist",
                 hint="relative paths are taken from the parameter file's folder",
             )
 

@@ -35,6 +35,7 @@ import shutil
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -50,7 +51,7 @@ from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RunInterrupted
 from rfd_lib.extracts.populations import check_populations, read_populations
 from rfd_lib.extracts.reading import Extract, load_extracts
-from rfd_lib.extracts.sources import expand_sources
+from rfd_lib.extracts.sources import expand_sources, query_text
 from rfd_lib.extracts.writing import write_classified
 from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
 from rfd_lib.metrics.code_lists import load_code_lists
@@ -65,7 +66,7 @@ from rfd_lib.pipeline.output_folder import (
     remove_leftovers,
     report_stems,
 )
-from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params
+from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
 from rfd_lib.pipeline.provenance import collect_provenance
 from rfd_lib.pipeline.workers import NOT_MADE, Report, ReportTask, make_reports
 from rfd_lib.report.index import IndexEntry, write_index
@@ -122,8 +123,7 @@ def run_audit(
     SIGTERM stopped the run; a failed report does not raise: see :attr:`RunResult.failures`.
     """
     started = time.perf_counter()
-    if not isinstance(params, RunParams):
-        params = load_params(params)
+    params = resolve_paths(params) if isinstance(params, RunParams) else load_params(params)
     with hold_output_folder(params.output_dir, params.name) as output, _stop_on_sigterm():
         result = _run(
             params,
@@ -176,7 +176,7 @@ def _run(
     internal = output / "internal"
     notes: list[str] = []
     inputs = _extract_sources(params, internal)
-    rule = load_rule(params.path(params.rule) if params.rule.endswith(".sql") else params.rule)
+    rule = load_rule(params.rule)
     expectations = load_expectations(*_given(params, "expectations"), rule=rule)
     code_lists = load_code_lists(*_given(params, "code_lists"))
     extract = load_extracts(
@@ -192,7 +192,7 @@ def _run(
     chosen = _providers(params, extract.spells, providers)
     stems = report_stems(chosen)
     quarter = _quarter(params, extract.spells)
-    population_file = params.path(params.populations) if params.populations else inputs.populations
+    population_file = Path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
     if populations is not None:
         unlisted = check_populations(populations, extract.spells["provider_code"].unique(), population_file)
@@ -204,7 +204,7 @@ def _run(
 
     work = _begin(params, output, internal, quarter)
     try:
-        classified = classify(extract.spells, rule.path)
+        classified = classify(extract.spells, rule)
         written = write_classified(classified, extract, internal / "classified_spells.parquet")
         audit = audit_metrics(
             classified,
@@ -212,7 +212,7 @@ def _run(
             populations=populations,
             expectations=expectations,
             code_lists=code_lists,
-            rule=rule.path,
+            rule=rule,
             policy=INTERNAL if params.disclosure == "internal" else CIRCULATION,
         )
         classified_seconds = time.perf_counter() - started
@@ -237,7 +237,7 @@ def _run(
 
         chromium = None
         if "pdf" in formats:
-            chromium = find_chromium(params.path(params.chromium) if params.chromium else None)
+            chromium = find_chromium(params.chromium)
             if chromium is None:
                 notes.append(
                     "No Chromium, Chrome or Edge was found, so the reports are HTML only. Install one "
@@ -302,38 +302,34 @@ def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
         return _Inputs(list(made.extracts), list(made.extracts), made.populations)
     if params.extracts.database:
         return _Inputs([params.extracts.database.url], [], None)
-    paths = [params.path(file) for file in params.extracts.files]
+    paths = [Path(file) for file in params.extracts.files]
     # The files the reader will read, folders expanded as it expands them: these are hashed.
     return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
 
 
 def _given(params: RunParams, *keys: str) -> list[Path]:
-    return [params.path(getattr(params, key)) for key in keys if getattr(params, key)]
+    return [Path(getattr(params, key)) for key in keys if getattr(params, key)]
 
 
 def _reference_files(params: RunParams) -> list[Path]:
     """Return the expectations and code-list files the run uses (the packaged ones by default)."""
     return [
-        params.path(params.expectations) if params.expectations else config.EXPECTATIONS,
-        params.path(params.code_lists) if params.code_lists else config.CODE_LISTS,
+        Path(params.expectations) if params.expectations else config.EXPECTATIONS,
+        Path(params.code_lists) if params.code_lists else config.CODE_LISTS,
     ]
 
 
 def _query(params: RunParams) -> str | None:
     database = params.extracts.database
-    if database is None:
-        return None
-    query = database.query.strip()
-    return str(params.path(query)) if query.endswith(".sql") else query
+    return None if database is None else database.query
 
 
 def _database(params: RunParams) -> tuple[str, str] | None:
+    """Return the database URL and the SQL its query ran, for the provenance."""
     database = params.extracts.database
     if database is None:
         return None
-    query = _query(params) or ""
-    text = Path(query).read_text(encoding="utf-8") if query.endswith(".sql") else query
-    return database.url, text
+    return database.url, query_text(database.query, "")[0]
 
 
 def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
@@ -341,9 +337,7 @@ def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] 
     present = sorted(spells["provider_code"].dropna().unique())
     # Codes are compared as the extracts' codes were read (blanks trimmed, upper case).
     wanted = [fold_code(code) for code in override or params.providers] or present
-    twice = (
-        sorted({code for code in wanted if wanted.count(code) > 1}) if len(set(wanted)) < len(wanted) else []
-    )
+    twice = sorted(code for code, times in Counter(wanted).items() if times > 1)
     if twice:
         raise ParamsError(f"{params.source}: providers: {listed(twice)} given more than once")
     unknown = sorted(set(wanted) - set(present))

@@ -69,3 +69,31 @@ def test_developers_md_lists_every_module_of_rfd_lib():
         if path.name != "__init__.py"
     ]
     assert modules and [module for module in modules if f"`{module}`" not in listed] == []
+
+
+@pytest.mark.parametrize(
+    "name", ["classify", "read_extract", "load_extracts", "load_rule", "run_audit", "audit_metrics"]
+)
+def test_every_public_name_the_readme_uses_is_on_the_package(name):
+    import rfd_lib
+
+    assert callable(getattr(rfd_lib, name)) and name in rfd_lib.__all__
+
+
+def test_the_notebooks_import_only_the_packages_public_names():
+    """A notebook imports from rfd_lib.<layer>, never from a module inside it."""
+    import json
+
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        imports = [
+            line for cell in cells for line in cell["source"] if "import" in line and "rfd_lib" in line
+        ]
+        assert imports, notebook.name
+        for line in imports:
+            module = line.split()[1]
+            assert module.count(".") <= 1, f"{notebook.name}: {line.strip()}"
+            assert all(
+                name.strip() in __import__(module, fromlist=["x"]).__all__
+                for name in line.split("import")[1].split(",")
+            )

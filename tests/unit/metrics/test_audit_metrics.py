@@ -67,7 +67,7 @@ def test_the_bad_coder_counts_least_of_what_it_codes(audit, synthetic_set):
     assert counted_share.idxmin() == BAD_CODER
     diagnosis = latest(audit.checks, audit.quarter).query("check == @DIAGNOSIS")["status"]
     assert diagnosis[BAD_CODER] == "red"
-    quarantined = synthetic_set.reconciliation.set_index("source")["rows_quarantined"]
+    quarantined = synthetic_set.extract.reconciliation.set_index("source")["rows_quarantined"]
     assert quarantined[quarantined > 0].index.str.endswith(f"{BAD_CODER}.csv").all()
     assert quarantined.sum() > 0
 
