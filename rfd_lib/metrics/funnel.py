@@ -78,6 +78,9 @@ OVERDISPERSION = ("none", "multiplicative", "additive")
 CURVE_POINTS = 200
 
 
+POSITION_WORDS = {"above": "above the limits", "below": "below the limits"}
+
+
 @dataclass(frozen=True)
 class FunnelResult:
     """What :func:`funnel` found, with everything a report or :func:`funnel_chart` needs.
@@ -119,6 +122,12 @@ class FunnelResult:
     outside: dict[str, str]
     curve: pd.DataFrame
     excluded: dict[str, str]
+
+    def position(self, code: str) -> str:
+        """Return where provider ``code`` sits on the funnel plot, in words a report prints."""
+        if code in self.excluded:
+            return f"not compared ({self.excluded[code]})"
+        return POSITION_WORDS.get(self.outside.get(code, ""), "within the limits")
 
     @property
     def widest(self) -> float:

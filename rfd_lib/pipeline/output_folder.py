@@ -31,11 +31,11 @@ from pathlib import Path
 import filelock
 
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.report.outcome import SUMMARY
 from rfd_lib.yaml_model import quoted
 
 RUN_RECORD = Path("internal") / "run.json"
 LOCK_FILE = ".rfd-audit.lock"
-SUMMARY = "summary"
 # Names the run itself uses, and names Windows keeps for devices: never a provider's report.
 RESERVED = frozenset(
     {SUMMARY, "index", "internal", "con", "prn", "aux", "nul"}

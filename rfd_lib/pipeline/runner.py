@@ -53,14 +53,13 @@ from rfd_lib.extracts.populations import check_populations, read_populations
 from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.extracts.sources import expand_sources, query_text
 from rfd_lib.extracts.writing import write_classified
-from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
+from rfd_lib.metrics.audit import audit_metrics
 from rfd_lib.metrics.code_lists import load_code_lists
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL
-from rfd_lib.metrics.expectations import Expectations, load_expectations
+from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.metrics.volumes import audit_quarters
 from rfd_lib.pipeline.output_folder import (
     RUN_RECORD,
-    SUMMARY,
     hold_output_folder,
     previous_reports,
     remove_leftovers,
@@ -68,14 +67,14 @@ from rfd_lib.pipeline.output_folder import (
 )
 from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
 from rfd_lib.pipeline.provenance import collect_provenance
-from rfd_lib.pipeline.workers import NOT_MADE, Report, ReportTask, make_reports
-from rfd_lib.report.index import IndexEntry, write_index
-from rfd_lib.report.pages import ProviderPage
+from rfd_lib.pipeline.workers import ReportTask, make_reports
+from rfd_lib.report.index import write_index, write_run_index
+from rfd_lib.report.outcome import SUMMARY, Report
+from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
-from rfd_lib.report.tables import counts, decimal
-from rfd_lib.yaml_model import listed, quoted
+from rfd_lib.yaml_model import listed
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
 SUMMARY_NOTEBOOK = "summary.ipynb"
@@ -247,7 +246,7 @@ def _run(
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
-    index = _write_index(run, reports, output, expectations, notes, interrupted)
+    index = write_run_index(run, reports, output, expectations, notes, interrupted)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(
@@ -399,88 +398,8 @@ def _tasks(
 
     tasks = [task(SUMMARY, SUMMARY, SUMMARY_NOTEBOOK, {}, "RFD audit: all providers")]
     for code, stem in stems.items():
-        tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, ProviderPage(run, code).title))
+        tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, provider_title(run, code)))
     return tasks
-
-
-def _write_index(
-    run: AuditRun,
-    reports: list[Report],
-    output: Path,
-    expectations: Expectations,
-    notes: list[str],
-    interrupted: bool,
-) -> Path:
-    """Write ``index.html`` with each provider's headline figures and statuses; return its path."""
-    audit = run.audit
-    by_name = {report.name: report for report in reports}
-    summary = by_name[SUMMARY]
-    entries = [
-        _entry(run, code, report, output, expectations) for code, report in by_name.items() if code != SUMMARY
-    ]
-    stopped = [report.name for report in reports if report.error == NOT_MADE]
-    problems = [
-        f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
-        for report in reports
-        if report.error and report.error != NOT_MADE
-    ]
-    problems += [
-        f"{quoted(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
-        for report in reports
-        if report.pdf_error
-    ]
-    if interrupted:
-        problems.insert(
-            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({listed(stopped)})."
-        )
-    return write_index(
-        output / "index.html",
-        title=f"RFD audit {audit.quarter}: {run.name}",
-        subtitle=f"Financial quarter {audit.quarter} · {GUIDANCE}",
-        run_date=run.run_date,
-        summary_html=_link(summary.html, output),
-        summary_pdf=_link(summary.pdf, output),
-        entries=entries,
-        banner=audit.policy.banner,
-        notes=[*notes, *audit.notes, *problems],
-        footnote=audit.policy.footnote,
-    )
-
-
-def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations: Expectations) -> IndexEntry:
-    audit: AuditMetrics = run.audit
-    page = ProviderPage(run, code)
-    volume = audit.volumes[
-        (audit.volumes["provider_code"] == code) & (audit.volumes["quarter"] == audit.quarter)
-    ]
-    rate = audit.rates[(audit.rates["provider_code"] == code) & (audit.rates["quarter"] == audit.quarter)]
-    checks = audit.checks[
-        (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
-    ]
-    labels = {f"restriction: {name}": r.label for name, r in expectations.restrictions.items()}
-    statuses = tuple(
-        (labels.get(check, check.replace("_", " ")), status if status else "not assessable")
-        for check, status in zip(checks["check"], checks["status"].fillna("not assessable"), strict=True)
-    )
-    return IndexEntry(
-        provider_code=code,
-        provider_name=run.provider_name(code),
-        html=_link(report.html, output),
-        pdf=_link(report.pdf, output),
-        headline=(
-            ("counted RFDs", counts(volume["counted"], volume["counted_suppressed"]).iat[0]),
-            ("rate per 100,000", decimal(rate["rate"]).iat[0]),
-            ("funnel", page.funnel_position()),
-        ),
-        statuses=statuses,
-        failed=f"{report.error} (executed notebook: {_link(report.executed, output)})"
-        if report.error
-        else None,
-    )
-
-
-def _link(path: Path | None, output: Path) -> str | None:
-    return None if path is None else path.relative_to(output).as_posix()
 
 
 def _unread_sources(extract: Extract) -> list[str]:

@@ -33,27 +33,9 @@ from tqdm import tqdm
 
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.pipeline.output_folder import remove_leftovers
+from rfd_lib.report.outcome import NOT_MADE, Report
 from rfd_lib.report.pdf import PdfError, print_pdf
 from rfd_lib.report.render import ReportContext, render_html
-
-NOT_MADE = "not made: the run was interrupted first"
-
-
-@dataclass(frozen=True)
-class Report:
-    """One report of a run: where its files are, how long it took, and what went wrong, if anything.
-
-    ``error`` is set when no report was made; ``pdf_error`` when the HTML report was made but
-    its PDF could not be printed.
-    """
-
-    name: str  # provider code, or "summary"
-    executed: Path
-    html: Path | None = None
-    pdf: Path | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    pdf_error: str | None = None
 
 
 @dataclass(frozen=True)

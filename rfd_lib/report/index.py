@@ -19,6 +19,11 @@ from urllib.parse import quote, urlsplit
 import jinja2
 
 from rfd_lib.atomic import write_atomically
+from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
+from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
+from rfd_lib.report.tables import counts, decimal
+from rfd_lib.yaml_model import listed, quoted
 
 STATUSES = ("red", "amber", "green", "not assessable")
 # Badge text and CSS class per status: the text is always printed, so colour is never the only signal.
@@ -165,3 +170,89 @@ def _href(link: str | None) -> str | None:
     if not posix or parts.scheme or parts.netloc or PurePosixPath(posix).is_absolute():
         raise ValueError(f"{link!r}: links on the index must be paths relative to it, not URLs")
     return quote(posix, safe="/")
+
+
+def write_run_index(
+    run: AuditRun,
+    reports: list[Report],
+    output: Path,
+    expectations: Expectations,
+    notes: list[str],
+    interrupted: bool,
+) -> Path:
+    """Write the run's ``index.html`` in ``output`` and return its path.
+
+    Each provider's line has its headline figures, its checks' statuses and links to its report,
+    or why it failed; the notes say what was not made (an interrupted run), which PDFs could not
+    be printed and what the audit noted.
+    """
+    audit = run.audit
+    by_name = {report.name: report for report in reports}
+    summary = by_name[SUMMARY]
+    entries = [
+        _entry(run, code, report, output, expectations) for code, report in by_name.items() if code != SUMMARY
+    ]
+    stopped = [report.name for report in reports if report.error == NOT_MADE]
+    problems = [
+        f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
+        for report in reports
+        if report.error and report.error != NOT_MADE
+    ]
+    problems += [
+        f"{quoted(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
+        for report in reports
+        if report.pdf_error
+    ]
+    if interrupted:
+        problems.insert(
+            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({listed(stopped)})."
+        )
+    return write_index(
+        output / "index.html",
+        title=f"RFD audit {audit.quarter}: {run.name}",
+        subtitle=f"Financial quarter {audit.quarter} · {GUIDANCE}",
+        run_date=run.run_date,
+        summary_html=_link(summary.html, output),
+        summary_pdf=_link(summary.pdf, output),
+        entries=entries,
+        banner=audit.policy.banner,
+        notes=[*notes, *audit.notes, *problems],
+        footnote=audit.policy.footnote,
+    )
+
+
+def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations: Expectations) -> IndexEntry:
+    """Return provider ``code``'s line on the index."""
+    audit = run.audit
+    volume = audit.volumes[
+        (audit.volumes["provider_code"] == code) & (audit.volumes["quarter"] == audit.quarter)
+    ]
+    rate = audit.rates[(audit.rates["provider_code"] == code) & (audit.rates["quarter"] == audit.quarter)]
+    checks = audit.checks[
+        (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
+    ]
+    labels = {f"restriction: {name}": r.label for name, r in expectations.restrictions.items()}
+    statuses = tuple(
+        (labels.get(check, check.replace("_", " ")), status if status else "not assessable")
+        for check, status in zip(checks["check"], checks["status"].fillna("not assessable"), strict=True)
+    )
+    return IndexEntry(
+        provider_code=code,
+        provider_name=run.provider_name(code),
+        html=_link(report.html, output),
+        pdf=_link(report.pdf, output),
+        headline=(
+            ("counted RFDs", counts(volume["counted"], volume["counted_suppressed"]).iat[0]),
+            ("rate per 100,000", decimal(rate["rate"]).iat[0]),
+            ("funnel", "not compared" if audit.funnel is None else audit.funnel.position(code)),
+        ),
+        statuses=statuses,
+        failed=f"{report.error} (executed notebook: {_link(report.executed, output)})"
+        if report.error
+        else None,
+    )
+
+
+def _link(path: Path | None, output: Path) -> str | None:
+    """Return ``path`` relative to the run's folder, as the index links to it."""
+    return None if path is None else path.relative_to(output).as_posix()

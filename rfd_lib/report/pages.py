@@ -34,7 +34,11 @@ from rfd_lib.report.tables import (
 
 RATE_UNIT = "counted RFDs per 100,000 population"
 RATIO_CHECKS = ("change_from_baseline", "expected_rate")
-POSITION_WORDS = {"above": "above the limits", "below": "below the limits"}
+
+
+def provider_title(run: AuditRun, code: str) -> str:
+    """Return the title of provider ``code``'s report: its name and code."""
+    return f"RFD audit: {run.provider_name(code)} ({code})"
 
 
 class ProviderPage:
@@ -52,7 +56,7 @@ class ProviderPage:
     @property
     def title(self) -> str:
         """Return the report's title: the provider's name and code."""
-        return f"RFD audit: {self.run.provider_name(self.code)} ({self.code})"
+        return provider_title(self.run, self.code)
 
     def headline(self) -> Fragment:
         """Return the headline boxes: counted RFDs, rate, funnel position, trend, red checks."""
@@ -74,12 +78,7 @@ class ProviderPage:
 
     def funnel_position(self) -> str:
         """Return where the provider sits on the funnel plot, in words."""
-        result = self.audit.funnel
-        if result is None:
-            return "not compared"
-        if self.code in result.excluded:
-            return f"not compared ({result.excluded[self.code]})"
-        return POSITION_WORDS.get(result.outside.get(self.code, ""), "within the limits")
+        return "not compared" if self.audit.funnel is None else self.audit.funnel.position(self.code)
 
     def comparison(self) -> str:
         """Return one sentence saying how the provider's rate compares with its peers'."""
