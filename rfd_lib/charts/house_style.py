@@ -18,6 +18,8 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from rfd_lib.metrics.status import Status
+
 # NHS identity colours (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/).
 NHS = {
     "blue": "#005EB8",
@@ -38,10 +40,10 @@ NHS = {
 }
 # Red/amber/green for the restricted-use checks (amber is NHS warm yellow).
 RAG = {
-    "green": NHS["green"],
-    "amber": NHS["warm_yellow"],
-    "red": NHS["red"],
-    "not assessable": NHS["mid_grey"],
+    Status.GREEN: NHS["green"],
+    Status.AMBER: NHS["warm_yellow"],
+    Status.RED: NHS["red"],
+    Status.NOT_ASSESSABLE: NHS["mid_grey"],
 }
 # Making Data Count's variation colours: improvement blue, concern orange, common cause grey.
 VARIATION = {"improvement": "#289DE0", "concern": "#FAB428", "common": "#7B7D7D", "neither": "#361475"}

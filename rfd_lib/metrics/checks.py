@@ -28,6 +28,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.metrics.status import Status
 from rfd_lib.metrics.volumes import grid
 
 KEYS = ["provider_code", "quarter"]
@@ -204,7 +205,7 @@ def _expected_rate(
     result["note"] = pd.Series(pd.NA, index=rows.index, dtype="string").mask(
         population.isna(), "no population for " + rows["provider_code"]
     )
-    result.loc[population.isna(), "status"] = "not assessable"
+    result.loc[population.isna(), "status"] = Status.NOT_ASSESSABLE
     return result
 
 
@@ -212,5 +213,5 @@ def _not_assessable(checks: pd.DataFrame, why: str) -> pd.DataFrame:
     # No counts either: a zero would read as "none found" rather than "could not look".
     missing = pd.array([pd.NA] * len(checks), dtype="Int64")
     return checks.assign(
-        numerator=missing, denominator=missing, share=pd.NA, status="not assessable", note=why
+        numerator=missing, denominator=missing, share=pd.NA, status=Status.NOT_ASSESSABLE, note=why
     )

@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.metrics.status import Status
 from rfd_lib.yaml_model import listed, quoted, read_model
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.engine.rule import Rule
-
-STATUSES = ("green", "amber", "red", "not assessable")
 
 
 class ExpectationsError(RfdAuditError):
@@ -54,16 +53,18 @@ class Threshold(BaseModel):
         if self.good == "low":
             choice = np.where(
                 value.le(self.green).fillna(False),
-                "green",
-                np.where(value.le(self.amber).fillna(False), "amber", "red"),
+                Status.GREEN,
+                np.where(value.le(self.amber).fillna(False), Status.AMBER, Status.RED),
             )
         else:
             choice = np.where(
                 value.ge(self.green).fillna(False),
-                "green",
-                np.where(value.ge(self.amber).fillna(False), "amber", "red"),
+                Status.GREEN,
+                np.where(value.ge(self.amber).fillna(False), Status.AMBER, Status.RED),
             )
-        return pd.Series(np.where(value.isna(), "not assessable", choice), index=share.index, dtype="string")
+        return pd.Series(
+            np.where(value.isna(), Status.NOT_ASSESSABLE, choice), index=share.index, dtype="string"
+        )
 
 
 class Restriction(BaseModel):

@@ -18,6 +18,7 @@ import pandas as pd
 from rfd_lib.metrics.checks import LOOK_BACK_NOTE
 from rfd_lib.metrics.disclosure import Disclosure, as_text, protect
 from rfd_lib.metrics.expectations import Expectations, Threshold
+from rfd_lib.metrics.status import Status
 
 KEYS = ["provider_code", "quarter"]
 # Checks whose denominator is a count of spells (the others divide by a mean or a population).
@@ -99,7 +100,7 @@ def published_checks(
         # Counted RFDs, again as the volumes publish them; the denominator is not a count.
         rows = kind.eq(check).to_numpy()
         joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
-        assessable = checks.loc[rows, "status"].ne("not assessable").fillna(True).to_numpy()
+        assessable = checks.loc[rows, "status"].ne(Status.NOT_ASSESSABLE).fillna(True).to_numpy()
         out.loc[rows, "numerator"] = np.where(assessable, joined["counted"].to_numpy(), pd.NA)
         out.loc[rows, "numerator_suppressed"] = joined["counted_suppressed"].to_numpy() & assessable
         out.loc[rows, "denominator"] = checks.loc[rows, "denominator"].to_numpy()
@@ -112,18 +113,20 @@ def published_checks(
     unknown = (
         rows
         & out["provider_code"].map(mean).isna().to_numpy()
-        & out["status"].ne("not assessable").to_numpy()
+        & out["status"].ne(Status.NOT_ASSESSABLE).to_numpy()
     )
     out.loc[unknown, "note"] = "a baseline quarter's count is suppressed"
     out["share"] = _shares(out, kind, expectations)
     out["status"] = checks["status"].astype("string")
     for name in type(expectations.thresholds).model_fields:
         threshold: Threshold = getattr(expectations.thresholds, name)
-        rows = kind.eq(name) & out["status"].ne("not assessable").fillna(True)
+        rows = kind.eq(name) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True)
         out.loc[rows, "status"] = _status(out[rows], threshold, name, policy).to_numpy()
-    too_few = out["status"].eq("not assessable") & checks["status"].ne("not assessable").fillna(True)
+    too_few = out["status"].eq(Status.NOT_ASSESSABLE) & checks["status"].ne(Status.NOT_ASSESSABLE).fillna(
+        True
+    )
     out.loc[too_few, "note"] = (TOO_FEW + "; " + out.loc[too_few, "note"]).fillna(TOO_FEW)
-    worst = out["numerator_suppressed"].astype(bool) & out["status"].ne("not assessable").fillna(False)
+    worst = out["numerator_suppressed"].astype(bool) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(False)
     out.loc[worst, "note"] = (WORST_CASE + "; " + out.loc[worst, "note"]).fillna(WORST_CASE)
     return out
 
@@ -162,5 +165,5 @@ def _status(rows: pd.DataFrame, threshold: Threshold, name: str, policy: Disclos
         share = share.mask(hidden, worst)
     status = threshold.status(share)
     if threshold.good == "high":
-        status = status.mask(rows["denominator_suppressed"].to_numpy(dtype=bool), "not assessable")
+        status = status.mask(rows["denominator_suppressed"].to_numpy(dtype=bool), Status.NOT_ASSESSABLE)
     return status

@@ -20,25 +20,15 @@ import jinja2
 
 from rfd_lib.atomic import write_atomically
 from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.metrics.status import Status
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
 from rfd_lib.report.tables import counts, decimal
 from rfd_lib.yaml_model import listed, quoted
 
-STATUSES = ("red", "amber", "green", "not assessable")
+STATUSES = tuple(Status)
 # Badge text and CSS class per status: the text is always printed, so colour is never the only signal.
-BADGE = {
-    "red": ("red", "rag-red"),
-    "amber": ("amber", "rag-amber"),
-    "green": ("green", "rag-green"),
-    "not assessable": ("n/a", "rag-na"),
-}
-LEGEND = (
-    ("red", "beyond the amber threshold in params/expectations.yaml"),
-    ("amber", "between the green and amber thresholds"),
-    ("green", "within the green threshold"),
-    ("not assessable", "too few to judge, or the data needed are missing"),
-)
+BADGE = {status.value: (status.badge, status.css_class) for status in Status}
 _NUMBER = re.compile(r"^[<>≈~]?\s*[-+−]?[\d,]*\.?\d+\s*%?$")
 # Suppressed (*) and not-applicable (–) cells stand in for numbers: they must not left-align a numeric column.
 _PLACEHOLDERS = {"*", "–", "-", "—", ""}
@@ -94,7 +84,7 @@ def write_index(
         checks=checks,
         rows=[_row(entry, checks) for entry in entries],
         tally=_tally(entries),
-        legend=[(*BADGE[status], meaning) for status, meaning in LEGEND],
+        legend=[(status.badge, status.css_class, status.meaning) for status in Status],
         notes=list(notes),
         footnote=footnote,
     )
@@ -138,7 +128,8 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
     for label, status in entry.statuses:
         if status not in BADGE:
             raise ValueError(
-                f"{entry.provider_code}: check {label!r} has status {status!r}; expected one of {STATUSES}"
+                f"{entry.provider_code}: check {label!r} has status {status!r}; "
+                f"expected one of {[str(status) for status in STATUSES]}"
             )
     return {
         "code": entry.provider_code,
@@ -157,7 +148,7 @@ def _tally(entries: Sequence[IndexEntry]) -> dict[str, int]:
     """Return the counts printed above the table: reports, failures and statuses by colour."""
     tally = {"providers": len(entries), "failed": sum(entry.failed is not None for entry in entries)}
     for status in STATUSES:
-        tally[status] = sum(s == status for entry in entries for _, s in entry.statuses)
+        tally[status.value] = sum(s == status for entry in entries for _, s in entry.statuses)
     return tally
 
 
@@ -233,8 +224,8 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations:
     ]
     labels = {f"restriction: {name}": r.label for name, r in expectations.restrictions.items()}
     statuses = tuple(
-        (labels.get(check, check.replace("_", " ")), status if status else "not assessable")
-        for check, status in zip(checks["check"], checks["status"].fillna("not assessable"), strict=True)
+        (labels.get(check, check.replace("_", " ")), status or Status.NOT_ASSESSABLE)
+        for check, status in zip(checks["check"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True)
     )
     return IndexEntry(
         provider_code=code,

@@ -18,6 +18,7 @@ from rfd_lib.charts.spc import spc_chart
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import NO_POPULATION, AuditMetrics
 from rfd_lib.metrics.spc import TooFewValues
+from rfd_lib.metrics.status import Status
 from rfd_lib.report.saved_audit import AuditRun
 from rfd_lib.report.tables import (
     Fragment,
@@ -63,7 +64,7 @@ class ProviderPage:
         volume = self._volumes().iloc[-1]
         rate = self.audit.rates
         rate = rate[(rate["provider_code"] == self.code) & (rate["quarter"] == self.audit.quarter)].iloc[0]
-        reds = self._checks()["status"].eq("red").sum()
+        reds = self._checks()["status"].eq(Status.RED).sum()
         return headline(
             [
                 (
@@ -93,7 +94,7 @@ class ProviderPage:
         """Return the report's opening sentences: volume, comparison, trend and breaches in words."""
         volume = self._volumes().iloc[-1]
         checks = self._checks()
-        red = checks.loc[checks["status"].eq("red"), "label"].tolist()
+        red = checks.loc[checks["status"].eq(Status.RED), "label"].tolist()
         trend = self.audit.spc.set_index("provider_code").loc[self.code, "summary"]
         texts = [
             f"In {self.audit.quarter}, {self.run.provider_name(self.code)} had "
@@ -190,7 +191,7 @@ class SummaryPage:
         latest = self.audit.volumes[self.audit.volumes["quarter"] == self.audit.quarter]
         outside = len(self.audit.funnel.outside) if self.audit.funnel is not None else 0
         checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
-        reds = checks.loc[checks["status"].eq("red"), "provider_code"].nunique()
+        reds = checks.loc[checks["status"].eq(Status.RED), "provider_code"].nunique()
         # A sum of published counts: unknown (not 0) when every one is suppressed.
         total = _one(latest["counted"].sum(min_count=1), latest["counted_suppressed"].all())
         return headline(
@@ -219,7 +220,7 @@ class SummaryPage:
             checks.groupby("provider_code")["status"]
             .value_counts()
             .unstack(fill_value=0)
-            .reindex(index=self.audit.providers, columns=["red", "amber"], fill_value=0)
+            .reindex(index=self.audit.providers, columns=[Status.RED, Status.AMBER], fill_value=0)
         )
         codes = pd.Index(self.audit.providers, name="provider_code")
         trend = self.audit.spc.set_index("provider_code").loc[codes, "variation_icon"]
@@ -235,8 +236,8 @@ class SummaryPage:
                 "95 % interval": _interval(rates.loc[codes]).array,
                 "Funnel": [position[code] for code in codes],
                 "Trend (XmR)": trend.fillna("no chart").str.replace("_", " ").array,
-                "Red": tally["red"].astype(str).to_numpy(),
-                "Amber": tally["amber"].astype(str).to_numpy(),
+                "Red": tally[Status.RED].astype(str).to_numpy(),
+                "Amber": tally[Status.AMBER].astype(str).to_numpy(),
             }
         )
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
@@ -253,11 +254,12 @@ class SummaryPage:
         wide = checks.pivot(index="provider_code", columns="check", values="status").reindex(
             index=self.audit.providers, columns=order
         )
-        wide = wide.fillna("not assessable").astype("string")
+        wide = wide.fillna(Status.NOT_ASSESSABLE).astype("string")
         frame = pd.DataFrame({"Provider": [f"{self.run.provider_name(c)} ({c})" for c in wide.index]})
         classes = pd.DataFrame({"Provider": [""] * len(frame)})
         for check in order:
-            frame[key[check]] = wide[check].replace("not assessable", "n/a").to_numpy()
+            na = Status.NOT_ASSESSABLE
+            frame[key[check]] = wide[check].replace(na, na.badge).to_numpy()
             classes[key[check]] = status_classes(wide[check]).to_numpy()
         labels = checks.drop_duplicates("check").set_index("check")["label"]
         legend = "; ".join(f"{key[check]} {labels[check]}" for check in order)
@@ -315,7 +317,7 @@ def checks_table(
             "Spells": counts(checks["numerator"], checks["numerator_suppressed"]).array,
             "Of": denominator.array,
             "Share": share.array,
-            "Status": checks["status"].astype("string").fillna("not assessable").array,
+            "Status": checks["status"].astype("string").fillna(Status.NOT_ASSESSABLE).array,
             "Note": checks["note"].astype("string").fillna("").array,
         }
     )

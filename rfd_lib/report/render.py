@@ -21,13 +21,14 @@ from traitlets.config import Config
 
 from rfd_lib.atomic import write_atomically
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.metrics.status import Status
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "rfd_report"
 # papermill tags its injected cell "injected-parameters"; neither parameter cell is for readers.
 REMOVE_CELL_TAGS = frozenset({"remove_cell", "parameters", "injected-parameters"})
 REMOVE_INPUT_TAGS = frozenset({"remove_input"})
-RAG_CLASSES = ("rag-red", "rag-amber", "rag-green", "rag-na")
+RAG_CLASSES = tuple(status.css_class for status in Status)
 # Attributes through which a browser fetches something (an <a href> is followed, not fetched).
 _FETCHING = ("src", "srcset", "href", "data", "poster", "background")
 _CSS_FETCH = re.compile(r"@import|url\(\s*(?!['\"]?\s*(?:data:|#))", re.IGNORECASE)

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rfd_lib.metrics.disclosure import as_text
-
-RAG_CLASS = {"red": "rag-red", "amber": "rag-amber", "green": "rag-green", "not assessable": "rag-na"}
+from rfd_lib.metrics.status import Status
 
 
 class Fragment(str):
@@ -91,7 +90,11 @@ def counts(values: pd.Series, suppressed: pd.Series | None = None) -> pd.Series:
 
 def status_classes(statuses: pd.Series) -> pd.Series:
     """Return the CSS class of each status cell (``rag-red``, …; ``rag-na`` when not assessable)."""
-    return statuses.map(RAG_CLASS).fillna("rag-na").astype("string")
+    return (
+        statuses.map({status.value: status.css_class for status in Status})
+        .fillna(Status.NOT_ASSESSABLE.css_class)
+        .astype("string")
+    )
 
 
 def any_suppressed(*flags: pd.Series) -> bool:

@@ -1,0 +1,42 @@
+"""The statuses a check can have, defined once: metrics judge with them, reports show them.
+
+A status is a ``str`` (a :class:`enum.StrEnum`), so tables hold plain text ("red") and compare
+equal to it; what a report prints for each (badge text, CSS class, meaning) is said here too,
+so the index, the tables and the page styles cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A check's status against its thresholds in ``params/expectations.yaml``."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    NOT_ASSESSABLE = "not assessable"
+
+    @property
+    def badge(self) -> str:
+        """Return the short text of the status's badge ("n/a" for not assessable)."""
+        return "n/a" if self is Status.NOT_ASSESSABLE else self.value
+
+    @property
+    def css_class(self) -> str:
+        """Return the CSS class that colours the status's badge or cell."""
+        return f"rag-{'na' if self is Status.NOT_ASSESSABLE else self.value}"
+
+    @property
+    def meaning(self) -> str:
+        """Return what the status means, for a legend."""
+        return MEANINGS[self]
+
+
+MEANINGS = {
+    Status.RED: "beyond the amber threshold in params/expectations.yaml",
+    Status.AMBER: "between the green and amber thresholds",
+    Status.GREEN: "within the green threshold",
+    Status.NOT_ASSESSABLE: "too few to judge, or the data needed are missing",
+}
