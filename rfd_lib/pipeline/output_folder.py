@@ -109,23 +109,31 @@ def check_output_folder(output: Path, name: str) -> None:
     )
 
 
-def previous_run_name(output: Path) -> str | None:
-    """Return the name of the run whose record is in ``output``, or None when there is none."""
+def _previous_record(output: Path) -> dict:
+    """Return the run record an earlier run left in ``output``; {} when there is none or it is unreadable."""
     try:
         record = json.loads((output / RUN_RECORD).read_text(encoding="utf-8"))
-        name = record["params"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def previous_run_name(output: Path) -> str | None:
+    """Return the name of the run whose record is in ``output``, or None when there is none."""
+    params = _previous_record(output).get("params")
+    name = params.get("name") if isinstance(params, dict) else None
     return name if isinstance(name, str) else None
 
 
 def previous_reports(output: Path) -> list[Path]:
     """Return the report files an earlier run's record in ``output`` lists (inside ``output`` only)."""
-    try:
-        record = json.loads((output / RUN_RECORD).read_text(encoding="utf-8"))
-        listed = [report.get(kind) for report in record.get("reports", []) for kind in ("html", "pdf")]
-    except (OSError, ValueError, AttributeError, TypeError):
-        return []
+    reports = _previous_record(output).get("reports")
+    listed = [
+        report.get(kind)
+        for report in (reports if isinstance(reports, list) else [])
+        if isinstance(report, dict)
+        for kind in ("html", "pdf")
+    ]
     inside = output.resolve()
     files = [(output / Path(link).name) for link in listed if isinstance(link, str) and link]
     return [file for file in files if file.resolve().parent == inside and file.is_file()]

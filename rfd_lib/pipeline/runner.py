@@ -176,8 +176,9 @@ def _run(
     notes: list[str] = []
     inputs = _extract_sources(params, internal)
     rule = load_rule(params.rule)
-    expectations = load_expectations(*_given(params, "expectations"), rule=rule)
-    code_lists = load_code_lists(*_given(params, "code_lists"))
+    expectations_file, code_lists_file = _reference_files(params)
+    expectations = load_expectations(expectations_file, rule=rule)
+    code_lists = load_code_lists(code_lists_file)
     extract = load_extracts(
         inputs.sources,
         params.extracts.profile,
@@ -217,7 +218,7 @@ def _run(
         classified_seconds = time.perf_counter() - started
         provenance = collect_provenance(
             rule_file=rule.path,
-            inputs=[*inputs.files, *filter(None, [population_file, *_reference_files(params)])],
+            inputs=[*inputs.files, *filter(None, [population_file, expectations_file, code_lists_file])],
             params_file=params.source,
             database=_database(params),
         )
@@ -306,16 +307,12 @@ def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
     return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
 
 
-def _given(params: RunParams, *keys: str) -> list[Path]:
-    return [Path(getattr(params, key)) for key in keys if getattr(params, key)]
-
-
-def _reference_files(params: RunParams) -> list[Path]:
+def _reference_files(params: RunParams) -> tuple[Path, Path]:
     """Return the expectations and code-list files the run uses (the packaged ones by default)."""
-    return [
+    return (
         Path(params.expectations) if params.expectations else config.EXPECTATIONS,
         Path(params.code_lists) if params.code_lists else config.CODE_LISTS,
-    ]
+    )
 
 
 def _query(params: RunParams) -> str | None:

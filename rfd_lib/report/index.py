@@ -26,9 +26,6 @@ from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
 from rfd_lib.report.tables import counts, decimal
 from rfd_lib.yaml_model import listed, quoted
 
-STATUSES = tuple(Status)
-# Badge text and CSS class per status: the text is always printed, so colour is never the only signal.
-BADGE = {status.value: (status.badge, status.css_class) for status in Status}
 _NUMBER = re.compile(r"^[<>≈~]?\s*[-+−]?[\d,]*\.?\d+\s*%?$")
 # Suppressed (*) and not-applicable (–) cells stand in for numbers: they must not left-align a numeric column.
 _PLACEHOLDERS = {"*", "–", "-", "—", ""}
@@ -44,7 +41,7 @@ class IndexEntry:
     html: str | None  # link to the provider's HTML report, relative to the index; None if it failed
     pdf: str | None  # link to its PDF, relative to the index; None if not produced
     headline: tuple[tuple[str, str], ...]  # (label, value as text), e.g. ("counted RFDs", "555")
-    statuses: tuple[tuple[str, str], ...]  # (check label, status), status one of STATUSES
+    statuses: tuple[tuple[str, str], ...]  # (check label, status), status one of Status
     failed: str | None = None  # why the report failed, one line, with the failed notebook's path
 
 
@@ -126,10 +123,10 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
     """Return what the template prints for one entry: links, headline cells and badges."""
     statuses = dict(entry.statuses)
     for label, status in entry.statuses:
-        if status not in BADGE:
+        if status not in set(Status):
             raise ValueError(
                 f"{entry.provider_code}: check {label!r} has status {status!r}; "
-                f"expected one of {[str(status) for status in STATUSES]}"
+                f"expected one of {[str(status) for status in Status]}"
             )
     return {
         "code": entry.provider_code,
@@ -140,14 +137,19 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
         # A failed report with no figures gets one wide cell for its reason (it holds a long path).
         "failed_wide": entry.failed is not None and not entry.headline and not entry.statuses,
         "headline": dict(entry.headline),
-        "badges": {label: (*BADGE[status], status) for label, status in statuses.items() if label in checks},
+        # The badge's text is always printed, so colour is never the only signal.
+        "badges": {
+            label: (Status(status).badge, Status(status).css_class, status)
+            for label, status in statuses.items()
+            if label in checks
+        },
     }
 
 
 def _tally(entries: Sequence[IndexEntry]) -> dict[str, int]:
     """Return the counts printed above the table: reports, failures and statuses by colour."""
     tally = {"providers": len(entries), "failed": sum(entry.failed is not None for entry in entries)}
-    for status in STATUSES:
+    for status in Status:
         tally[status.value] = sum(s == status for entry in entries for _, s in entry.statuses)
     return tally
 
