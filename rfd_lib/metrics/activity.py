@@ -21,8 +21,6 @@ from rfd_lib.metrics.periods import financial_quarter
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
     from rfd_lib.engine.rule import Rule
 
-DAY_CASE = "2"  # Patient_Classification 2: day case (1 ordinary admission)
-
 
 def label_activity(
     classified: pd.DataFrame, rule: Rule, code_lists: CodeLists, expectations: Expectations
@@ -52,7 +50,7 @@ def label_activity(
         else pd.Series(pd.NA, index=spells.index, dtype="string")
     )
     day_case = (
-        spells["patient_classification"].astype("string").str.strip().eq(DAY_CASE)
+        code_lists.day_case.matches(spells["patient_classification"])
         if "patient_classification" in spells
         else pd.Series(pd.NA, index=spells.index, dtype="boolean")
     )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
 from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure
@@ -51,11 +52,13 @@ class AuditMetrics:
 
     ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
     (and step or check); ``volumes.counted_4q`` is the rolling total of counted RFDs over the
-    quarter and the three before it (``<NA>`` until four quarters are in the data, or when one
-    is suppressed). ``intervals`` has one row per provider and band over the four quarters to
-    ``quarter``; ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's
-    counted RFDs over ``quarters`` (XmR). ``notes`` say what a reader must know about the data.
-    ``funnel`` is None when no provider can be compared, and ``funnel_missing`` then says why.
+    quarter and the ``expectations.rolling_quarters - 1`` before it (``<NA>`` until that many
+    quarters are in the data, or when one is suppressed; the name keeps the default's four).
+    ``intervals`` has one row per provider and band over the same quarters to ``quarter``;
+    ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's counted RFDs
+    over ``quarters`` (XmR). ``notes`` say what a reader must know about the data. ``funnel`` is
+    None when no provider can be compared, and ``funnel_missing`` then says why.
+    ``expectations`` are the settings the figures were worked out with.
     """
 
     quarter: str
@@ -69,6 +72,7 @@ class AuditMetrics:
     funnel: FunnelResult
     spc: pd.DataFrame
     facet_injections: pd.DataFrame
+    expectations: Expectations
     notes: list[str] = field(default_factory=list)
     funnel_missing: str | None = None
 
@@ -79,11 +83,12 @@ class AuditMetrics:
 
     def counted_xmr(self, provider: str) -> XmR:
         """Return the XmR chart of ``provider``'s counted RFDs per quarter (published counts)."""
-        return _series_xmr(self.volumes, provider, "counted", "neither")
+        return _series_xmr(self.volumes, provider, "counted", self.expectations.trends.counted)
 
     def facet_injection_xmr(self, provider: str) -> XmR:
-        """Return the XmR chart of ``provider``'s facet joint injections per quarter (fewer is better)."""
-        return _series_xmr(self.facet_injections, provider, "spells", "decrease")
+        """Return the XmR chart of ``provider``'s facet joint injections per quarter."""
+        improvement = self.expectations.trends.facet_joint_injections
+        return _series_xmr(self.facet_injections, provider, "spells", improvement)
 
 
 def audit_metrics(
@@ -128,19 +133,19 @@ def audit_metrics(
     raw_volumes = volumes(activity, quarters, providers)
     published = published_volumes(raw_volumes, policy)
     # A sum of published cells, so it reveals nothing they do not; a suppressed quarter leaves it <NA>.
-    published["counted_4q"] = rolling_total(published, "counted", window=4)
+    published["counted_4q"] = rolling_total(published, "counted", window=expectations.rolling_quarters)
     raw_checks = restricted_use_checks(activity, expectations, quarters, populations, providers)
     checks = published_checks(raw_checks, published, expectations, policy)
-    facet = checks[checks["check"] == "facet_joint_injection"][
+    facet = checks[checks["kind"] == CheckKind.FACET_JOINT_INJECTION][
         ["provider_code", "quarter", "numerator", "numerator_suppressed"]
     ]
     facet = facet.rename(columns={"numerator": "spells", "numerator_suppressed": "spells_suppressed"})
-    recent = quarters[-4:]
+    recent = quarters[-expectations.rolling_quarters :]
     notes = _notes(activity, quarters, covered, recent)
     counted = published[["provider_code", "quarter", "counted", "counted_suppressed"]]
     if populations is not None:
         rated = rates(counted, populations, count="counted")
-        compared, note = _compare(rated, quarter, expectations.funnel_overdispersion)
+        compared, note = _compare(rated, quarter, expectations)
         notes += [note] if note else []
         missing = note if compared is None else None
     else:
@@ -161,15 +166,16 @@ def audit_metrics(
         checks=checks,
         rates=rated,
         funnel=compared,
-        spc=xmr_by(counted, value="counted"),
+        spc=xmr_by(counted, value="counted", improvement=expectations.trends.counted),
         facet_injections=facet.reset_index(drop=True),
+        expectations=expectations,
         notes=notes,
         funnel_missing=missing,
     )
 
 
 def _compare(
-    rated: pd.DataFrame, quarter: str, overdispersion: str
+    rated: pd.DataFrame, quarter: str, expectations: Expectations
 ) -> tuple[FunnelResult | None, str | None]:
     """Return the funnel of the providers' rates in ``quarter`` (None if none can be compared) and a note.
 
@@ -184,6 +190,7 @@ def _compare(
             "so rates cannot be compared and there is no funnel plot."
         )
     note = None
+    overdispersion = expectations.funnel_overdispersion
     if overdispersion != "none" and comparable < MIN_PEERS_TO_ADJUST:
         note = (
             f"Only one provider can be compared in {quarter}, so the funnel plot's peer rate is its "
@@ -191,7 +198,8 @@ def _compare(
             f"(the {overdispersion} adjustment needs at least {MIN_PEERS_TO_ADJUST} providers)."
         )
         overdispersion = "none"
-    return funnel(peers, count="counted", overdispersion=overdispersion), note
+    levels = expectations.funnel_levels
+    return funnel(peers, count="counted", overdispersion=overdispersion, levels=levels), note
 
 
 def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: str) -> XmR:

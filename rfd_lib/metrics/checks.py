@@ -1,12 +1,13 @@
 """The guidance's restricted-use checks, per provider and quarter, each with its status.
 
 Each check is a share — a numerator of spells out of a denominator — judged red, amber or green
-against its threshold in ``params/expectations.yaml``. A check that needs something the extract
+against its threshold in ``params/expectations.yaml`` (once, from the published counts, by
+:mod:`rfd_lib.metrics.publish`; this module counts). A check that needs something the extract
 lacks (a patient identifier, a patient classification, a population, an expected rate) is
 "not assessable" with the reason, never a misleading zero.
 
 =======================  ===============================================  ===========================
-check                    numerator                                        denominator
+check (kind)             numerator                                        denominator
 =======================  ===============================================  ===========================
 restriction: <name>      RFD-coded spells failing (or UNKNOWN on) it      RFD-coded spells
 prior_block              counted RFDs with a block in the look-back       counted RFDs assessable
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.expectations import Expectations
 from rfd_lib.metrics.status import Status
 from rfd_lib.metrics.volumes import grid
@@ -34,13 +36,14 @@ from rfd_lib.metrics.volumes import grid
 KEYS = ["provider_code", "quarter"]
 COLUMNS = [
     *KEYS,
+    "kind",
     "check",
     "label",
+    "short",
     "expected",
     "numerator",
     "denominator",
     "unassessed",
-    "share",
     "status",
     "note",
 ]
@@ -55,78 +58,61 @@ def restricted_use_checks(
     populations: pd.DataFrame | None = None,
     providers: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Return every check for every provider and quarter, one row each (columns :data:`COLUMNS`).
+    """Return the counts of every check for every provider and quarter, one row each (:data:`COLUMNS`).
 
     ``activity`` is :func:`rfd_lib.metrics.activity.label_activity`'s output; ``populations`` has
     ``provider_code`` and ``catchment_population`` (needed for ``expected_rate`` only). Counts
-    are raw: :mod:`rfd_lib.metrics.disclosure` protects them before they are circulated.
+    are raw, and not yet judged: ``status`` is "not assessable" where the data cannot answer the
+    check or there is nothing to judge (the note says why), and ``<NA>`` otherwise.
+    :func:`rfd_lib.metrics.publish.published_checks` protects the counts and only then works out
+    each share and status, once, from the counts it publishes.
     """
     providers = providers or sorted(activity["provider_code"].dropna().unique())
     table = grid(providers, quarters)
     in_range = activity[activity["quarter"].isin(quarters)]
     rfd = in_range[in_range["kind"].eq("rfd")]
     counted = rfd[rfd["counted"]]
+    checks = expectations.checks
     parts = []
     for name, restriction in expectations.restrictions.items():
-        parts.append(
-            _share(
-                table,
-                rfd[f"fails: {name}"],
-                rfd,
-                f"restriction: {name}",
-                f"RFD-coded spells: {restriction.label}",
-            )
-        )
+        label = f"{checks.restriction.label}: {restriction.label}"
+        part = _share(table, rfd[f"fails: {name}"], rfd, CheckKind.RESTRICTION, label, name)
+        parts.append(part.assign(short=restriction.label))
     has_patients = activity["patient_id"].notna().any()
-    parts.append(
-        _pathway(
-            table,
-            counted,
-            "prior_block",
-            "counted RFDs with a medial branch block in the look-back",
-            has_patients,
-        )
-    )
-    parts.append(_pathway(table, counted, "repeat", "counted RFDs soon after an earlier RFD", has_patients))
+    for kind in (CheckKind.PRIOR_BLOCK, CheckKind.REPEAT):
+        parts.append(_pathway(table, counted, kind, checks.of(kind).label, has_patients))
     injections = in_range[in_range["kind"].isin(["block", "facet_injection"])]
+    facet = CheckKind.FACET_JOINT_INJECTION
     parts.append(
-        _share(
-            table,
-            injections["kind"].eq("facet_injection"),
-            injections,
-            "facet_joint_injection",
-            "lumbar injections that were facet joint injections",
-        )
+        _share(table, injections["kind"].eq("facet_injection"), injections, facet, checks.of(facet).label)
     )
     day_case = _share(
         table,
         counted["day_case"].fillna(False).astype(bool),
         counted,
-        "day_case",
-        "counted RFDs done as day cases",
+        CheckKind.DAY_CASE,
+        checks.day_case.label,
     )
     if counted["day_case"].isna().all() and len(counted):
         day_case = _not_assessable(day_case, "the extract has no patient classification")
     parts.append(day_case)
     volumes = _counts(table, counted)
-    parts.append(_change_from_baseline(volumes, quarters[: expectations.baseline_quarters]))
-    parts.append(_expected_rate(volumes, populations, expectations.expected_rate_per_100000))
-    checks = pd.concat(parts, ignore_index=True)
-    if "unassessed" not in checks:
-        checks["unassessed"] = pd.NA
-    checks["unassessed"] = checks["unassessed"].astype("Int64")
-    threshold_of = {
-        name: getattr(expectations.thresholds, name) for name in type(expectations.thresholds).model_fields
-    }
-    kind = checks["check"].str.replace(r"^restriction: .*", "restriction", regex=True)
-    checks["expected"] = kind.map(
-        {name: threshold.expected for name, threshold in threshold_of.items()}
-    ).astype("string")
-    checks["status"] = checks["status"].astype("string")
-    for name, threshold in threshold_of.items():
-        judged = kind.eq(name) & checks["status"].isna()
-        checks.loc[judged, "status"] = threshold.status(checks.loc[judged, "share"])
-    return checks[COLUMNS]
+    baseline = quarters[: expectations.baseline_quarters]
+    parts.append(_change_from_baseline(volumes, baseline, checks.change_from_baseline.label))
+    expected_rate = expectations.expected_rate_per_100000
+    parts.append(_expected_rate(volumes, populations, expected_rate, checks.expected_rate.label))
+    result = pd.concat(parts, ignore_index=True)
+    if "unassessed" not in result:
+        result["unassessed"] = pd.NA
+    result["unassessed"] = result["unassessed"].astype("Int64")
+    result["kind"] = result["kind"].astype("string")
+    # The index's column name: a restriction's own label, or the kind's short name.
+    short = result["kind"].map({kind.value: checks.of(kind).short for kind in CheckKind})
+    result["short"] = result.get("short", short).fillna(short).astype("string")
+    result["expected"] = result["kind"].map({kind.value: checks.of(kind).expected for kind in CheckKind})
+    result["expected"] = result["expected"].astype("string")
+    result["status"] = result["status"].astype("string")
+    return result[COLUMNS]
 
 
 def _counts(table: pd.DataFrame, spells: pd.DataFrame, flag: pd.Series | None = None) -> pd.DataFrame:
@@ -140,24 +126,30 @@ def _counts(table: pd.DataFrame, spells: pd.DataFrame, flag: pd.Series | None = 
 
 
 def _share(
-    table: pd.DataFrame, flag: pd.Series, spells: pd.DataFrame, check: str, label: str
+    table: pd.DataFrame,
+    flag: pd.Series,
+    spells: pd.DataFrame,
+    kind: CheckKind,
+    label: str,
+    restriction: str | None = None,
 ) -> pd.DataFrame:
+    """Return ``table`` with the flagged spells out of all ``spells`` as a check of ``kind``."""
     counts = _counts(table, spells, flag)
-    share = counts["numerator"].astype("Float64") / counts["denominator"].astype("Float64")
-    note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(
-        counts["denominator"].eq(0), "none to assess"
-    )
+    none = counts["denominator"].eq(0)
+    note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, "none to assess")
+    status = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, Status.NOT_ASSESSABLE)
     return counts.assign(
-        check=check, label=label, share=share.mask(counts["denominator"].eq(0)), status=pd.NA, note=note
+        kind=kind.value, check=kind.check_name(restriction), label=label, status=status, note=note
     )
 
 
 def _pathway(
-    table: pd.DataFrame, counted: pd.DataFrame, column: str, label: str, has_patients: bool
+    table: pd.DataFrame, counted: pd.DataFrame, kind: CheckKind, label: str, has_patients: bool
 ) -> pd.DataFrame:
     """Return a pathway check over the counted RFDs it can be assessed on, the others noted."""
+    column = kind.value  # label_activity's flag of the same name
     assessable = counted[counted[column].notna()]
-    result = _share(table, assessable[column].astype(bool), assessable, column, label)
+    result = _share(table, assessable[column].astype(bool), assessable, kind, label)
     if not has_patients:
         return _not_assessable(result, "the extract has no patient identifier")
     left_out = _counts(table, counted, counted[column].isna())["numerator"]
@@ -166,7 +158,7 @@ def _pathway(
     return result
 
 
-def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str]) -> pd.DataFrame:
+def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str], label: str) -> pd.DataFrame:
     mean = (
         volumes[volumes["quarter"].isin(baseline)]
         .groupby("provider_code")["denominator"]
@@ -174,34 +166,32 @@ def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str]) -> pd.Data
         .rename("baseline")
     )
     rows = volumes.merge(mean.reset_index(), on="provider_code", how="left")
-    share = rows["denominator"].astype("Float64") / rows["baseline"].astype("Float64") - 1
     note = pd.Series(f"baseline: mean of {baseline[0]} to {baseline[-1]}", index=rows.index, dtype="string")
+    kind = CheckKind.CHANGE_FROM_BASELINE
     return rows.assign(
-        check="change_from_baseline",
-        label="counted RFDs against the baseline quarters' mean",
+        kind=kind.value,
+        check=kind.check_name(),
+        label=label,
         numerator=rows["denominator"],
         denominator=rows["baseline"].round(1),
-        share=share.mask(rows["baseline"].eq(0)),
-        status=pd.NA,
+        status=pd.Series(pd.NA, index=rows.index, dtype="string").mask(
+            rows["baseline"].eq(0), Status.NOT_ASSESSABLE
+        ),
         note=note.mask(rows["baseline"].eq(0), "no RFD in the baseline quarters"),
     )
 
 
 def _expected_rate(
-    volumes: pd.DataFrame, populations: pd.DataFrame | None, expected: float | None
+    volumes: pd.DataFrame, populations: pd.DataFrame | None, expected: float | None, label: str
 ) -> pd.DataFrame:
-    rows = volumes.assign(
-        check="expected_rate", label="counted RFDs per 100,000 against the expected rate", status=pd.NA
-    )
+    kind = CheckKind.EXPECTED_RATE
+    rows = volumes.assign(kind=kind.value, check=kind.check_name(), label=label, status=pd.NA)
     if expected is None:
-        return _not_assessable(rows.assign(share=pd.NA, note=pd.NA), "no expected rate in the parameters")
+        return _not_assessable(rows.assign(note=pd.NA), "no expected rate in the parameters")
     if populations is None:
-        return _not_assessable(rows.assign(share=pd.NA, note=pd.NA), "no population file")
+        return _not_assessable(rows.assign(note=pd.NA), "no population file")
     population = rows["provider_code"].map(populations.set_index("provider_code")["catchment_population"])
-    rate = rows["denominator"].astype("Float64") / population.astype("Float64") * 100_000
-    result = rows.assign(
-        numerator=rows["denominator"], denominator=population.astype("Int64"), share=rate / expected - 1
-    )
+    result = rows.assign(numerator=rows["denominator"], denominator=population.astype("Int64"))
     result["note"] = pd.Series(pd.NA, index=rows.index, dtype="string").mask(
         population.isna(), "no population for " + rows["provider_code"]
     )
@@ -212,6 +202,4 @@ def _expected_rate(
 def _not_assessable(checks: pd.DataFrame, why: str) -> pd.DataFrame:
     # No counts either: a zero would read as "none found" rather than "could not look".
     missing = pd.array([pd.NA] * len(checks), dtype="Int64")
-    return checks.assign(
-        numerator=missing, denominator=missing, share=pd.NA, status=Status.NOT_ASSESSABLE, note=why
-    )
+    return checks.assign(numerator=missing, denominator=missing, status=Status.NOT_ASSESSABLE, note=why)

@@ -23,6 +23,7 @@ from rfd_lib.config import CODE_LISTS
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.yaml_model import quoted, read_model
 
+CLASSIFICATIONS = ("1", "2", "3", "4", "5")
 OPCS4 = re.compile(r"^[A-Z][0-9]{2}\.?[0-9]?$")
 
 
@@ -74,6 +75,26 @@ class ProcedureList(BaseModel):
         return _codes(values)
 
 
+class PatientClassification(BaseModel):
+    """Values of SUS+ ``Patient_Classification`` (1 ordinary admission, 2 day case, 3-5 regular or other)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    patient_classification: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("patient_classification", mode="before")
+    @classmethod
+    def _values(cls, values: object) -> tuple[str, ...]:
+        # Text, as extracts hold it: an unquoted 2 in YAML is an int, and would never match "2".
+        if not isinstance(values, list) or not all(v in CLASSIFICATIONS for v in values):
+            raise ValueError(f'expected quoted values from "1" to "5", such as ["2"], not {quoted(values)}')
+        return tuple(values)
+
+    def matches(self, values: pd.Series) -> pd.Series:
+        """Return, per value, whether it is one of these classifications (``<NA>`` where missing)."""
+        return values.astype("string").str.strip().isin(self.patient_classification).mask(values.isna())
+
+
 class CodeLists(BaseModel):
     """The code lists the checks use; the procedure lists' ``with_any`` must name a site list."""
 
@@ -81,6 +102,7 @@ class CodeLists(BaseModel):
     lumbar_site: SiteCodes
     medial_branch_block: ProcedureList
     facet_joint_injection: ProcedureList
+    day_case: PatientClassification
 
     @model_validator(mode="after")
     def _sites_exist(self) -> CodeLists:

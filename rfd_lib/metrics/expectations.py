@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.metrics.check_kinds import CheckKind
+from rfd_lib.metrics.spc import Improvement
 from rfd_lib.metrics.status import Status
 from rfd_lib.yaml_model import listed, quoted, read_model
 
@@ -28,17 +30,23 @@ class ExpectationsError(RfdAuditError):
     """The expectations file cannot be used (unreadable, unknown key, threshold out of order)."""
 
 
-class Threshold(BaseModel):
-    """How a check's share is judged: green, amber or red, with ``good`` saying which way is better."""
+class Check(BaseModel):
+    """One kind of check as a report names it, and how its share is judged (green, amber or red).
+
+    ``good`` says which way is better. ``label`` is what the checks table calls it (for the
+    restriction check, the start of each restriction's label); ``short`` what the index calls it.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1)
+    short: str = Field(min_length=1)
     expected: str
     good: Literal["low", "high"]
     green: float = Field(ge=0)
     amber: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Threshold:
+    def _ordered(self) -> Check:
         if (self.good == "low" and self.amber < self.green) or (
             self.good == "high" and self.amber > self.green
         ):
@@ -74,17 +82,29 @@ class Restriction(BaseModel):
     label: str
 
 
-class Thresholds(BaseModel):
-    """One threshold per check."""
+class Checks(BaseModel):
+    """One :class:`Check` per :class:`~rfd_lib.metrics.check_kinds.CheckKind`, keyed by its name."""
 
     model_config = ConfigDict(extra="forbid")
-    restriction: Threshold
-    prior_block: Threshold
-    repeat: Threshold
-    facet_joint_injection: Threshold
-    day_case: Threshold
-    change_from_baseline: Threshold
-    expected_rate: Threshold
+    restriction: Check
+    prior_block: Check
+    repeat: Check
+    facet_joint_injection: Check
+    day_case: Check
+    change_from_baseline: Check
+    expected_rate: Check
+
+    def of(self, kind: CheckKind | str) -> Check:
+        """Return the settings of checks of ``kind``."""
+        return getattr(self, CheckKind(kind).value)
+
+
+class Trends(BaseModel):
+    """Which way is an improvement on each SPC chart (Making Data Count's colours follow it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    counted: Improvement = "neither"
+    facet_joint_injections: Improvement = "decrease"
 
 
 class Expectations(BaseModel):
@@ -96,10 +116,24 @@ class Expectations(BaseModel):
     baseline_quarters: int = Field(4, ge=1, le=40)
     expected_rate_per_100000: float | None = Field(None, gt=0)
     funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
+    # Coverage levels of the funnel's limits; the widest decides who is outside.
+    funnel_levels: tuple[float, ...] = Field((0.95, 0.998), min_length=1, max_length=3)
+    # The "last N quarters" total of counted RFDs, and the quarters whose repeat RFDs are charted.
+    rolling_quarters: int = Field(4, ge=1, le=40)
+    trends: Trends = Trends()
     block_before_rfd_months: int = Field(6, ge=1, le=120)
     repeat_within_months: int = Field(16, ge=1, le=120)
     restrictions: dict[str, Restriction]
-    thresholds: Thresholds
+    checks: Checks
+
+    @field_validator("funnel_levels")
+    @classmethod
+    def _levels(cls, levels: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0.5 <= level < 1 for level in levels) or list(levels) != sorted(set(levels)):
+            raise ValueError(
+                f"levels must rise, each from 0.5 to below 1, such as [0.95, 0.998], not {list(levels)}"
+            )
+        return levels
 
     def check_against(self, rule: Rule, path: Path | str = "expectations") -> None:
         """Raise ExpectationsError unless the restrictions named are exactly the rule's restrictions."""

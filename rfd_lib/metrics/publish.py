@@ -15,16 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import LOOK_BACK_NOTE
 from rfd_lib.metrics.disclosure import Disclosure, as_text, protect
-from rfd_lib.metrics.expectations import Expectations, Threshold
+from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.status import Status
 
 KEYS = ["provider_code", "quarter"]
-# Checks whose denominator is a count of spells (the others divide by a mean or a population).
 TOO_FEW = "too few to judge (a suppressed count)"
 WORST_CASE = "status judged on the largest count * can hide"
-COUNTED_DENOMINATOR = ("restriction", "prior_block", "repeat", "facet_joint_injection", "day_case")
+# The kinds whose denominator is a count of spells (the others divide by a mean or a population).
+COUNTS_SPELLS = [kind.value for kind in CheckKind if kind.counts_spells]
 
 
 def published_volumes(volumes: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
@@ -71,16 +72,18 @@ def published_intervals(intervals: pd.DataFrame, policy: Disclosure) -> pd.DataF
 def published_checks(
     checks: pd.DataFrame, volumes: pd.DataFrame, expectations: Expectations, policy: Disclosure
 ) -> pd.DataFrame:
-    """Return the checks with published counts, and shares and statuses worked out from them.
+    """Return the checks with published counts, and each share and status worked out from them.
 
-    ``volumes`` is :func:`published_volumes`'s table, whose RFD-coded and counted spells are the
-    denominators of the restriction and day-case checks, so one count is published one way only.
+    ``checks`` is :func:`rfd_lib.metrics.checks.restricted_use_checks`'s counts; this is the one
+    place a check's share and status are worked out. ``volumes`` is :func:`published_volumes`'s
+    table, whose RFD-coded and counted spells are the denominators of the restriction and
+    day-case checks, so one count is published one way only.
     Where a count is suppressed the share is ``<NA>`` and the status is the worst one the count's
     possible values (1 to the threshold) allow, so a suppressed breach still shows amber or red.
     """
-    kind = checks["check"].str.replace(r"^restriction: .*", "restriction", regex=True)
+    kind = checks["kind"]
     counts = checks.assign(
-        denominator=checks["denominator"].where(kind.isin(COUNTED_DENOMINATOR)).round().astype("Int64")
+        denominator=checks["denominator"].where(kind.isin(COUNTS_SPELLS)).round().astype("Int64")
     )
     out = protect(counts, ["numerator", "denominator", "unassessed"], policy=policy)
     # The note said how many were left out: say it again with the published count.
@@ -90,13 +93,13 @@ def published_checks(
     # Published counts, or a mean or population for the last two checks.
     out["denominator"] = out["denominator"].astype("Float64")
     # The same spells as the published volumes, not rounded a second time.
-    same = {"restriction": "rfd_coded", "day_case": "counted"}
+    same = {CheckKind.RESTRICTION: "rfd_coded", CheckKind.DAY_CASE: "counted"}
     for check, column in same.items():
         rows = kind.eq(check).to_numpy()
         joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
         out.loc[rows, "denominator"] = joined[column].to_numpy()
         out.loc[rows, "denominator_suppressed"] = joined[f"{column}_suppressed"].to_numpy()
-    for check in ("change_from_baseline", "expected_rate"):
+    for check in (CheckKind.CHANGE_FROM_BASELINE, CheckKind.EXPECTED_RATE):
         # Counted RFDs, again as the volumes publish them; the denominator is not a count.
         rows = kind.eq(check).to_numpy()
         joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
@@ -104,7 +107,7 @@ def published_checks(
         out.loc[rows, "numerator"] = np.where(assessable, joined["counted"].to_numpy(), pd.NA)
         out.loc[rows, "numerator_suppressed"] = joined["counted_suppressed"].to_numpy() & assessable
         out.loc[rows, "denominator"] = checks.loc[rows, "denominator"].to_numpy()
-    rows = kind.eq("change_from_baseline").to_numpy()
+    rows = kind.eq(CheckKind.CHANGE_FROM_BASELINE).to_numpy()
     baseline = sorted(volumes["quarter"].unique())[: expectations.baseline_quarters]
     published = volumes[volumes["quarter"].isin(baseline)].groupby("provider_code")["counted"]
     # The baseline is a mean of published counts; a suppressed one leaves it unknown.
@@ -116,12 +119,11 @@ def published_checks(
         & out["status"].ne(Status.NOT_ASSESSABLE).to_numpy()
     )
     out.loc[unknown, "note"] = "a baseline quarter's count is suppressed"
-    out["share"] = _shares(out, kind, expectations)
+    out.insert(out.columns.get_loc("status"), "share", _shares(out, kind, expectations))
     out["status"] = checks["status"].astype("string")
-    for name in type(expectations.thresholds).model_fields:
-        threshold: Threshold = getattr(expectations.thresholds, name)
-        rows = kind.eq(name) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True)
-        out.loc[rows, "status"] = _status(out[rows], threshold, name, policy).to_numpy()
+    for check in CheckKind:
+        rows = kind.eq(check) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True)
+        out.loc[rows, "status"] = _status(out[rows], expectations.checks.of(check), check, policy).to_numpy()
     too_few = out["status"].eq(Status.NOT_ASSESSABLE) & checks["status"].ne(Status.NOT_ASSESSABLE).fillna(
         True
     )
@@ -135,17 +137,16 @@ def _shares(out: pd.DataFrame, kind: pd.Series, expectations: Expectations) -> p
     numerator = out["numerator"].astype("Float64")
     denominator = out["denominator"].astype("Float64")
     share = numerator / denominator.mask(denominator.eq(0))
-    ratio = kind.isin(["change_from_baseline"])
-    share = share.mask(ratio, numerator / denominator.mask(denominator.eq(0)) - 1)
+    share = share.mask(kind.eq(CheckKind.CHANGE_FROM_BASELINE), share - 1)
     if expectations.expected_rate_per_100000 is not None:
         rate = numerator / denominator * 100_000 / expectations.expected_rate_per_100000 - 1
-        share = share.mask(kind.eq("expected_rate"), rate)
+        share = share.mask(kind.eq(CheckKind.EXPECTED_RATE), rate)
     else:
-        share = share.mask(kind.eq("expected_rate"))
+        share = share.mask(kind.eq(CheckKind.EXPECTED_RATE))
     return share
 
 
-def _status(rows: pd.DataFrame, threshold: Threshold, name: str, policy: Disclosure) -> pd.Series:
+def _status(rows: pd.DataFrame, threshold: Check, kind: CheckKind, policy: Disclosure) -> pd.Series:
     """Return each row's status; a suppressed count is judged at its worst possible value.
 
     Where more is better and the denominator itself is suppressed, the worst value is a guess
@@ -153,7 +154,7 @@ def _status(rows: pd.DataFrame, threshold: Threshold, name: str, policy: Disclos
     """
     share = rows["share"].astype("Float64")
     hidden = rows["numerator_suppressed"].to_numpy(dtype=bool)
-    if hidden.any() and name in COUNTED_DENOMINATOR:
+    if hidden.any() and kind.counts_spells:
         denominator = rows["denominator"].astype("Float64")
         denominator_hidden = rows["denominator_suppressed"].to_numpy(dtype=bool)
         # Numerator 1..threshold; a hidden denominator is at least the numerator, at most the threshold.

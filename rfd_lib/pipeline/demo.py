@@ -21,7 +21,6 @@ from rfd_lib.engine.classification import classify
 from rfd_lib.extracts.populations import read_populations
 from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.metrics.audit import audit_metrics
-from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names
 from rfd_lib.report.saved_audit import load_run as load_saved_run
 from rfd_lib.synthetic import SyntheticSet, write_extracts
@@ -63,12 +62,10 @@ def demo_run(seed: int = 2025) -> AuditRun:
     """Return the built-in synthetic set's audit (made in a temporary folder), for notebooks run by hand."""
     with tempfile.TemporaryDirectory(prefix="rfd-demo-") as folder:
         data = demo_data(folder, seed=seed)
-    expectations = load_expectations()
     return AuditRun(
-        audit=audit_metrics(data.classified, populations=data.populations, expectations=expectations),
+        audit=audit_metrics(data.classified, populations=data.populations),
         name="demo (synthetic data, run by hand)",
         provider_names=provider_names(data.populations),
         provenance=(("data", f"built-in synthetic set, seed {seed} (no real patients)"),),
         run_date=long_date(date.today()),
-        repeat_within_months=expectations.repeat_within_months,
     )

@@ -228,7 +228,6 @@ def _run(
             provider_names=provider_names(populations),
             provenance=provenance.rows(),
             run_date=long_date(date.today()),
-            repeat_within_months=expectations.repeat_within_months,
         )
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")
@@ -247,7 +246,7 @@ def _run(
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
-    index = write_run_index(run, reports, output, expectations, notes, interrupted)
+    index = write_run_index(run, reports, output, notes, interrupted)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(

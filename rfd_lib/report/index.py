@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 import jinja2
 
 from rfd_lib.atomic import write_atomically
-from rfd_lib.metrics.expectations import Expectations
 from rfd_lib.metrics.status import Status
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
@@ -169,7 +168,6 @@ def write_run_index(
     run: AuditRun,
     reports: list[Report],
     output: Path,
-    expectations: Expectations,
     notes: list[str],
     interrupted: bool,
 ) -> Path:
@@ -183,7 +181,7 @@ def write_run_index(
     by_name = {report.name: report for report in reports}
     summary = by_name[SUMMARY]
     entries = [
-        _entry(run, code, report, output, expectations) for code, report in by_name.items() if code != SUMMARY
+        _entry(run, code, report, output) for code, report in by_name.items() if code != SUMMARY
     ]
     stopped = [report.name for report in reports if report.error == NOT_MADE]
     problems = [
@@ -214,7 +212,7 @@ def write_run_index(
     )
 
 
-def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations: Expectations) -> IndexEntry:
+def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry:
     """Return provider ``code``'s line on the index."""
     audit = run.audit
     volume = audit.volumes[
@@ -224,10 +222,8 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path, expectations:
     checks = audit.checks[
         (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
     ]
-    labels = {f"restriction: {name}": r.label for name, r in expectations.restrictions.items()}
     statuses = tuple(
-        (labels.get(check, check.replace("_", " ")), status or Status.NOT_ASSESSABLE)
-        for check, status in zip(checks["check"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True)
+        zip(checks["short"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True)
     )
     return IndexEntry(
         provider_code=code,

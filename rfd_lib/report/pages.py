@@ -17,6 +17,7 @@ from rfd_lib.charts.house_style import Chart, data_text
 from rfd_lib.charts.spc import spc_chart
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import NO_POPULATION, AuditMetrics
+from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.spc import TooFewValues
 from rfd_lib.metrics.status import Status
 from rfd_lib.report.saved_audit import AuditRun
@@ -34,7 +35,8 @@ from rfd_lib.report.tables import (
 )
 
 RATE_UNIT = "counted RFDs per 100,000 population"
-RATIO_CHECKS = ("change_from_baseline", "expected_rate")
+# The kinds whose share is a ratio minus one, shown signed; their denominator is not a count.
+RATIO_CHECKS = [kind.value for kind in CheckKind if kind.is_ratio]
 
 
 def provider_title(run: AuditRun, code: str) -> str:
@@ -158,7 +160,7 @@ class ProviderPage:
 
     def interval_chart(self) -> Chart:
         """Return the provider's repeat RFDs by months since the patient's previous RFD."""
-        months = self.run.repeat_within_months
+        months = self.audit.expectations.repeat_within_months
         return interval_chart(self.audit.intervals, self.code, policy_months=months, footnote=self.footnote)
 
     def checks_table(self) -> Fragment:
@@ -277,7 +279,7 @@ class SummaryPage:
         total = volumes.groupby("quarter")["counted"].sum(min_count=1)
         hidden = volumes.groupby("quarter")["counted_suppressed"].any()
         try:
-            result = xmr(total.astype("Float64"), improvement="neither")
+            result = xmr(total.astype("Float64"), improvement=self.audit.expectations.trends.counted)
         except TooFewValues:
             return paragraphs(
                 ["No trend chart: fewer than two quarters of counted RFDs are published."], "note"
@@ -305,7 +307,7 @@ def checks_table(
     names: dict[str, str] | None = None,
 ) -> Fragment:
     """Return checks (published rows of :attr:`AuditMetrics.checks`) as a table with RAG cells."""
-    ratio = checks["check"].isin(RATIO_CHECKS)
+    ratio = checks["kind"].isin(RATIO_CHECKS)
     share = percent(checks["share"]).where(~ratio, signed_percent(checks["share"]))
     denominator = counts(checks["denominator"].round().astype("Int64"), checks["denominator_suppressed"])
     # A baseline mean or a population is not a count: show it as a number.

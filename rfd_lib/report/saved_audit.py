@@ -31,7 +31,6 @@ class AuditRun:
     provider_names: dict[str, str]
     provenance: tuple[tuple[str, str], ...]
     run_date: str  # e.g. "25 November 2026"
-    repeat_within_months: int = 16  # the expectations' repeat window, marked on the interval chart
 
     def provider_name(self, code: str) -> str:
         """Return the provider's name, or its code when the populations file gives none."""

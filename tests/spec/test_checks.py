@@ -2,8 +2,9 @@
 
 The spells below are the whole fixture: one provider (RXA), five patients, two quarters audited
 (the extract starts in October 2024, so a 6-month look-back from April 2025 is inside it). Each
-goes through the real rule engine (:func:`rfd_lib.classify`), then :func:`label_activity` and
-:func:`restricted_use_checks`. In a table ``.`` is NULL. Procedures: V485 with Z676 is RFD;
+goes through the real rule engine (:func:`rfd_lib.classify`), then :func:`label_activity`,
+:func:`restricted_use_checks` (the counts) and :func:`published_checks` with the internal policy
+(counts as they are; the one place shares and statuses are worked out). In a table ``.`` is NULL. Procedures: V485 with Z676 is RFD;
 A577 with Z676 a medial branch block; V544 with Z676 a facet joint injection.
 """
 
@@ -17,7 +18,9 @@ from rfd_lib.engine.rule import load_rule
 from rfd_lib.metrics.activity import label_activity
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import load_code_lists
+from rfd_lib.metrics.disclosure import INTERNAL
 from rfd_lib.metrics.expectations import ExpectationsError, load_expectations
+from rfd_lib.metrics.publish import published_checks, published_volumes
 from rfd_lib.metrics.volumes import volumes, waterfall
 
 # spell patient admitted   class method category age primary any                diagnosis  what it is
@@ -83,12 +86,17 @@ def activity() -> pd.DataFrame:
     return label_activity(classify(spells()), rule, load_code_lists(), load_expectations(rule=rule))
 
 
+def judged(activity: pd.DataFrame, populations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the checks of ``activity`` with their shares and statuses, indexed by quarter and check."""
+    expectations = load_expectations()
+    counts = restricted_use_checks(activity, expectations, QUARTERS, populations)
+    published = published_volumes(volumes(activity, QUARTERS), INTERNAL)
+    return published_checks(counts, published, expectations, INTERNAL).set_index(["quarter", "check"])
+
+
 @pytest.fixture(scope="module")
 def checks(activity) -> pd.DataFrame:
-    populations = pd.DataFrame({"provider_code": ["RXA"], "catchment_population": [200_000]})
-    return restricted_use_checks(activity, load_expectations(), QUARTERS, populations).set_index(
-        ["quarter", "check"]
-    )
+    return judged(activity, pd.DataFrame({"provider_code": ["RXA"], "catchment_population": [200_000]}))
 
 
 def test_each_spell_is_labelled(activity):
@@ -166,7 +174,7 @@ def test_without_patient_identifiers_the_pathway_checks_are_not_assessable():
     rule = load_rule()
     anonymous = spells().assign(patient_id=pd.Series([None] * 9, dtype="string"))
     activity = label_activity(classify(anonymous), rule, load_code_lists(), load_expectations(rule=rule))
-    checks = restricted_use_checks(activity, load_expectations(), QUARTERS).set_index(["quarter", "check"])
+    checks = judged(activity)
     for check in ("prior_block", "repeat"):
         row = checks.loc[("2025/26 Q2", check)]
         assert row["status"] == "not assessable" and row["note"] == "the extract has no patient identifier"
@@ -196,6 +204,6 @@ def test_thresholds_the_wrong_way_round_fail_to_load(tmp_path):
         EXPECTATIONS.read_text(encoding="utf-8").replace("green: 0.95", "green: 0.5"), encoding="utf-8"
     )
     with pytest.raises(
-        ExpectationsError, match=r"thresholds.prior_block: amber \(0.8\) is on the wrong side"
+        ExpectationsError, match=r"checks.prior_block: amber \(0.8\) is on the wrong side"
     ):
         load_expectations(path)

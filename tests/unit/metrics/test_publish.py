@@ -60,20 +60,22 @@ def raw_waterfall() -> pd.DataFrame:
 
 
 def raw_check(check: str, numerator, denominator, *, unassessed=None, note=None, status=pd.NA) -> dict:
-    share = numerator / denominator if numerator is not None and denominator else None
+    """Return one row of counts as restricted_use_checks gives it (a restriction check names its own)."""
+    kind = "restriction" if check.startswith("restriction: ") else check
     return dict(
         zip(
             COLUMNS,
             [
                 "RXA",
                 Q1,
+                kind,
                 check,
                 "a label",
+                "short",
                 "expected",
                 numerator,
                 denominator,
                 unassessed,
-                share,
                 status,
                 note,
             ],
@@ -87,7 +89,6 @@ def raw_checks(*rows: dict) -> pd.DataFrame:
     for column in ("numerator", "unassessed"):
         table[column] = table[column].astype("Int64")
     table["denominator"] = table["denominator"].astype("Float64")
-    table["share"] = table["share"].astype("Float64")
     for column in ("status", "note", "check"):
         table[column] = table[column].astype("string")
     return table
