@@ -113,7 +113,7 @@ def audit_metrics(
     from rfd_lib.engine.rule import load_rule  # here, not above: unpickling an AuditMetrics needs no compiler
 
     compiled = load_rule(rule)
-    expectations = expectations or load_expectations(rule=compiled)
+    expectations = expectations or load_expectations()
     expectations.check_against(compiled)
     code_lists = code_lists or load_code_lists()
     try:

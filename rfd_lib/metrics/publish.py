@@ -116,7 +116,7 @@ def published_checks(
     unknown = (
         rows
         & out["provider_code"].map(mean).isna().to_numpy()
-        & out["status"].ne(Status.NOT_ASSESSABLE).to_numpy()
+        & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True).to_numpy(dtype=bool)
     )
     out.loc[unknown, "note"] = "a baseline quarter's count is suppressed"
     out.insert(out.columns.get_loc("status"), "share", _shares(out, kind, expectations))

@@ -180,9 +180,7 @@ def write_run_index(
     audit = run.audit
     by_name = {report.name: report for report in reports}
     summary = by_name[SUMMARY]
-    entries = [
-        _entry(run, code, report, output) for code, report in by_name.items() if code != SUMMARY
-    ]
+    entries = [_entry(run, code, report, output) for code, report in by_name.items() if code != SUMMARY]
     stopped = [report.name for report in reports if report.error == NOT_MADE]
     problems = [
         f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
@@ -222,9 +220,7 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry
     checks = audit.checks[
         (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
     ]
-    statuses = tuple(
-        zip(checks["short"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True)
-    )
+    statuses = tuple(zip(checks["short"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True))
     return IndexEntry(
         provider_code=code,
         provider_name=run.provider_name(code),

@@ -42,7 +42,9 @@ def audit_with(synthetic_set, expectations=None, code_lists=None):
     )
 
 
-def test_the_rolling_total_and_the_interval_quarters_follow_rolling_quarters(tmp_path, synthetic_set, default):
+def test_the_rolling_total_and_the_interval_quarters_follow_rolling_quarters(
+    tmp_path, synthetic_set, default
+):
     two = load_expectations(edited(tmp_path, EXPECTATIONS, "rolling_quarters: 4", "rolling_quarters: 2"))
     audit = audit_with(synthetic_set, expectations=two)
     heavy = audit.volumes[audit.volumes["provider_code"] == HEAVY]
@@ -67,7 +69,9 @@ def test_funnel_levels_out_of_order_or_range_fail_to_load(tmp_path, levels):
         load_expectations(path)
 
 
-def test_the_direction_of_improvement_of_each_trend_comes_from_the_parameters(tmp_path, synthetic_set, default):
+def test_the_direction_of_improvement_of_each_trend_comes_from_the_parameters(
+    tmp_path, synthetic_set, default
+):
     assert default.counted_xmr(HEAVY).improvement == "neither"
     assert default.facet_injection_xmr(HEAVY).improvement == "decrease"
     path = edited(tmp_path, EXPECTATIONS, "  counted: neither", "  counted: decrease")
@@ -104,7 +108,9 @@ def test_the_day_case_classification_comes_from_the_code_lists(tmp_path, synthet
     audit = audit_with(synthetic_set, code_lists=load_code_lists(path))
     # Every counted RFD is an ordinary admission or a day case in this set: the two swap.
     pd.testing.assert_series_equal(
-        audit.volumes["day_cases"], default.volumes["counted"] - default.volumes["day_cases"], check_names=False
+        audit.volumes["day_cases"],
+        default.volumes["counted"] - default.volumes["day_cases"],
+        check_names=False,
     )
 
 

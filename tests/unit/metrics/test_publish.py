@@ -194,6 +194,17 @@ def test_change_from_baseline_uses_published_counts(expectations):
     assert (out["numerator"], out["denominator"], out["share"], out["status"]) == (40, 20.0, 1.0, "red")
 
 
+def test_a_suppressed_baseline_quarter_leaves_the_baseline_unknown(expectations):
+    volumes = pd.concat([raw_volumes().iloc[[0]].assign(quarter=q) for q in ["Q1", "Q2", "Q3", "Q4", "Q5"]])
+    volumes["counted"] = pd.array([12, 3, 22, 28, 40], dtype="Int64")  # Q2's 3 is suppressed
+    published = published_volumes(volumes, CIRCULATION)
+    row = raw_check("change_from_baseline", 40, 16.25, note="baseline: mean of Q1 to Q4")
+    out = published_checks(raw_checks({**row, "quarter": "Q5"}), published, expectations, CIRCULATION).iloc[0]
+    assert pd.isna(out["denominator"]) and pd.isna(out["share"])
+    assert out["status"] == "not assessable"
+    assert out["note"].endswith("a baseline quarter's count is suppressed")
+
+
 def test_internal_mode_publishes_the_true_counts(expectations):
     raw = raw_volumes()
     published = published_volumes(raw, INTERNAL)
