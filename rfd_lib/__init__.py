@@ -12,8 +12,8 @@ The public API:
 
 The layers, each a package that imports only from those below it (``make lint`` checks):
 ``pipeline`` → ``report`` → ``charts`` → ``metrics`` → ``engine`` | ``extracts`` → the base
-modules here (``errors``, ``config``, ``atomic``, ``yaml_model``, ``arrow_text``, ``lazy``,
-``version``); ``synthetic`` is used by the pipeline and the tests only, and ``cli`` sits on top.
+modules here (``errors``, ``config``, ``atomic``, ``yaml_model``, ``wording``, ``arrow_text``,
+``lazy``, ``version``); ``synthetic`` is used by the pipeline and the tests only, and ``cli`` sits on top.
 """
 
 from rfd_lib.errors import ColumnError, DataError, RfdAuditError, RuleError

@@ -3,7 +3,8 @@
 Output paths are relative to the working directory (the repository root when run through
 ``make``); ``RFD_AUDIT_REPORTS`` moves the output folder, e.g. to a secure share on a national
 platform. Parameters and reference data (column profiles, the spell schema) are read from the
-repository's ``params/`` folder, or from ``RFD_AUDIT_PARAMS`` when that is set.
+repository's ``params/`` folder, or from ``RFD_AUDIT_PARAMS`` when that is set; so are the
+reports' sentences (``params/wording.yaml``).
 """
 
 from __future__ import annotations
@@ -29,3 +30,4 @@ PROFILES_DIR = PARAMS_DIR / "profiles"
 SPELL_SCHEMA = PARAMS_DIR / "spell_schema.yaml"
 CODE_LISTS = PARAMS_DIR / "code_lists.yaml"
 EXPECTATIONS = PARAMS_DIR / "expectations.yaml"
+WORDING = PARAMS_DIR / "wording.yaml"

@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rfd_lib.charts.house_style import NHS, Chart, data_text, finish, house_style, new_chart
-
-# Said when a caller gives no footnote (its Disclosure's), e.g. for a table protected elsewhere.
-SUPPRESSED_NOTE = "* a small count, suppressed to protect confidentiality"
+from rfd_lib.wording import say
 
 
 def volume_chart(volumes: pd.DataFrame, provider: str, *, footnote: str | None = None) -> Chart:
@@ -28,22 +26,27 @@ def volume_chart(volumes: pd.DataFrame, provider: str, *, footnote: str | None =
         figure, axes = new_chart()
         x = np.arange(len(quarters))
         # Counted spells are a subset of RFD-coded ones: drawn in front, not stacked on top.
-        axes.bar(x, np.nan_to_num(coded), width=0.8, color=NHS["light_blue"], label="RFD-coded spells")
-        axes.bar(x, np.nan_to_num(counted), width=0.5, color=NHS["blue"], label="counted as 2K_RFD_back")
+        coded_label, counted_label = say("charts.volume.coded_legend"), say("charts.volume.counted_legend")
+        axes.bar(x, np.nan_to_num(coded), width=0.8, color=NHS["light_blue"], label=coded_label)
+        axes.bar(x, np.nan_to_num(counted), width=0.5, color=NHS["blue"], label=counted_label)
         _mark_suppressed(axes, x, coded, counted)
         axes.set_xticks(x, quarters, rotation=45, ha="right")
-        axes.set_ylabel("RFD spells (count)")
+        axes.set_ylabel(say("charts.volume.y_axis"))
         _counts_axis(axes.set_ylim, coded, counted)
-        axes.set_xlabel("financial quarter")
+        axes.set_xlabel(say("charts.volume.x_axis"))
         axes.legend(loc="upper left")
     latest = rows.iloc[-1]
-    caption = (
-        f"RFD-coded spells at {provider} each quarter from {quarters[0]} to {quarters[-1]} (light blue), "
-        f"and in front of them those the national rule counts (blue). In {latest['quarter']}: "
-        f"{_count(latest['rfd_coded'])} RFD-coded, {_count(latest['counted'])} counted."
+    caption = say(
+        "charts.volume.caption",
+        provider=provider,
+        first=quarters[0],
+        last=quarters[-1],
+        quarter=latest["quarter"],
+        coded=_count(latest["rfd_coded"]),
+        counted=_count(latest["counted"]),
     )
     caption = _noted(caption, footnote, coded, counted)
-    return finish(figure, axes, f"RFD spells at {data_text(provider)} by quarter", caption)
+    return finish(figure, axes, say("charts.volume.title", provider=data_text(provider)), caption)
 
 
 def waterfall_chart(
@@ -72,20 +75,24 @@ def waterfall_chart(
                 start + width, position, f" {_count(value)}", va="center", fontsize=8, color=NHS["dark_grey"]
             )
         axes.set_yticks(y, [_wrap(label) for label in labels])
-        axes.set_xlabel("RFD spells (count)")
+        axes.set_xlabel(say("charts.waterfall.x_axis"))
         _counts_axis(axes.set_xlim, values)
         axes.grid(axis="y", visible=False)
-    caption = (
-        f"Of {_count(values[0])} RFD-coded spells at {provider} in {quarter}, {_count(values[-1])} were "
-        "counted as 2K_RFD_back. Each orange bar is the spells set aside by one restriction of the "
-        "national rule, each spell under the first restriction it does not meet, in the rule's order: "
-        + "; ".join(
-            f"{label} {_count(value)}" for label, value in zip(labels[1:-1], values[1:-1], strict=True)
-        )
-        + "."
+    reasons = "; ".join(
+        say("charts.waterfall.reason", label=label, count=_count(value))
+        for label, value in zip(labels[1:-1], values[1:-1], strict=True)
+    )
+    caption = say(
+        "charts.waterfall.caption",
+        provider=provider,
+        quarter=quarter,
+        coded=_count(values[0]),
+        counted=_count(values[-1]),
+        reasons=reasons,
     )
     caption = _noted(caption, footnote, values)
-    return finish(figure, axes, f"RFD-coded spells at {data_text(provider)} not counted, {quarter}", caption)
+    title = say("charts.waterfall.title", provider=data_text(provider), quarter=quarter)
+    return finish(figure, axes, title, caption)
 
 
 def interval_chart(
@@ -105,23 +112,21 @@ def interval_chart(
         axes.bar(x, np.nan_to_num(values), color=np.where(soon, NHS["orange"], NHS["blue"]))
         _mark_suppressed(axes, x, values)
         axes.set_xticks(x, bands)
-        axes.set_xlabel("months since the patient's previous RFD")
-        axes.set_ylabel("repeat RFDs (count)")
+        axes.set_xlabel(say("charts.interval.x_axis"))
+        axes.set_ylabel(say("charts.interval.y_axis"))
         _counts_axis(axes.set_ylim, values)
     total_soon = np.nansum(values[soon])
-    caption = (
-        f"Repeat RFDs at {provider} by the time since the same patient's previous RFD; orange bars are "
-        f"sooner than the {policy_months} months local policy typically expects "
-        f"({_count(total_soon)} in all, suppressed bands not included)."
+    caption = say(
+        "charts.interval.caption", provider=provider, months=policy_months, sooner=_count(total_soon)
     )
     caption = _noted(caption, footnote, values)
-    return finish(figure, axes, f"Time between repeat RFDs at {data_text(provider)}", caption)
+    return finish(figure, axes, say("charts.interval.title", provider=data_text(provider)), caption)
 
 
 def _noted(caption: str, footnote: str | None, *series: np.ndarray) -> str:
     """Return ``caption`` with the disclosure footnote appended when a value is suppressed."""
     if any(np.isnan(values).any() for values in series):
-        return f"{caption} {(footnote or SUPPRESSED_NOTE).rstrip('.')}."
+        return f"{caption} {(footnote or say('charts.suppressed_note')).rstrip('.')}."
     return caption
 
 

@@ -17,16 +17,26 @@ from matplotlib.ticker import FuncFormatter
 
 from rfd_lib.charts.house_style import NHS, Chart, data_text, finish, house_style, new_chart
 from rfd_lib.metrics.funnel import FunnelResult, format_rate, level_label
+from rfd_lib.wording import say
 
 __all__ = ["funnel_chart"]
 
 LIMIT_STYLES = ("solid", "dashed", "dotted", "dashdot")  # widest first
-LIMIT_WORDS = {"solid": "solid", "dashed": "dashed", "dotted": "dotted", "dashdot": "dash-dotted"}
-POINTS = {
-    "within": {"color": NHS["mid_grey"], "marker": "o", "label": "Within the {level} % limits"},
-    "above": {"color": NHS["orange"], "marker": "^", "label": "Above the {level} % limits"},
-    "below": {"color": NHS["purple"], "marker": "v", "label": "Below the {level} % limits"},
+# How the caption names each style of line (keys of params/wording.yaml).
+LIMIT_WORDS = {
+    "solid": "charts.funnel.line.solid",
+    "dashed": "charts.funnel.line.dashed",
+    "dotted": "charts.funnel.line.dotted",
+    "dashdot": "charts.funnel.line.dashdot",
 }
+# Each kind of point's look, and its legend label (a key of params/wording.yaml).
+POINTS = {
+    "within": {"color": NHS["mid_grey"], "marker": "o", "label": "charts.funnel.within_legend"},
+    "above": {"color": NHS["orange"], "marker": "^", "label": "charts.funnel.above_legend"},
+    "below": {"color": NHS["purple"], "marker": "v", "label": "charts.funnel.below_legend"},
+}
+# What the caption says of the providers on each side of the widest limits.
+OUTSIDE_WORDS = {"above": "charts.funnel.caption.above", "below": "charts.funnel.caption.below"}
 
 
 def funnel_chart(
@@ -34,12 +44,14 @@ def funnel_chart(
     *,
     title: str | None = None,
     period_label: str = "2025/26 Q1",
-    rate_unit: str = "RFD spells per 100,000 population",
+    rate_unit: str | None = None,
     highlight: str | None = None,
 ) -> Chart:
     """Return the funnel plot of ``result`` as a :class:`~rfd_lib.charts.house_style.Chart`.
 
     ``highlight`` is a provider to ring and label (``gid`` ``highlight-<code>``), for its own report.
+    ``rate_unit`` names the rates (the y axis), by default the wording file's
+    ``charts.funnel.default_rate_unit`` ("RFD spells per 100,000 population").
 
     ``title`` defaults to one that names the measure, the period and how many providers are
     outside the widest limits. The caption (also the alt text) says what the points and lines
@@ -50,11 +62,13 @@ def funnel_chart(
     """
     providers = result.providers
     widest = level_label(result.widest)
-    widest_text = f"{result.widest * 100:g} %"
+    widest_level = f"{result.widest * 100:g}"  # the level as the wording's {level}: 99.8
     per_text = result.per_label
-    outside_text = _count_outside(len(result.outside), len(providers), widest_text)
+    if rate_unit is None:
+        rate_unit = say("charts.funnel.default_rate_unit")
     if title is None:
-        title = f"{rate_unit} by size of catchment, {period_label}: {outside_text}"
+        outside_text = _count_outside(len(result.outside), len(providers), widest_level)
+        title = say("charts.funnel.title", rate_unit=rate_unit, period=period_label, outside=outside_text)
     styles = dict(zip(sorted(result.levels, reverse=True), LIMIT_STYLES, strict=False))
 
     with house_style():
@@ -70,14 +84,16 @@ def funnel_chart(
                     linestyle=styles.get(level, "dashdot"),
                     linewidth=1.1,
                     gid=f"limit-{label}-{side}",
-                    label=f"{level * 100:g} % limits" if side == "upper" else "_nolegend_",
+                    label=say("charts.funnel.limits_legend", level=f"{level * 100:g}")
+                    if side == "upper"
+                    else "_nolegend_",
                 )
         axes.axhline(
             result.target,
             color=NHS["dark_grey"],
             linewidth=1.4,
             gid="target",
-            label=f"Peer rate, {format_rate(result.target)} {per_text}",
+            label=say("charts.funnel.peer_rate_legend", rate=format_rate(result.target), per=per_text),
         )
 
         x = providers["population"].to_numpy(dtype=float) / 1000
@@ -96,7 +112,7 @@ def funnel_chart(
                 edgecolors="white",
                 linewidths=0.6,
                 zorder=3,
-                label=look["label"].format(level=f"{result.widest * 100:g}"),
+                label=say(look["label"], level=widest_level),
             )
         for code, direction in result.outside.items():
             row = (providers["provider_code"] == code).to_numpy()
@@ -121,7 +137,7 @@ def funnel_chart(
                 edgecolors=NHS["dark_blue"],
                 linewidths=1.6,
                 zorder=4,
-                label=f"This report: {data_text(highlight)}",
+                label=say("charts.funnel.highlight_legend", provider=data_text(highlight)),
                 gid=f"highlight-{highlight}",
             )
             if highlight not in result.outside:
@@ -135,7 +151,7 @@ def funnel_chart(
                     color=NHS["dark_blue"],
                 )
 
-        axes.set_xlabel("Catchment population (thousands of people)")
+        axes.set_xlabel(say("charts.funnel.x_axis"))
         axes.set_ylabel(rate_unit)
         axes.set_ylim(bottom=0)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
@@ -148,9 +164,9 @@ def funnel_chart(
             loc="outside lower center",
             ncols=3,
         )
-        caption = _caption(result, period_label, rate_unit, per_text, styles, widest_text)
+        caption = _caption(result, period_label, rate_unit, per_text, styles, widest_level)
         if highlight is not None and chosen.any():
-            caption += f" {highlight}, the provider of this report, is ringed."
+            caption += " " + say("charts.funnel.caption.highlight", provider=highlight)
         return finish(figure, axes, title, caption)
 
 
@@ -160,41 +176,61 @@ def _caption(
     rate_unit: str,
     per_text: str,
     styles: dict[float, str],
-    widest_text: str,
+    widest_level: str,
 ) -> str:
     """Return the caption: how to read the chart and what it shows, sensible without it."""
     providers = result.providers
     lines = " and ".join(
-        f"{LIMIT_WORDS[styles.get(level, 'dashdot')]} lines the {level * 100:g} % limits"
+        say(
+            "charts.funnel.caption.limit_lines",
+            line=say(LIMIT_WORDS[styles.get(level, "dashdot")]),
+            level=f"{level * 100:g}",
+        )
         for level in sorted(result.levels)
     )
     each = (
-        f"Each point is one of {len(providers)} providers"
+        say("charts.funnel.caption.points", count=len(providers))
         if len(providers) > 1
-        else "The point is one provider"
+        else say("charts.funnel.caption.one_point")
     )
     parts = [
-        f"{each}: its {rate_unit} in {period_label} "
-        f"against its catchment population. The horizontal line is the peer rate, "
-        f"{format_rate(result.target)} {per_text} (all these providers' events over all their "
-        f"people); {lines}, which narrow as the population grows.",
-        f"Method: {result.method}",
+        say(
+            "charts.funnel.caption.reading",
+            points=each,
+            rate_unit=rate_unit,
+            period=period_label,
+            rate=format_rate(result.target),
+            per=per_text,
+            lines=lines,
+        ),
+        say("charts.funnel.caption.method", method=result.method),
     ]
     rates = dict(zip(providers["provider_code"].astype(str), providers["rate"], strict=True))
     for direction in ("above", "below"):
         codes = [code for code, where in result.outside.items() if where == direction]
         if codes:
-            listed = ", ".join(f"{code} ({format_rate(rates[code])} {per_text})" for code in codes)
-            parts.append(f"{direction.capitalize()} the {widest_text} limits: {listed}.")
+            listed = ", ".join(
+                say(
+                    "charts.funnel.caption.outside_provider",
+                    code=code,
+                    rate=format_rate(rates[code]),
+                    per=per_text,
+                )
+                for code in codes
+            )
+            parts.append(say(OUTSIDE_WORDS[direction], level=widest_level, providers=listed))
     if not result.outside:
-        parts.append(f"No provider is outside the {widest_text} limits.")
+        parts.append(say("charts.funnel.caption.none_outside", level=widest_level))
     if result.excluded:
-        left_out = ", ".join(f"{code} ({why})" for code, why in result.excluded.items())
-        parts.append(f"Not shown: {left_out}.")
+        left_out = ", ".join(
+            say("charts.funnel.caption.not_shown_provider", code=code, reason=why)
+            for code, why in result.excluded.items()
+        )
+        parts.append(say("charts.funnel.caption.not_shown", providers=left_out))
     return " ".join(parts)
 
 
-def _count_outside(outside: int, compared: int, widest_text: str) -> str:
+def _count_outside(outside: int, compared: int, level: str) -> str:
     if outside == 0:
-        return f"no provider outside the {widest_text} limits"
-    return f"{outside} of {compared} providers outside the {widest_text} limits"
+        return say("charts.funnel.title_none_outside", level=level)
+    return say("charts.funnel.title_some_outside", outside=outside, compared=compared, level=level)

@@ -14,6 +14,7 @@ from matplotlib.patches import Circle
 
 from rfd_lib.charts.house_style import NHS, VARIATION, Chart, finish, house_style, new_chart
 from rfd_lib.metrics.spc import LIMIT_SIGMAS, XmR, _number
+from rfd_lib.wording import say
 
 # Point colours by variation, as MDC colours them.
 POINT_COLOURS = {
@@ -32,17 +33,18 @@ ICON_COLOURS = {
     "hit_and_miss": VARIATION["common"],
 }
 ASSURANCE_LETTERS = {"pass": "P", "fail": "F", "hit_and_miss": "?"}
+# Each kind of variation's legend label and its colour in words (keys of params/wording.yaml).
 LEGEND_WORDS = {
-    "improvement": "Special cause – improvement",
-    "concern": "Special cause – concern",
-    "neither": "Special cause – neither",
-    "common cause": "Common cause",
+    "improvement": "charts.spc.legend.improvement",
+    "concern": "charts.spc.legend.concern",
+    "neither": "charts.spc.legend.neither",
+    "common cause": "charts.spc.legend.common_cause",
 }
 VARIATION_WORDS = {
-    "improvement": "blue for special cause improvement",
-    "concern": "orange for special cause concern",
-    "neither": "purple for special cause with no preferred direction",
-    "common cause": "grey for common cause",
+    "improvement": "charts.spc.colour.improvement",
+    "concern": "charts.spc.colour.concern",
+    "neither": "charts.spc.colour.neither",
+    "common cause": "charts.spc.colour.common_cause",
 }
 # Room above the data for the icons, as a share of the data's height.
 _HEADROOM = 0.45
@@ -66,13 +68,19 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
         figure, axes = new_chart("normal")
         axes.plot(x, values, color=NHS["mid_grey"], linewidth=1, zorder=2, gid="series")
         handles = [
-            axes.axhline(result.mean, color=NHS["dark_grey"], linewidth=1.3, label="Mean", gid="mean"),
+            axes.axhline(
+                result.mean,
+                color=NHS["dark_grey"],
+                linewidth=1.3,
+                label=say("charts.spc.mean_legend"),
+                gid="mean",
+            ),
             axes.axhline(
                 result.upper,
                 color=NHS["mid_grey"],
                 linewidth=1,
                 linestyle="--",
-                label="Process limits",
+                label=say("charts.spc.limits_legend"),
                 gid="upper",
             ),
         ]
@@ -84,7 +92,7 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
                     color=NHS["red"],
                     linewidth=1.2,
                     linestyle=":",
-                    label="Target",
+                    label=say("charts.spc.target_legend"),
                     gid="target",
                 )
             )
@@ -101,14 +109,14 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
                 marker="o",
                 markersize=5,
                 color=POINT_COLOURS[kind],
-                label=LEGEND_WORDS[kind],
+                label=say(LEGEND_WORDS[kind]),
             )
             for kind in present
         ]
         if result.baseline_points is not None and result.baseline_points < len(points):
             axes.axvline(result.baseline_points - 0.5, color=NHS["mid_grey"], linewidth=0.8, linestyle=":")
             axes.annotate(
-                "baseline ends",
+                say("charts.spc.baseline_ends"),
                 (result.baseline_points - 0.5, 1),
                 xycoords=("data", "axes fraction"),
                 xytext=(-3, -3),
@@ -131,21 +139,41 @@ def caption(result: XmR, value_label: str) -> str:
     """Return the caption (alt text) of the chart of ``result``: what it shows and what it found."""
     points = result.points
     first, last = points["period"].iloc[0], points["period"].iloc[-1]
-    basis = f"the first {result.baseline_points} {result.unit}s" if result.baseline_points else "all points"
-    present = [VARIATION_WORDS[kind] for kind in VARIATION_WORDS if (points["variation"] == kind).any()]
-    assurance = result.assurance_summary or "no target was set, so there is no assurance verdict."
-    target = f" Target {_number(result.target)}." if result.target is not None else ""
-    spread = _number(result.mean_moving_range)
+    basis = (
+        say("charts.spc.caption.basis_baseline", count=result.baseline_points, unit=result.unit)
+        if result.baseline_points
+        else say("charts.spc.caption.basis_all")
+    )
+    present = [say(VARIATION_WORDS[kind]) for kind in VARIATION_WORDS if (points["variation"] == kind).any()]
+    assurance = result.assurance_summary or say("charts.spc.caption.no_assurance")
     parts = [
-        f"XmR chart of {value_label} over {len(points)} {result.unit}s, {first} to {last}.",
-        f"Mean {_number(result.mean)}; process limits {_number(result.lower)} to {_number(result.upper)}",
-        f"(mean ± {LIMIT_SIGMAS} × mean moving range of {spread}, from {basis}).{target}",
-        f"Points are coloured {', '.join(present)}.",
-        f"Variation: {result.summary}",
-        f"Assurance: {assurance}",
+        say(
+            "charts.spc.caption.span",
+            value_label=value_label,
+            count=len(points),
+            unit=result.unit,
+            first=first,
+            last=last,
+        ),
+        say(
+            "charts.spc.caption.limits",
+            mean=_number(result.mean),
+            lower=_number(result.lower),
+            upper=_number(result.upper),
+            sigmas=LIMIT_SIGMAS,
+            spread=_number(result.mean_moving_range),
+            basis=basis,
+        ),
+    ]
+    if result.target is not None:
+        parts.append(say("charts.spc.caption.target", target=_number(result.target)))
+    parts += [
+        say("charts.spc.caption.colours", colours=", ".join(present)),
+        say("charts.spc.caption.variation", summary=result.summary),
+        say("charts.spc.caption.assurance", assurance=assurance),
     ]
     if result.note:
-        parts.append(f"Note: {result.note[0].upper()}{result.note[1:]}.")
+        parts.append(say("charts.spc.caption.note", note=f"{result.note[0].upper()}{result.note[1:]}"))
     return " ".join(parts)
 
 

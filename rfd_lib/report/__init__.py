@@ -3,7 +3,8 @@
 Modules: ``saved_audit`` (the :class:`AuditRun` each notebook reads), ``pages`` (the provider and
 summary sections), ``tables`` (HTML tables and headline boxes), ``notebook_runner`` (papermill in
 this interpreter's kernel), ``render`` (nbconvert HTML through the NHS template in ``templates/``),
-``pdf`` (A4 PDFs from headless Chromium), ``index`` (``index.html``).
+``pdf`` (A4 PDFs from headless Chromium), ``index`` (``index.html``). The sentences the pages and
+the index print are in ``params/wording.yaml`` (:func:`rfd_lib.wording.say`).
 
 May import: the charts layer and below.
 """

@@ -23,6 +23,7 @@ from rfd_lib.metrics.status import Status
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
 from rfd_lib.report.tables import counts, decimal
+from rfd_lib.wording import say
 from rfd_lib.yaml_model import listed, quoted
 
 _NUMBER = re.compile(r"^[<>≈~]?\s*[-+−]?[\d,]*\.?\d+\s*%?$")
@@ -183,23 +184,26 @@ def write_run_index(
     entries = [_entry(run, code, report, output) for code, report in by_name.items() if code != SUMMARY]
     stopped = [report.name for report in reports if report.error == NOT_MADE]
     problems = [
-        f"{quoted(report.name)}: {report.error} (see {_link(report.executed, output)})"
+        say(
+            "run_index.notes.report_failed",
+            report=quoted(report.name),
+            error=report.error,
+            notebook=_link(report.executed, output),
+        )
         for report in reports
         if report.error and report.error != NOT_MADE
     ]
     problems += [
-        f"{quoted(report.name)}: the HTML report was made but not its PDF: {report.pdf_error}"
+        say("run_index.notes.no_pdf", report=quoted(report.name), error=report.pdf_error)
         for report in reports
         if report.pdf_error
     ]
     if interrupted:
-        problems.insert(
-            0, f"This run was interrupted: {len(stopped)} report(s) were not made ({listed(stopped)})."
-        )
+        problems.insert(0, say("run_index.notes.interrupted", count=len(stopped), reports=listed(stopped)))
     return write_index(
         output / "index.html",
-        title=f"RFD audit {audit.quarter}: {run.name}",
-        subtitle=f"Financial quarter {audit.quarter} · {GUIDANCE}",
+        title=say("run_index.title", quarter=audit.quarter, run=run.name),
+        subtitle=say("run_index.subtitle", quarter=audit.quarter, guidance=GUIDANCE),
         run_date=run.run_date,
         summary_html=_link(summary.html, output),
         summary_pdf=_link(summary.pdf, output),
@@ -227,12 +231,18 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry
         html=_link(report.html, output),
         pdf=_link(report.pdf, output),
         headline=(
-            ("counted RFDs", counts(volume["counted"], volume["counted_suppressed"]).iat[0]),
-            ("rate per 100,000", decimal(rate["rate"]).iat[0]),
-            ("funnel", "not compared" if audit.funnel is None else audit.funnel.position(code)),
+            (
+                say("run_index.headline.counted"),
+                counts(volume["counted"], volume["counted_suppressed"]).iat[0],
+            ),
+            (say("run_index.headline.rate"), decimal(rate["rate"]).iat[0]),
+            (
+                say("run_index.headline.funnel"),
+                say("shared.funnel_not_compared") if audit.funnel is None else audit.funnel.position(code),
+            ),
         ),
         statuses=statuses,
-        failed=f"{report.error} (executed notebook: {_link(report.executed, output)})"
+        failed=say("run_index.report_failed", error=report.error, notebook=_link(report.executed, output))
         if report.error
         else None,
     )

@@ -3,7 +3,9 @@
 :class:`ProviderPage` is one provider's report for the quarter audited, with its peers for
 context; :class:`SummaryPage` compares every provider. Each method returns a
 :class:`~rfd_lib.charts.house_style.Chart` or a :class:`~rfd_lib.report.tables.Fragment` that a notebook
-cell shows as it is, so the notebooks hold narrative and calls, no logic. Every chart and table
+cell shows as it is, so the notebooks hold narrative and calls, no logic. Every sentence, label
+and column heading is a template in ``params/wording.yaml`` (:func:`rfd_lib.wording.say`); the
+summary's tables are built with column ids and headed from it at the end. Every chart and table
 with a suppressed count carries the run's disclosure footnote.
 """
 
@@ -33,15 +35,16 @@ from rfd_lib.report.tables import (
     status_classes,
     table,
 )
+from rfd_lib.wording import WordingError, say, wording
+from rfd_lib.yaml_model import quoted
 
-RATE_UNIT = "counted RFDs per 100,000 population"
 # The kinds whose share is a ratio minus one, shown signed; their denominator is not a count.
 RATIO_CHECKS = [kind.value for kind in CheckKind if kind.is_ratio]
 
 
 def provider_title(run: AuditRun, code: str) -> str:
     """Return the title of provider ``code``'s report: its name and code."""
-    return f"RFD audit: {run.provider_name(code)} ({code})"
+    return say("provider_page.title", provider=run.provider_name(code), code=code)
 
 
 class ProviderPage:
@@ -71,17 +74,19 @@ class ProviderPage:
             [
                 (
                     _one(volume["counted"], volume["counted_suppressed"]),
-                    f"counted RFDs, {self.audit.quarter}",
+                    say("provider_page.headline.counted", quarter=self.audit.quarter),
                 ),
-                (decimal(pd.Series([rate["rate"]])).iat[0], "per 100,000 population"),
-                (self.funnel_position(), "against peers (funnel)"),
-                (str(int(reds)), "checks red this quarter"),
+                (decimal(pd.Series([rate["rate"]])).iat[0], say("provider_page.headline.rate")),
+                (self.funnel_position(), say("provider_page.headline.funnel")),
+                (str(int(reds)), say("provider_page.headline.red_checks")),
             ]
         )
 
     def funnel_position(self) -> str:
         """Return where the provider sits on the funnel plot, in words."""
-        return "not compared" if self.audit.funnel is None else self.audit.funnel.position(self.code)
+        if self.audit.funnel is None:
+            return say("shared.funnel_not_compared")
+        return self.audit.funnel.position(self.code)
 
     def comparison(self) -> str:
         """Return one sentence saying how the provider's rate compares with its peers'."""
@@ -89,8 +94,8 @@ class ProviderPage:
         if result is None:
             return _funnel_missing(self.audit)
         if self.code in result.excluded:
-            return f"Its rate of counted RFDs is not compared with its peers' ({result.excluded[self.code]})."
-        return f"Its rate of counted RFDs is {self.funnel_position()} of the funnel plot of its peers."
+            return say("provider_page.comparison.not_compared", reason=result.excluded[self.code])
+        return say("provider_page.comparison.position", position=self.funnel_position())
 
     def summary(self) -> Fragment:
         """Return the report's opening sentences: volume, comparison, trend and breaches in words."""
@@ -99,13 +104,18 @@ class ProviderPage:
         red = checks.loc[checks["status"].eq(Status.RED), "label"].tolist()
         trend = self.audit.spc.set_index("provider_code").loc[self.code, "summary"]
         texts = [
-            f"In {self.audit.quarter}, {self.run.provider_name(self.code)} had "
-            f"{_one(volume['rfd_coded'], volume['rfd_coded_suppressed'])} RFD-coded spells, of which "
-            f"{_one(volume['counted'], volume['counted_suppressed'])} were counted as 2K_RFD_back "
-            "by the national definition.",
+            say(
+                "provider_page.summary.volume",
+                quarter=self.audit.quarter,
+                provider=self.run.provider_name(self.code),
+                coded=_one(volume["rfd_coded"], volume["rfd_coded_suppressed"]),
+                counted=_one(volume["counted"], volume["counted_suppressed"]),
+            ),
             self.comparison(),
-            f"Trend: {trend}",
-            ("Checks red this quarter: " + "; ".join(red) + ".") if red else "No check is red this quarter.",
+            say("provider_page.summary.trend", trend=trend),
+            say("provider_page.summary.red_checks", checks="; ".join(red))
+            if red
+            else say("provider_page.summary.no_red_check"),
         ]
         return paragraphs(texts)
 
@@ -122,41 +132,36 @@ class ProviderPage:
         if self.audit.funnel is None:
             return paragraphs([_funnel_missing(self.audit)], "note")
         return funnel_chart(
-            self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT, highlight=self.code
+            self.audit.funnel,
+            period_label=self.audit.quarter,
+            rate_unit=say("shared.rate_unit"),
+            highlight=self.code,
         )
 
     def spc_chart(self) -> Chart | Fragment:
         """Return the XmR chart of the provider's counted RFDs per quarter (a note if too few)."""
         return self._xmr_chart(
             self.audit.counted_xmr,
-            "counted RFDs",
-            f"Counted RFDs at {data_text(self.code)} per quarter, with process limits",
+            title=say("provider_page.counted_chart.title", provider=data_text(self.code)),
+            value_label=say("provider_page.counted_chart.value_label"),
+            too_few=say("provider_page.counted_chart.too_few", provider=self.code),
         )
 
     def facet_injection_chart(self) -> Chart | Fragment:
         """Return the XmR chart of the provider's lumbar facet joint injections per quarter."""
         return self._xmr_chart(
             self.audit.facet_injection_xmr,
-            "facet joint injections",
-            f"Lumbar facet joint injections at {data_text(self.code)} per quarter (not recommended)",
+            title=say("provider_page.facet_injection_chart.title", provider=data_text(self.code)),
+            value_label=say("provider_page.facet_injection_chart.value_label"),
+            too_few=say("provider_page.facet_injection_chart.too_few", provider=self.code),
         )
 
-    def _xmr_chart(self, series, what: str, title: str) -> Chart | Fragment:
+    def _xmr_chart(self, series, *, title: str, value_label: str, too_few: str) -> Chart | Fragment:
         try:
             result = series(self.code)
         except TooFewValues:
-            return self._too_few(what)
-        return spc_chart(result, title=title, value_label=f"{what} per quarter (count)")
-
-    def _too_few(self, what: str) -> Fragment:
-        return paragraphs(
-            [
-                f"No trend chart: too few quarters of {what} at {self.code} are published to measure "
-                "variation (an XmR chart needs values in at least two neighbouring quarters; counts "
-                "of 1 to 7 are suppressed)."
-            ],
-            "note",
-        )
+            return paragraphs([too_few], "note")
+        return spc_chart(result, title=title, value_label=value_label)
 
     def interval_chart(self) -> Chart:
         """Return the provider's repeat RFDs by months since the patient's previous RFD."""
@@ -198,10 +203,10 @@ class SummaryPage:
         total = _one(latest["counted"].sum(min_count=1), latest["counted_suppressed"].all())
         return headline(
             [
-                (str(len(self.audit.providers)), "providers audited"),
-                (total, f"counted RFDs, {self.audit.quarter} (sum of published counts)"),
-                (str(outside), "providers outside the funnel limits"),
-                (str(reds), "providers with a red check"),
+                (str(len(self.audit.providers)), say("summary_page.headline.providers")),
+                (total, say("summary_page.headline.counted", quarter=self.audit.quarter)),
+                (str(outside), say("summary_page.headline.outside")),
+                (str(reds), say("summary_page.headline.red")),
             ]
         )
 
@@ -209,7 +214,9 @@ class SummaryPage:
         """Return the funnel plot of every provider's rate in the quarter (a note if there is none)."""
         if self.audit.funnel is None:
             return paragraphs([_funnel_missing(self.audit)], "note")
-        return funnel_chart(self.audit.funnel, period_label=self.audit.quarter, rate_unit=RATE_UNIT)
+        return funnel_chart(
+            self.audit.funnel, period_label=self.audit.quarter, rate_unit=say("shared.rate_unit")
+        )
 
     def league_table(self) -> Fragment:
         """Return one row per provider: counted RFDs, rate with its interval, funnel, trend, statuses."""
@@ -227,24 +234,43 @@ class SummaryPage:
         codes = pd.Index(self.audit.providers, name="provider_code")
         trend = self.audit.spc.set_index("provider_code").loc[codes, "variation_icon"]
         position = {code: ProviderPage(self.run, code).funnel_position() for code in codes}
+        no_chart = say("summary_page.league_table.no_trend_chart")
         frame = pd.DataFrame(
             {
-                "Provider": [f"{self.run.provider_name(code)} ({code})" for code in codes],
-                "Counted RFDs": counts(
+                "provider": [self._named(code) for code in codes],
+                "counted": counts(
                     volumes.loc[codes, "counted"], volumes.loc[codes, "counted_suppressed"]
                 ).array,
-                "Last 4 quarters": counts(volumes.loc[codes, "counted_4q"]).array,
-                "Rate per 100,000": decimal(rates.loc[codes, "rate"]).array,
-                "95 % interval": _interval(rates.loc[codes]).array,
-                "Funnel": [position[code] for code in codes],
-                "Trend (XmR)": trend.fillna("no chart").str.replace("_", " ").array,
-                "Red": tally[Status.RED].astype(str).to_numpy(),
-                "Amber": tally[Status.AMBER].astype(str).to_numpy(),
+                "last_quarters": counts(volumes.loc[codes, "counted_4q"]).array,
+                "rate": decimal(rates.loc[codes, "rate"]).array,
+                "interval": _interval(rates.loc[codes]).array,
+                "funnel": [position[code] for code in codes],
+                "trend": trend.fillna(no_chart).str.replace("_", " ").array,
+                "red": tally[Status.RED].astype(str).to_numpy(),
+                "amber": tally[Status.AMBER].astype(str).to_numpy(),
             }
         )
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
-        classes[["Counted RFDs", "Last 4 quarters"]] = "count"
-        classes[["Rate per 100,000", "95 % interval", "Red", "Amber"]] = "number"
+        classes[["counted", "last_quarters"]] = "count"
+        classes[["rate", "interval", "red", "amber"]] = "number"
+        headings = {
+            "provider": "summary_page.league_table.provider",
+            "counted": "summary_page.league_table.counted",
+            "last_quarters": "summary_page.league_table.last_quarters",
+            "rate": "summary_page.league_table.rate",
+            "interval": "summary_page.league_table.interval",
+            "funnel": "summary_page.league_table.funnel",
+            "trend": "summary_page.league_table.trend",
+            "red": "summary_page.league_table.red",
+            "amber": "summary_page.league_table.amber",
+        }
+        # The rolling window is a parameter: its heading says how many quarters it adds up.
+        values = {"last_quarters": {"quarters": self.audit.expectations.rolling_quarters}}
+        frame, classes = _headed(
+            frame,
+            classes,
+            {column: (key, say(key, **values.get(column, {}))) for column, key in headings.items()},
+        )
         note = self.footnote if any_suppressed(volumes["counted_suppressed"]) else None
         return table(frame, classes=classes, footnote=note)
 
@@ -252,23 +278,31 @@ class SummaryPage:
         """Return every provider's status on every check this quarter, one row each, with a key."""
         checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
         order = list(dict.fromkeys(checks["check"]))
-        key = {check: f"C{number}" for number, check in enumerate(order, start=1)}
+        key = {
+            check: say("summary_page.check_matrix.check", number=n) for n, check in enumerate(order, start=1)
+        }
         wide = checks.pivot(index="provider_code", columns="check", values="status").reindex(
             index=self.audit.providers, columns=order
         )
         wide = wide.fillna(Status.NOT_ASSESSABLE).astype("string")
-        frame = pd.DataFrame({"Provider": [f"{self.run.provider_name(c)} ({c})" for c in wide.index]})
-        classes = pd.DataFrame({"Provider": [""] * len(frame)})
+        # Columns by id (the provider, then each check's name), headed at the end.
+        frame = pd.DataFrame({"provider": [self._named(code) for code in wide.index]})
+        classes = pd.DataFrame({"provider": [""] * len(frame)})
         for check in order:
             na = Status.NOT_ASSESSABLE
-            frame[key[check]] = wide[check].replace(na, na.badge).to_numpy()
-            classes[key[check]] = status_classes(wide[check]).to_numpy()
+            frame[check] = wide[check].replace(na, na.badge).to_numpy()
+            classes[check] = status_classes(wide[check]).to_numpy()
+        headings = {
+            "provider": ("summary_page.check_matrix.provider", say("summary_page.check_matrix.provider"))
+        }
+        headings |= {check: ("summary_page.check_matrix.check", key[check]) for check in order}
         labels = checks.drop_duplicates("check").set_index("check")["label"]
-        legend = "; ".join(f"{key[check]} {labels[check]}" for check in order)
-        note = (
-            f"Checks: {legend}. A status judged on a suppressed count (*) is the worst its hidden "
-            "value allows; n/a: not assessable (see each provider's report for why)."
+        legend = "; ".join(
+            say("summary_page.check_matrix.legend_item", check=key[check], label=labels[check])
+            for check in order
         )
+        note = say("summary_page.check_matrix.note", legend=legend)
+        frame, classes = _headed(frame, classes, headings)
         return table(frame, classes=classes, footnote=note)
 
     def trend_chart(self) -> Chart | Fragment:
@@ -281,22 +315,24 @@ class SummaryPage:
         try:
             result = xmr(total.astype("Float64"), improvement=self.audit.expectations.trends.counted)
         except TooFewValues:
-            return paragraphs(
-                ["No trend chart: fewer than two quarters of counted RFDs are published."], "note"
-            )
+            return paragraphs([say("summary_page.trend_chart.too_few")], "note")
         chart = spc_chart(
             result,
-            title="Counted RFDs at all providers per quarter, with process limits",
-            value_label="counted RFDs per quarter (count)",
+            title=say("summary_page.trend_chart.title"),
+            value_label=say("summary_page.trend_chart.value_label"),
         )
         if hidden.any():
-            chart.caption += f" Totals are sums of published counts. {self.footnote}"
+            chart.caption += " " + say("summary_page.trend_chart.totals_note", footnote=self.footnote)
         return chart
 
     def notes(self) -> Fragment:
         """Return what a reader must know about the data and the disclosure control."""
         extra = [self.audit.policy.banner or "", self.footnote or ""]
         return paragraphs([*self.audit.notes, *extra], "note")
+
+    def _named(self, code: str) -> str:
+        """Return a provider as a table cell names it: its name and code."""
+        return say("shared.provider_with_code", name=self.run.provider_name(code), code=code)
 
 
 def checks_table(
@@ -345,6 +381,27 @@ def _listed(codes: list[str], limit: int = 10) -> str:
 def _funnel_missing(audit: AuditMetrics) -> str:
     """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
     return audit.funnel_missing or NO_POPULATION
+
+
+def _headed(
+    frame: pd.DataFrame, classes: pd.DataFrame, headings: dict[str, tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``frame`` and its cell ``classes`` with each column id renamed to its printed heading.
+
+    ``headings`` maps a column id to (wording key, heading). Two columns headed alike would make
+    one table cell stand for two, so that raises :class:`WordingError` naming the file and key.
+    """
+    seen: dict[str, str] = {}
+    for key, heading in headings.values():
+        if heading in seen:
+            keys = key if seen[heading] == key else f"{seen[heading]} and {key}"
+            raise WordingError(
+                f"{wording().path}: {keys}: two columns of one table are headed {quoted(heading)}",
+                hint="give each column of a table its own heading (a check's needs its {number})",
+            )
+        seen[heading] = key
+    names = {column: heading for column, (_, heading) in headings.items()}
+    return frame.rename(columns=names), classes.rename(columns=names)
 
 
 def _interval(rates: pd.DataFrame) -> pd.Series:

@@ -40,7 +40,10 @@ def test_the_rule_files_are_shipped_in_the_wheel(tmp_path):
         names = set(archive.namelist())
     assert {"rfd_lib/rules/2K_RFD_back.sql", "rfd_lib/rules/2K_RFD_back.yaml"} <= names
     profiles = {f"rfd_lib/params/profiles/{p.name}" for p in (ROOT / "params" / "profiles").glob("*.yaml")}
-    assert profiles and profiles | {"rfd_lib/params/spell_schema.yaml"} <= names
+    shipped = {
+        f"rfd_lib/params/{name}.yaml" for name in ("spell_schema", "code_lists", "expectations", "wording")
+    }
+    assert profiles and profiles | shipped <= names
     assert not any(name.startswith(("tests/", "benchmarks/", "reports/")) for name in names)
 
 

@@ -1,7 +1,7 @@
 """Hostile and faulty parameter and reference files: each stops with one short line naming the file.
 
 Every YAML file rfd_lib reads (run parameters, code lists, expectations, the spell schema, column
-profiles, rule manifests) goes through one loader, so each hostile file is tried against every
+profiles, rule manifests, the reports' wording) goes through one loader, so each hostile file is tried against every
 reader. Then the empty lists that would change what a reference file means, and the run record
 that must never hold a database password.
 """
@@ -26,6 +26,7 @@ from rfd_lib.extracts.spell_schema import SchemaError, load_spell_schema
 from rfd_lib.metrics.code_lists import CodeListError, load_code_lists
 from rfd_lib.metrics.expectations import ExpectationsError, load_expectations
 from rfd_lib.pipeline.params import ParamsError, load_params
+from rfd_lib.wording import WordingError, wording
 
 PROFILE = SPELL_SCHEMA.parent / "profiles" / "canonical.yaml"
 RULE_SQL = Path(str(PACKAGED_RULES / "2K_RFD_back.sql"))
@@ -57,6 +58,10 @@ def profile(folder: Path, text: str) -> None:
     load_profile(_write(folder / "local.yaml", text))
 
 
+def wording_file(folder: Path, text: str) -> None:
+    wording(_write(folder / "wording.yaml", text))
+
+
 def rule_manifest(folder: Path, text: str) -> None:
     target = folder / RULE_SQL.name
     shutil.copy(RULE_SQL, target)
@@ -71,6 +76,7 @@ READERS: list[tuple[Callable[[Path, str], None], type[RfdAuditError], Path]] = [
     (spell_schema, SchemaError, Path("spell_schema.yaml")),
     (profile, SchemaError, Path("local.yaml")),
     (rule_manifest, RuleError, RULE_SQL.with_suffix(".yaml").relative_to(RULE_SQL.parent)),
+    (wording_file, WordingError, Path("wording.yaml")),
 ]
 
 
