@@ -115,7 +115,7 @@ class Expectations(BaseModel):
     # Upper bounds: ten years is past any plausible policy, and a huge window overflows the dates.
     baseline_quarters: int = Field(4, ge=1, le=40)
     expected_rate_per_100000: float | None = Field(None, gt=0)
-    funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "multiplicative"
+    funnel_overdispersion: Literal["none", "multiplicative", "additive"] = "additive"
     # Coverage levels of the funnel's limits; the widest decides who is outside.
     funnel_levels: tuple[float, ...] = Field((0.95, 0.998), min_length=1, max_length=3)
     # The "last N quarters" total of counted RFDs, and the quarters whose repeat RFDs are charted.

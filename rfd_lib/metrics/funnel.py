@@ -15,20 +15,36 @@ Limits without adjustment: exact Poisson, interpolated
     A provider is "above" a level when its rate is strictly above the upper limit at its own
     population, "below" when strictly below the lower limit, "within" otherwise.
 
-    NHS-R's FunnelPlotR draws instead the chi-square (Garwood) *confidence* interval of a count
-    equal to ``E``: ``chi2.ppf(p, 2E)/2`` and ``chi2.ppf(1 − p, 2E + 2)/2``. Both are called
-    "exact Poisson", but that one answers another question (where the mean could be, had ``E``
-    events been seen) and lies above the prediction interval at both ends, so an in-control
-    provider falls above it too rarely and below it too often (Seaton & Manktelow 2012, BMC Med
-    Res Methodol 12:98). At the 95 % level (nominal 2.5 % a side), for ``E`` under 50 the median
-    chances are 0.6 % above and 4.1 % below the chi-square limits against 3.4 % and 1.3 % for
-    these; from ``E`` = 500 on, 2.2 % and 2.6 % against 2.6 % and 2.4 %. No limit of a discrete
-    count is exact; these are the closer to nominal, and the ones the paper gives.
+    NHS-R's FunnelPlotR draws instead, as its unadjusted limits, the chi-square (Garwood)
+    *confidence* interval of a count equal to ``E``: ``chi2.ppf(p, 2E)/2`` and
+    ``chi2.ppf(1 − p, 2E + 2)/2``. Both are called "exact Poisson", but that one answers another
+    question (where the mean could be, had ``E`` events been seen) and lies above the prediction
+    interval at both ends, so an in-control provider falls above it too rarely and below it too
+    often (Seaton & Manktelow 2012, BMC Med Res Methodol 12:98).
+
+Coverage: no limit of a discrete count is exact
+    :func:`chances_outside` gives, from the Poisson distribution itself (no simulation), the
+    chance that an in-control provider (``O ~ Poisson(E)``) is strictly above and strictly below
+    given limits. The medians over ``E`` evenly spaced on a grid, for these limits and for the
+    chi-square ones (``tests/spec/test_funnel.py`` recomputes every figure of this table)::
+
+        level   E                        these: above  below   chi-square: above  below
+        95 %    1 to 50, step 0.01               3.09 %  1.86 %               1.20 %  3.25 %
+        95 %    500 to 5,000, step 0.1           2.56 %  2.44 %               2.34 %  2.56 %
+        99.8 %  1 to 50, step 0.01               0.13 %  0.06 %               0.02 %  0.28 %
+        99.8 %  500 to 5,000, step 0.1           0.10 %  0.10 %               0.09 %  0.11 %
+
+    (nominal: 2.5 % and 0.1 % a side). Below ``E`` = 50 the chance is a saw-tooth in ``E``, so a
+    median depends on how ``E`` is spread: over whole ``E`` = 1 … 49 these limits give 3.09 % above
+    and 1.83 % below at 95 % (the "3.1 % / 1.8 %" of rfd-audit issue 12); over 2,000 ``E``
+    log-spaced on [1, 50), 3.39 % and 1.31 % (the "3.4 % / 1.3 %" this docstring once gave without
+    saying so). However ``E`` under 50 is spread, these limits are the closer to nominal at both
+    ends; from ``E`` = 500 on both are within 0.2 percentage points of it. These are the limits
+    the paper gives.
 
 Overdispersion
     Spiegelhalter (2005b) "Handling over-dispersion of performance indicators", Qual Saf Health
-    Care 14:347, as FunnelPlotR implements it for standardised ratios with its square-root
-    ("CQC") method. On the square-root scale of the ratio to the peer rate,
+    Care 14:347. On the square-root scale of the ratio to the peer rate,
     ``Y_i = sqrt(O_i / E_i)`` has target 1 and standard error ``s_i = 1 / (2 sqrt(E_i))``
     whatever the rate (a variance-stabilising transform, which the paper recommends for counts),
     so the z-score is ``z_i = (Y_i − 1) / s_i = 2 (sqrt(O_i) − sqrt(E_i))``.
@@ -39,18 +55,63 @@ Overdispersion
     by themselves make everyone look overdispersed. ``φ = mean(winsorised z²)`` over the ``I``
     providers compared.
 
-    Multiplicative: when ``φ > 1`` the limits are ``θ (1 ± z_α sqrt(φ) s)²``: a provider is
-    outside exactly when ``|z_i| / sqrt(φ) > z_α`` (Spiegelhalter 2005a, 2005b). When ``φ ≤ 1``
-    the data are not overdispersed and the exact Poisson limits stand unchanged.
+    Additive (random effects, DerSimonian-Laird; the default): with weights
+    ``w_i = 1 / s_i² = 4 E_i``, ``τ² = max(0, (I φ − (I − 1)) / (Σw − Σw² / Σw))`` and the
+    adjusted limits are ``θ (1 ± z_α sqrt(s² + τ²))²``. When ``τ² = 0`` the exact Poisson limits
+    stand unchanged. ``τ²`` is on the square-root scale of the ratio to the peer rate, so it does
+    not depend on ``per``: ``sqrt(τ²)`` is roughly half the between-provider coefficient of
+    variation.
 
-    Additive (random effects, DerSimonian-Laird): with weights ``w_i = 1 / s_i² = 4 E_i``,
-    ``τ² = max(0, (I φ − (I − 1)) / (Σw − Σw² / Σw))`` and the limits are
-    ``θ (1 ± z_α sqrt(s² + τ²))²``. When ``τ² = 0`` the exact Poisson limits stand unchanged.
-    ``τ²`` is on the square-root scale of the ratio to the peer rate, so it does not depend on
-    ``per``: ``sqrt(τ²)`` is roughly half the between-provider coefficient of variation.
+    Multiplicative: when ``φ > 1`` the adjusted limits are ``θ (1 ± z_α sqrt(φ) s)²``. When
+    ``φ ≤ 1`` the data are not overdispersed and the exact Poisson limits stand unchanged.
 
-    In both, a lower limit whose ``1 − z_α (…)`` is below 0 is 0, and ``z_α`` is the normal
-    quantile of ``(1 + level)/2`` (1.96 for 95 %, 3.09 for 99.8 %).
+    In both, an adjusted lower limit whose ``1 − z_α (…)`` is below 0 is 0, and ``z_α`` is the
+    normal quantile of ``(1 + level)/2`` (1.96 for 95 %, 3.09 for 99.8 %).
+
+Never narrower than the exact Poisson limits
+    The limits drawn and judged are the adjusted ones widened, where needed, to the exact ones:
+    ``lower = min(exact, adjusted)`` and ``upper = max(exact, adjusted)`` at every population,
+    for each provider's own limits (hence its position) and for the curve (:func:`funnel_limits`).
+    An allowance for overdispersion says providers vary *more* than Poisson, so it must not give
+    limits narrower than Poisson's. Yet the adjusted limits are normal limits on the square-root
+    scale, and for a skewed, discrete count they put the lower limit above the exact one at most
+    ``E`` even when φ is barely above 1: at φ = 1.01 and ``E`` = 10 the 99.8 % lower limit would
+    move from 1.22 to 2.59 events, and the chance that an in-control provider falls below it from
+    0.05 % to 0.28 %. Taking the wider of the two at each end keeps what the adjustment is for
+    (wider limits where the spread between providers is larger than chance) and never flags a
+    provider the exact limits would not: a provider outside is outside both. Both limits are
+    continuous in the population, so the curve stays continuous too. With multiplicative φ a
+    provider is therefore outside a level exactly when ``|z_i| / sqrt(φ) > z_α`` *and* it is
+    outside the exact limits.
+
+The default, and what FunnelPlotR does
+    FunnelPlotR 0.6.0 (NHS-R, ``R/funnel_plot.R``, ``R/od_adjustment.R``,
+    ``R/calculate_limits.R``) has no multiplicative method: ``funnel_plot()`` defaults to
+    ``data_type = "SR"``, ``sr_method = "SHMI"``, ``draw_adjusted = TRUE``, ``trim_by = 0.1``
+    and ``limit = 99`` (99.8 %). "SHMI" (NHS Digital's SHMI method) takes ``z = sqrt(E) log(O/E)``
+    on the log scale, *truncates* (leaves out, by rank, rather than winsorising) about the 10 %
+    of z-scores at each end, computes φ over the rest, then τ² as above with ``s = 1 / sqrt(E)``,
+    and draws ``exp(± z_α sqrt(1/E + τ²))`` around a ratio of 1 (``E`` rounded to two decimals
+    first, by default).
+    ``sr_method = "CQC"`` takes the square-root-scale z-scores and 10 % winsorisation used here,
+    the same τ², and draws ``1 ± z_α sqrt(s² + τ²)`` (not squared back to the ratio scale as
+    Spiegelhalter 2005b does, and as here). In both, φ only decides whether to adjust (φ > 1;
+    otherwise the chi-square limits are drawn) and feeds τ²: the adjustment is always additive.
+
+    The default here is the additive τ² on the square-root scale. Spiegelhalter (2005b) finds
+    both approaches workable but the additive random-effects one to have "a stronger conceptual
+    foundation" (the Healthcare Commission adopted it), and FunnelPlotR's two methods, named for
+    the SHMI's and the CQC's, both add τ². It also fits RFD: providers differ in policy and
+    practice, a between-provider spread of the true rate that does not shrink as a catchment
+    grows. The multiplicative φ scales each provider's Poisson variance instead, so its limits
+    still close in on the peer rate as populations grow and would flag the largest providers for
+    ordinary differences between providers. The square-root scale rather than SHMI's log scale
+    because a provider with no counted RFD in a quarter has ``log 0`` (FunnelPlotR gives it
+    z = −∞), while ``sqrt`` is defined at 0 and stabilises a Poisson count's variance. With some
+    20 providers τ² is imprecise: the winsorising limits how much the few providers an audit
+    looks for (the heaviest users) set it, and the exact floor keeps an underestimate from ever
+    narrowing the limits. ``"multiplicative"`` and ``"none"`` remain as options
+    (``funnel_overdispersion`` in ``params/expectations.yaml``).
 """
 
 from __future__ import annotations
@@ -67,8 +128,10 @@ from rfd_lib.metrics.rates import _check_level, _counts_array
 __all__ = [
     "FunnelResult",
     "additive_tau2",
+    "chances_outside",
     "format_rate",
     "funnel",
+    "funnel_limits",
     "level_label",
     "poisson_control_limits",
     "winsorised_phi",
@@ -94,17 +157,20 @@ class FunnelResult:
     * ``winsorise`` — the share of z-scores winsorised at each end to estimate ``phi``.
     * ``phi`` — the overdispersion ratio φ (``None`` with ``overdispersion="none"``).
     * ``tau2`` — the between-provider variance τ² (only with ``overdispersion="additive"``).
-    * ``adjusted`` — whether the limits were widened (φ > 1, or τ² > 0).
+    * ``adjusted`` — whether the adjustment applied (φ > 1, or τ² > 0): the limits are then the
+      adjusted ones, widened to the exact Poisson limits wherever those are wider.
     * ``method`` — one sentence for the report naming the limits and the adjustment.
     * ``providers`` — one row per provider compared: ``provider_code``, ``count``, ``population``,
       ``rate`` (per ``per``), ``expected`` (events at the peer rate), ``z`` (unadjusted, square-root
       scale), and for each level, labelled as :func:`level_label` does (``95``, ``998``):
       ``lower_95`` / ``upper_95`` (the rate limits at the provider's population) and
-      ``position_95``: ``"above"``, ``"below"`` or ``"within"``.
+      ``position_95``: ``"above"``, ``"below"`` or ``"within"``. Never narrower than the exact
+      Poisson limits (see the module docstring).
     * ``outside`` — provider code → ``"above"`` or ``"below"`` for those outside the widest
       limits, those above first, each side from the most extreme rate.
     * ``curve`` — the limits to draw: ``population`` (about 200 points, log-spaced from the
-      smallest to the largest population) and ``lower_95``, ``upper_95``, … per ``per`` people.
+      smallest to the largest population) and ``lower_95``, ``upper_95``, … per ``per`` people,
+      by the same rule as the providers' own limits.
     * ``excluded`` — provider code → why it is not compared (``"count suppressed"``,
       ``"no population"``, or both): never dropped silently.
     """
@@ -166,6 +232,76 @@ def poisson_control_limits(expected: object, level: float) -> tuple[np.ndarray, 
     if (mean[~np.isnan(mean)] < 0).any():
         raise ValueError("expected counts cannot be negative")
     return _interpolated_quantile(mean, (1 - level) / 2), _interpolated_quantile(mean, (1 + level) / 2)
+
+
+def funnel_limits(
+    expected: object,
+    level: float,
+    overdispersion: str = "none",
+    *,
+    phi: float | None = None,
+    tau2: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the funnel's limits, in events, for providers expecting ``expected`` events.
+
+    ``(lower, upper)`` float arrays shaped like ``expected``. With ``overdispersion="none"``, or
+    ``"multiplicative"`` with ``phi`` ≤ 1, or ``"additive"`` with ``tau2`` = 0, they are the
+    exact Poisson limits (:func:`poisson_control_limits`). Otherwise they are the limits
+    adjusted for overdispersion on the square-root scale, ``E (1 ± z_α sqrt(φ) / (2 sqrt(E)))²``
+    or ``E (1 ± z_α sqrt(1 / (4E) + τ²))²``, but never narrower than the exact ones: the lower
+    limit is the smaller of the two and the upper the larger (see the module docstring). Raises
+    ``ValueError`` for an unknown ``overdispersion``, a missing or negative ``phi`` / ``tau2``
+    for the adjustment asked, a ``level`` not strictly between 0 and 1, or a negative expected
+    count.
+    """
+    if overdispersion not in OVERDISPERSION:
+        raise ValueError(f"overdispersion must be one of {', '.join(OVERDISPERSION)}, not {overdispersion!r}")
+    exact_lower, exact_upper = poisson_control_limits(expected, level)
+    mean = np.asarray(expected, dtype=float)
+    if overdispersion == "multiplicative":
+        if phi is None or not phi >= 0:
+            raise ValueError(f"multiplicative limits need phi of at least 0, not {phi!r}")
+        if phi <= 1:
+            return exact_lower, exact_upper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.sqrt(phi) / (2 * np.sqrt(mean))
+    elif overdispersion == "additive":
+        if tau2 is None or not tau2 >= 0:
+            raise ValueError(f"additive limits need tau2 of at least 0, not {tau2!r}")
+        if tau2 == 0:
+            return exact_lower, exact_upper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.sqrt(1 / (4 * mean) + tau2)
+    else:
+        return exact_lower, exact_upper
+    from scipy import stats
+
+    z = stats.norm.ppf((1 + level) / 2)
+    # E = 0 gives an infinite spread: the adjusted lower limit 0, the upper NaN, which fmax skips.
+    with np.errstate(invalid="ignore"):
+        adjusted_lower = mean * np.maximum(1 - z * spread, 0) ** 2
+        adjusted_upper = mean * (1 + z * spread) ** 2
+    return np.fmin(exact_lower, adjusted_lower), np.fmax(exact_upper, adjusted_upper)
+
+
+def chances_outside(expected: object, lower: object, upper: object) -> tuple[np.ndarray, np.ndarray]:
+    """Return the chances that an in-control provider falls strictly above / below the limits.
+
+    ``(above, below)`` float arrays broadcast from the arguments: for ``O ~ Poisson(expected)``,
+    ``P(O > upper) = 1 − P(O ≤ floor(upper))`` and ``P(O < lower) = P(O ≤ ceil(lower) − 1)``
+    (0 when ``lower`` ≤ 0), exactly from the Poisson distribution, no simulation; ``lower`` and
+    ``upper`` are in events, as :func:`poisson_control_limits` and :func:`funnel_limits` give
+    them. Raises ``ValueError`` if an expected count is negative.
+    """
+    from scipy import stats
+
+    mean = np.asarray(expected, dtype=float)
+    if (mean[~np.isnan(mean)] < 0).any():
+        raise ValueError("expected counts cannot be negative")
+    above = stats.poisson.sf(np.floor(np.asarray(upper, dtype=float)), mean)
+    below_count = np.ceil(np.asarray(lower, dtype=float)) - 1
+    below = np.where(below_count < 0, 0.0, stats.poisson.cdf(np.maximum(below_count, 0), mean))
+    return np.asarray(above, dtype=float), np.asarray(below, dtype=float)
 
 
 def winsorised_phi(z: object, winsorise: float = 0.10) -> float:
@@ -339,19 +475,9 @@ def _interpolated_quantile(mean: np.ndarray, p: float) -> np.ndarray:
 def _rate_limits(
     theta: float, n: np.ndarray, level: float, overdispersion: str, phi: float | None, tau2: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the lower and upper limits at populations ``n`` as rates per person."""
-    expected = theta * n
-    if overdispersion == "multiplicative" and phi is not None and phi > 1:
-        spread = np.sqrt(phi) / (2 * np.sqrt(expected))
-    elif overdispersion == "additive" and tau2:
-        spread = np.sqrt(1 / (4 * expected) + tau2)
-    else:
-        lower, upper = poisson_control_limits(expected, level)
-        return lower / n, upper / n
-    from scipy import stats
-
-    z = stats.norm.ppf((1 + level) / 2)
-    return theta * np.maximum(1 - z * spread, 0) ** 2, theta * (1 + z * spread) ** 2
+    """Return the lower and upper limits at populations ``n`` as rates per person (:func:`funnel_limits`)."""
+    lower, upper = funnel_limits(theta * n, level, overdispersion, phi=phi, tau2=tau2)
+    return lower / n, upper / n
 
 
 def _method(
@@ -371,17 +497,19 @@ def _method(
     scores = f"{winsorise * 100:g} %-winsorised z-scores on the square-root scale"
     if overdispersion == "none":
         return f"{exact}, not adjusted for overdispersion."
+    floor = "never narrower than the exact Poisson limits"
     if overdispersion == "multiplicative":
         if adjusted:
             return (
                 f"{which} limits {around}, widened for overdispersion by the square root of the "
-                f"multiplicative factor φ = {phi:.2f} (from {scores}; Spiegelhalter 2005)."
+                f"multiplicative factor φ = {phi:.2f} (from {scores}; Spiegelhalter 2005) and {floor}."
             )
         return f"{exact}; not widened, as the data are not overdispersed (φ = {phi:.2f} ≤ 1, from {scores})."
     if adjusted:
         return (
             f"{which} random-effects limits {around}, allowing for overdispersion with the additive "
-            f"between-provider variance τ² = {tau2:.3g} (from φ = {phi:.2f} of {scores}; Spiegelhalter 2005)."
+            f"between-provider variance τ² = {tau2:.3g} (from φ = {phi:.2f} of {scores}; Spiegelhalter 2005) "
+            f"and {floor}."
         )
     return f"{exact}; not widened, as the between-provider variance τ² is 0 (φ = {phi:.2f}, from {scores})."
 

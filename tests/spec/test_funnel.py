@@ -12,20 +12,31 @@ The worked example, five providers (the numbers are chosen so everything can be 
 
 Exact Poisson limits (Spiegelhalter 2005): for tail probability p, r = the smallest count with
 P(Y ≤ r) ≥ p for Y ~ Poisson(E), a = (P(Y ≤ r) − p) / P(Y = r), limit = (r − a) events.
+
+Limits adjusted for overdispersion are never narrower than those exact limits: lower = min(exact,
+adjusted), upper = max(exact, adjusted) (rfd-audit issue 12: the normal limits on the square-root
+scale used to raise the lower limit at small expected counts, so "adjusting" flagged more).
 """
+
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from rfd_lib.charts.funnel import funnel_chart
 from rfd_lib.charts.house_style import Chart
+from rfd_lib.metrics import funnel as funnel_module
 from rfd_lib.metrics.funnel import (
     FunnelResult,
     additive_tau2,
+    chances_outside,
     format_rate,
     funnel,
+    funnel_limits,
     level_label,
     poisson_control_limits,
     winsorised_phi,
@@ -211,9 +222,10 @@ def test_multiplicative_overdispersion_widens_the_limits_by_root_phi():
     assert (providers.loc["RD4", "position_95"], providers.loc["RD4", "position_998"]) == ("below", "below")
     assert result.outside == {"RD4": "below"}
     assert "φ = 3.19" in result.method and "widened" in result.method
-    # the same test as |z| / √φ against the normal quantile, provider by provider
+    # the same test as |z| / √φ against the normal quantile, provider by provider, and outside the exact limits
     z_998 = stats.norm.ppf(0.999)
-    outside = np.abs(providers["z"]) / np.sqrt(result.phi) > z_998
+    outside_exact = funnel(worked()).providers.set_index("provider_code")["position_998"] != "within"
+    outside = (np.abs(providers["z"]) / np.sqrt(result.phi) > z_998) & outside_exact
     assert list(providers.index[outside]) == ["RD4"]
 
 
@@ -232,6 +244,158 @@ def test_additive_overdispersion_adds_tau2_to_each_variance():
     assert (providers.loc["RD4", "position_95"], providers.loc["RD4", "position_998"]) == ("below", "within")
     assert result.outside == {}
     assert "τ² = 0.038" in result.method and "random-effects" in result.method
+
+
+# The issue's first example: φ = 1.01 (barely overdispersed), E = 10, 99.8 % limits (z = 3.09023).
+#   exact lower: p = 0.001, P(Y<=1) = 0.000499 < p <= P(Y<=2) = 0.002769 -> r = 2, P(Y=2) = 0.002270,
+#       a = (0.002769 - 0.001) / 0.002270 = 0.7795 -> 1.2205 events (RA1's 1.2205 per 100,000 above)
+#   normal on the square-root scale: 10 × (1 − 3.09023 × √1.01 / (2√10))² = 10 × 0.508953² = 2.5903 events:
+#       narrower than exact; an in-control provider would fall below it with P(Y<=2) = 0.28 %, not P(Y<=1) = 0.05 %
+#   -> the lower limit stays 1.2205. Upper: normal 10 × 1.491047² = 22.2322 > exact 20.6620 -> 22.2322.
+#   Additive, τ² = 0.001: normal lower 10 × (1 − 3.09023 × √(1/40 + 0.001))² = 2.5170 -> 1.2205 again;
+#       upper 10 × (1 + 3.09023 × 0.161245)² = 22.4486.
+def test_barely_overdispersed_limits_keep_the_exact_lower_limit_at_small_expected_counts():
+    exact_lower, exact_upper = poisson_control_limits(10, 0.998)
+    assert (exact_lower, exact_upper) == (pytest.approx(1.2205, abs=1e-4), pytest.approx(20.6620, abs=1e-4))
+    lower, upper = funnel_limits(10, 0.998, "multiplicative", phi=1.01)
+    assert lower <= 1.22 + 1e-3 and lower == pytest.approx(1.2205, abs=1e-4)
+    assert upper == pytest.approx(22.2322, abs=1e-4)
+    lower, upper = funnel_limits(10, 0.998, "additive", tau2=0.001)
+    assert lower == pytest.approx(1.2205, abs=1e-4) and upper == pytest.approx(22.4486, abs=1e-4)
+    # Where the normal limits are the wider, they stand: E = 25, φ = 3.18838 (the worked RD4 below).
+    lower, upper = funnel_limits(25, 0.998, "multiplicative", phi=3.18838)
+    assert lower == pytest.approx(25 * (1 - 3.090232 * np.sqrt(3.18838) / 10) ** 2, rel=1e-6)
+    assert upper == pytest.approx(25 * (1 + 3.090232 * np.sqrt(3.18838) / 10) ** 2, rel=1e-6)
+
+
+# The issue's second example, with the counts written out: one small provider, ZS1, 40,000 people and
+# 1 counted RFD; nineteen of 300,000 with counts about 60 (Poisson at 20 per 100,000, adjusted so the
+# total is round), which spread a little more than Poisson.
+#   ΣO = 1 + 1147 = 1148, Σn = 40,000 + 19 × 300,000 = 5,740,000 -> θ = 20.0 per 100,000
+#   ZS1: E = 8, rate 2.5 per 100,000, z = 2(1 − √8) = −3.65685; P(O <= 1) = 9 e^−8 = 0.302 %  > 0.1 %
+#   exact 99.8 % lower: P(Y<=0) = 0.000335 < 0.001 <= P(Y<=1) = 0.003019 -> r = 1,
+#        a = (0.003019 − 0.001) / 0.002684 = 0.7524 -> 0.2476 events = 0.6190 per 100,000: ZS1 is within
+#   z sorted: −3.6569, −1.7806, −1.4919, … , 1.4786, 1.5961, 2.0580
+#   10th percentile (position 1.9): −1.7806 + 0.9 × 0.2887 = −1.5208; 90th (position 17.1): 1.4786 + 0.1 × 0.1175 = 1.4904
+#   φ = Σ winsorised z² / 20 = 22.0051 / 20 = 1.1003
+#   τ²: w = 4E = 32 and 19 × 240; Σw = 4592, Σw² = 1024 + 19 × 57,600 = 1,095,424, Σw − Σw²/Σw = 4353.45
+#       τ² = (20 × 1.1003 − 19) / 4353.45 = 3.0051 / 4353.45 = 0.00069028
+#   Before the fix ZS1 was below under both adjustments, though within under exact limits:
+#       multiplicative lower 8 × (1 − 3.09023 × √1.1003 / (2√8))² = 1.4586 events = 3.646 per 100,000
+#       additive lower       8 × (1 − 3.09023 × √(1/32 + 0.00069028))² = 1.6036 events = 4.009 per 100,000
+#   Now the lower limit is min(exact, adjusted) = 0.6190 per 100,000 under both: ZS1 is within.
+SMALL_AND_NINETEEN = [("ZS1", 1, 40_000)] + [
+    (f"ZP{i:02d}", count, 300_000)
+    for i, count in enumerate([47, 49, 52, 53, 53, 55, 55, 56, 57, 58, 59, 61, 64, 64, 70, 72, 72, 73, 77], 1)
+]
+
+
+def small_and_nineteen() -> pd.DataFrame:
+    return pd.DataFrame(SMALL_AND_NINETEEN, columns=["provider_code", "spells", "population"])
+
+
+@pytest.mark.parametrize("mode", ["multiplicative", "additive"])
+def test_a_small_provider_within_the_exact_limits_stays_within_when_adjusted(mode):
+    data = small_and_nineteen()
+    assert data["spells"].sum() == 1148
+    plain, adjusted = funnel(data), funnel(data, overdispersion=mode)
+    small = adjusted.providers.set_index("provider_code").loc["ZS1"]
+    assert adjusted.target == pytest.approx(20.0)
+    assert (small["expected"], small["rate"], small["z"]) == (8.0, 2.5, pytest.approx(-3.65685, abs=1e-5))
+    # P(O <= 1) = 0.30 %, above 0.1 %: within the exact 99.8 % limits.
+    assert stats.poisson.cdf(1, 8) == pytest.approx(0.003019, abs=1e-6)
+    assert adjusted.phi == pytest.approx(1.1003, abs=1e-4) and adjusted.adjusted
+    if mode == "additive":
+        assert adjusted.tau2 == pytest.approx(0.00069028, abs=1e-8)
+    assert plain.providers.set_index("provider_code").loc["ZS1", "position_998"] == "within"
+    assert small["lower_998"] == pytest.approx(0.6190, abs=1e-4)
+    assert small["position_998"] == "within"
+    assert adjusted.outside == {} and "never narrower than the exact Poisson limits" in adjusted.method
+    # Every provider's limits, and the curve drawn, contain the exact ones at every level.
+    for label in ("95", "998"):
+        for table in ("providers", "curve"):
+            exact, wide = getattr(plain, table), getattr(adjusted, table)
+            assert (wide[f"lower_{label}"] <= exact[f"lower_{label}"] + 1e-12).all()
+            assert (wide[f"upper_{label}"] >= exact[f"upper_{label}"] - 1e-12).all()
+        # ... and where the adjustment is wider (the 300,000-people providers' upper limits) it stands.
+        widened = adjusted.providers[f"upper_{label}"].iloc[1:] > plain.providers[f"upper_{label}"].iloc[1:]
+        assert widened.all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    expected=st.floats(min_value=0.1, max_value=1e4, exclude_min=True),
+    phi=st.floats(min_value=1, max_value=100),
+    tau2=st.floats(min_value=0, max_value=1),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998]),
+)
+def test_adjusted_limits_always_contain_the_exact_limits(expected, phi, tau2, level):
+    exact_lower, exact_upper = poisson_control_limits(expected, level)
+    for lower, upper in (
+        funnel_limits(expected, level, "multiplicative", phi=phi),
+        funnel_limits(expected, level, "additive", tau2=tau2),
+    ):
+        assert lower <= exact_lower and upper >= exact_upper
+
+
+# The chance that an in-control provider, O ~ Poisson(E), is outside given limits, at E = 10 and the
+# 95 % limits 3.7752 .. 16.1600 (RA1's above, per 100,000 of its 100,000 people = events):
+#   above: P(O > 16.16) = P(O >= 17) = 1 − P(O <= 16) = 1 − 0.972958 = 0.027042
+#   below: P(O < 3.7752) = P(O <= 3) = e^−10 (1 + 10 + 50 + 166.667) = 0.010336
+# A limit on a whole count: P(O > 16) is the same 0.027042; P(O < 4) the same 0.010336; a lower limit
+# of 0 leaves nothing below.
+def test_chances_outside_are_poisson_tail_sums():
+    above, below = chances_outside(10, 3.7752, 16.16)
+    assert above == pytest.approx(0.027042, abs=1e-6) and below == pytest.approx(0.010336, abs=1e-6)
+    assert below == pytest.approx(np.exp(-10) * (1 + 10 + 50 + 1000 / 6), rel=1e-12)
+    assert above == pytest.approx(1 - stats.poisson.pmf(np.arange(17), 10).sum(), rel=1e-9)
+    above, below = chances_outside([10, 10], [4.0, 0.0], [16.0, 16.0])
+    assert list(above) == pytest.approx([0.027042] * 2, abs=1e-6)
+    assert list(below) == pytest.approx([0.010336, 0.0], abs=1e-6)
+
+
+# The coverage table in rfd_lib/metrics/funnel.py's docstring, recomputed: medians over each grid of E
+# of the chance above / below the exact limits and FunnelPlotR's chi-square ones, in %, to 2 decimals.
+COVERAGE_GRIDS = {
+    "1 to 50, step 0.01": np.arange(100, 5_000) / 100,  # 1.00, 1.01, ..., 49.99
+    "500 to 5,000, step 0.1": np.arange(5_000, 50_001) / 10,  # 500.0, ..., 5000.0
+}
+
+
+def chi_square_limits(expected, level):
+    p = (1 - level) / 2
+    return stats.chi2.ppf(p, 2 * expected) / 2, stats.chi2.ppf(1 - p, 2 * expected + 2) / 2
+
+
+def median_chances(expected, lower, upper) -> list[str]:
+    return [f"{100 * np.median(chance):.2f}" for chance in chances_outside(expected, lower, upper)]
+
+
+@pytest.mark.parametrize("level", [0.95, 0.998])
+@pytest.mark.parametrize("grid", list(COVERAGE_GRIDS))
+def test_the_docstrings_coverage_figures_are_what_the_poisson_distribution_gives(level, grid):
+    expected = COVERAGE_GRIDS[grid]
+    computed = median_chances(expected, *poisson_control_limits(expected, level))
+    computed += median_chances(expected, *chi_square_limits(expected, level))
+    label = f"{level * 100:g} %"
+    row = re.search(
+        rf"^\s*{re.escape(label)}\s+{re.escape(grid)}\s+([\d.]+) %\s+([\d.]+) %\s+([\d.]+) %\s+([\d.]+) %\s*$",
+        funnel_module.__doc__,
+        flags=re.MULTILINE,
+    )
+    assert row is not None, f"no row for {label}, {grid} in the docstring's table"
+    assert list(row.groups()) == computed
+
+
+def test_the_docstrings_other_spreads_of_small_expected_counts():
+    # Whole E = 1 … 49 (the issue's 3.1 % / 1.8 %) and 2,000 E log-spaced on [1, 50) (the old 3.4 % / 1.3 %).
+    docstring = " ".join(funnel_module.__doc__.split())
+    for expected, words in (
+        (np.arange(1.0, 50.0), "whole ``E`` = 1 … 49 these limits give {} % above and {} % below at 95 %"),
+        (np.geomspace(1, 50, 2_000, endpoint=False), "2,000 ``E`` log-spaced on [1, 50), {} % and {} %"),
+    ):
+        above, below = median_chances(expected, *poisson_control_limits(expected, 0.95))
+        assert words.format(above, below) in docstring
 
 
 # No overdispersion: counts close to expected. θ = 100 / 1,000,000 again; z = 2(√O − √E):
