@@ -68,12 +68,13 @@ from rfd_lib.pipeline.output_folder import (
 from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
 from rfd_lib.pipeline.provenance import collect_provenance
 from rfd_lib.pipeline.workers import ReportTask, make_reports
-from rfd_lib.report.index import write_index, write_run_index
+from rfd_lib.report.index import run_subtitle, run_title, write_index, write_run_index
 from rfd_lib.report.outcome import SUMMARY, Report
 from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
-from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names, save_run
+from rfd_lib.wording import wording
 from rfd_lib.yaml_model import listed
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
@@ -179,6 +180,7 @@ def _run(
     expectations_file, code_lists_file = _reference_files(params)
     expectations = load_expectations(expectations_file, rule=rule)
     code_lists = load_code_lists(code_lists_file)
+    wording()  # a broken wording file stops the run here, before the extracts are read
     extract = load_extracts(
         inputs.sources,
         params.extracts.profile,
@@ -218,7 +220,10 @@ def _run(
         classified_seconds = time.perf_counter() - started
         provenance = collect_provenance(
             rule_file=rule.path,
-            inputs=[*inputs.files, *filter(None, [population_file, expectations_file, code_lists_file])],
+            inputs=[
+                *inputs.files,
+                *filter(None, [population_file, expectations_file, code_lists_file, config.WORDING]),
+            ],
             params_file=params.source,
             database=_database(params),
         )
@@ -271,8 +276,8 @@ def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Pat
     _write_run_record(params, internal, "running")
     write_index(
         output / "index.html",
-        title=f"RFD audit {quarter}: {params.name}",
-        subtitle=f"Financial quarter {quarter} · {GUIDANCE}",
+        title=run_title(quarter, params.name),
+        subtitle=run_subtitle(quarter),
         run_date=long_date(date.today()),
         summary_html=None,
         summary_pdf=None,
@@ -376,7 +381,7 @@ def _tasks(
 
     kernels = kernel_folder(work / "jupyter")
     audit = run.audit
-    subtitle = f"Financial quarter {audit.quarter} · {GUIDANCE}"
+    subtitle = run_subtitle(audit.quarter)
     common = dict(run_date=run.run_date, banner=audit.policy.banner, provenance=run.provenance)
 
     def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:

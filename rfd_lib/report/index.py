@@ -165,6 +165,16 @@ def _href(link: str | None) -> str | None:
     return quote(posix, safe="/")
 
 
+def run_title(quarter: str, name: str) -> str:
+    """Return the title of run ``name``'s index page for ``quarter``."""
+    return say("run_index.title", quarter=quarter, run=name)
+
+
+def run_subtitle(quarter: str) -> str:
+    """Return the subtitle every page of a run for ``quarter`` carries: the quarter and the guidance."""
+    return say("run_index.subtitle", quarter=quarter, guidance=GUIDANCE)
+
+
 def write_run_index(
     run: AuditRun,
     reports: list[Report],
@@ -202,8 +212,8 @@ def write_run_index(
         problems.insert(0, say("run_index.notes.interrupted", count=len(stopped), reports=listed(stopped)))
     return write_index(
         output / "index.html",
-        title=say("run_index.title", quarter=audit.quarter, run=run.name),
-        subtitle=say("run_index.subtitle", quarter=audit.quarter, guidance=GUIDANCE),
+        title=run_title(audit.quarter, run.name),
+        subtitle=run_subtitle(audit.quarter),
         run_date=run.run_date,
         summary_html=_link(summary.html, output),
         summary_pdf=_link(summary.pdf, output),

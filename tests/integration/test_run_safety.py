@@ -161,6 +161,31 @@ def test_a_run_that_fails_validation_leaves_no_folder(extracts, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_broken_wording_file_stops_the_run_before_anything_is_read_or_written(
+    extracts, tmp_path, monkeypatch
+):
+    from rfd_lib import config
+    from rfd_lib.wording import WordingError
+
+    broken = tmp_path / "wording.yaml"
+    text = config.WORDING.read_text(encoding="utf-8")
+    broken.write_text(text.replace('"RFD audit: {provider} ({code})"', '"RFD audit: {provider ({code})"'))
+    monkeypatch.setattr(config, "WORDING", broken)
+    read = []
+    monkeypatch.setattr("rfd_lib.pipeline.runner.load_extracts", lambda *a, **k: read.append(a))
+    with pytest.raises(WordingError, match=r"wording.yaml: provider_page.title"):
+        run_audit(params_file(tmp_path, extracts, "worded"), progress=False)
+    assert read == [] and not (tmp_path / "worded").exists()
+
+
+def test_the_wording_file_is_in_every_reports_provenance(extracts, tmp_path):
+    from rfd_lib import config
+
+    result = run_audit(params_file(tmp_path, extracts, "provenance", providers=["ZH8"]), progress=False)
+    run = load_run(result.output / "internal" / "audit_run.pkl")
+    assert any(key == f"input {config.WORDING.name}" for key, _ in run.provenance)
+
+
 def test_a_provider_given_twice_or_many_unknown_providers_give_one_short_line(extracts, tmp_path):
     with pytest.raises(ParamsError, match="ZH8 given more than once"):
         run_audit(params_file(tmp_path, extracts, "twice"), providers=["ZH8", "ZH8"], progress=False)
