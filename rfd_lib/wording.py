@@ -87,6 +87,15 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "summary_page.trend_chart.value_label": (),
     "summary_page.trend_chart.too_few": (),
     "summary_page.trend_chart.totals_note": ("footnote",),
+    # The checks table of a provider's report (rfd_lib/report/pages.py, checks_table): headings.
+    "checks_table.provider": (),
+    "checks_table.check": (),
+    "checks_table.expected": (),
+    "checks_table.spells": (),
+    "checks_table.of": (),
+    "checks_table.share": (),
+    "checks_table.status": (),
+    "checks_table.note": (),
     # The run's index.html (rfd_lib/report/index.py).
     "run_index.title": ("quarter", "run"),
     "run_index.subtitle": ("quarter", "guidance"),

@@ -350,24 +350,37 @@ def checks_table(
     denominator = denominator.where(~ratio, decimal(checks["denominator"]))
     frame = pd.DataFrame(
         {
-            "Check": checks["label"].astype("string").array,
-            "Expected": checks["expected"].astype("string").fillna("–").array,
-            "Spells": counts(checks["numerator"], checks["numerator_suppressed"]).array,
-            "Of": denominator.array,
-            "Share": share.array,
-            "Status": checks["status"].astype("string").fillna(Status.NOT_ASSESSABLE).array,
-            "Note": checks["note"].astype("string").fillna("").array,
+            "check": checks["label"].astype("string").array,
+            "expected": checks["expected"].astype("string").fillna("–").array,
+            "spells": counts(checks["numerator"], checks["numerator_suppressed"]).array,
+            "of": denominator.array,
+            "share": share.array,
+            "status": checks["status"].astype("string").fillna(Status.NOT_ASSESSABLE).array,
+            "note": checks["note"].astype("string").fillna("").array,
         }
     )
     if with_provider:
         names = names or {}
         codes = checks["provider_code"].tolist()
-        frame.insert(0, "Provider", [f"{names.get(code, code)} ({code})" for code in codes])
+        named = [say("shared.provider_with_code", name=names.get(code, code), code=code) for code in codes]
+        frame.insert(0, "provider", named)
     classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    classes["Spells"] = "count"
-    classes["Of"] = pd.Series(["number" if r else "count" for r in ratio], index=frame.index)
-    classes["Share"] = "number"
-    classes["Status"] = status_classes(frame["Status"]).to_numpy()
+    classes["spells"] = "count"
+    classes["of"] = pd.Series(["number" if r else "count" for r in ratio], index=frame.index)
+    classes["share"] = "number"
+    classes["status"] = status_classes(frame["status"]).to_numpy()
+    headings = {
+        "provider": "checks_table.provider",
+        "check": "checks_table.check",
+        "expected": "checks_table.expected",
+        "spells": "checks_table.spells",
+        "of": "checks_table.of",
+        "share": "checks_table.share",
+        "status": "checks_table.status",
+        "note": "checks_table.note",
+    }
+    headed = {column: (headings[column], say(headings[column])) for column in frame.columns}
+    frame, classes = _headed(frame, classes, headed)
     hidden = any_suppressed(checks["numerator_suppressed"], checks["denominator_suppressed"])
     return table(frame, classes=classes, footnote=footnote if hidden else None)
 
