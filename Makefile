@@ -1,17 +1,31 @@
-# Two commands for a newcomer (see README.md): `make report` and `make test`.
-# Both create .venv/ with everything they need on first use.
+# Two commands for a newcomer (see README.md): `make report` and `make test`; `make lab` opens the
+# report notebooks in JupyterLab. Each creates .venv/ with what it needs on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PARAMS ?= params/demo.yaml
+# The kernel the notebooks name (rfd_lib.report.notebook_runner.KERNEL_NAME): .venv's own Python.
+KERNEL := $(VENV)/share/jupyter/kernels/rfd-audit/kernel.json
+LAB_ARGS ?=
 
-.PHONY: report audit test test-fast lint browser bench rule clean
+.PHONY: report audit lab test test-fast lint browser bench rule clean
 
+# What an analyst needs: rfd-audit, its dependencies and JupyterLab (the `lab` extra).
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	touch $@
+
+# ... and a developer's tools on top (the `dev` extra): tests, lint, pre-commit, benchmarks.
+$(BIN)/.dev-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[lab,dev]'
+	touch $@
+
+# The notebooks' kernel, registered inside .venv (--sys-prefix): a kernel of the same name
+# elsewhere (--user, a conda base) is never the one the notebooks start.
+$(KERNEL): $(BIN)/.installed
+	$(BIN)/python -m ipykernel install --sys-prefix --name rfd-audit --display-name rfd-audit
 
 ## report: the quarterly audit PARAMS describes (default: the built-in synthetic demo) into reports/
 report: $(BIN)/.installed browser
@@ -20,15 +34,21 @@ report: $(BIN)/.installed browser
 ## audit: the same as report
 audit: report
 
+## lab: JupyterLab on notebooks/, the notebooks running in .venv's Python (Ctrl-C twice to stop);
+## LAB_ARGS passes options on, e.g. make lab LAB_ARGS="--no-browser --port 8890"
+lab: $(BIN)/.installed $(KERNEL)
+	@$(BIN)/jupyter lab --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet -e '.[lab]'
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
 ## test: lint, format check, then every test
 test: lint browser
 	$(BIN)/python -m pytest
 
 ## test-fast: the spec and unit tests only (about a minute), while working
-test-fast: $(BIN)/.installed
+test-fast: $(BIN)/.dev-installed
 	$(BIN)/python -m pytest -m "spec or unit" -q
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -45,7 +65,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } || true
 
 ## bench: the speed figures (prints them; several minutes)
-bench: $(BIN)/.installed browser
+bench: $(BIN)/.dev-installed browser
 	$(BIN)/python benchmarks/bench_classify.py
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_report.py

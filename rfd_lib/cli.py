@@ -121,6 +121,8 @@ def _run_audit(args: argparse.Namespace) -> int:
     result = run_audit(
         args.params, jobs=args.jobs, providers=args.providers, formats=args.formats, progress=not args.quiet
     )
+    for line in result.extracts:
+        print(line)
     print(result.reconciliation)
     for note in result.notes:
         print(note)

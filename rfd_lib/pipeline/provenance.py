@@ -5,6 +5,12 @@ commit, Python and the versions of the packages that shape the figures, so a gov
 can tell whether two reports were made from the same data with the same code.
 :meth:`Provenance.rows` gives the report's provenance table. Only file names (at most with their
 parent folder) are shown, never full paths: those often contain a user name.
+
+A provider's report lists the inputs it was made from by name: the extract files holding any of
+its spells (one that holds several providers' spells is *shared*, and listed in each of their
+reports) and the inputs every report uses (populations, expectations, code lists, a database
+query). The other providers' extract files, which only place it among its peers, are one row: a
+digest of their hashes (see :meth:`Provenance.rows`). The summary report lists every input.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import platform
 import re
 import subprocess
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,19 +65,35 @@ class Provenance:
     python: str
     packages: tuple[tuple[str, str], ...]  # (name, version or "not installed")
     run_at: str  # ISO 8601 UTC, seconds precision: "2026-11-25T14:03:07Z"
+    # (input name, codes of the providers whose spells it holds) per extract file; an input not
+    # listed here (populations, expectations, code lists, a database) serves every report.
+    holds: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def rows(self) -> tuple[tuple[str, str], ...]:
+    def rows(self, provider: str | None = None) -> tuple[tuple[str, str], ...]:
         """Return (label, value) rows for a report's provenance table, always in the same order.
 
         Each input is a row of its own (labelled ``input <name>``); the packages share one row,
         ``pandas 3.0.1, numpy 2.3.4, ...``. The parameters' hash row is left out when the run
-        had no parameter file.
+        had no parameter file. With ``provider`` (a provider's report), the extract files that
+        hold none of its spells are one row instead, ``other providers' extracts (N files)``,
+        whose value is the sha256 of their ``<sha256>  <name>`` lines sorted by name, each
+        ending in a newline: what ``sha256sum`` prints for them, in order of name.
         """
         rows = [("rule file", self.rule_file), ("rule sha256", self.rule_sha256)]
         rows.append(("parameters file", self.params_file or "none"))
         if self.params_sha256 is not None:
             rows.append(("parameters sha256", self.params_sha256))
-        rows.extend((f"input {name}", digest) for name, digest in self.inputs)
+        holds = dict(self.holds)
+        others = [
+            (name, digest)
+            for name, digest in self.inputs
+            if provider is not None and name in holds and provider not in holds[name]
+        ]
+        rows.extend((f"input {name}", digest) for name, digest in self.inputs if (name, digest) not in others)
+        if others:
+            lines = "".join(f"{digest}  {name}\n" for name, digest in sorted(others))
+            label = f"other providers' extracts ({len(others):,} file{'s' if len(others) > 1 else ''})"
+            rows.append((label, hashlib.sha256(lines.encode("utf-8")).hexdigest()))
         rows += [
             ("rfd_lib version", self.rfd_lib_version),
             ("git commit", self.git_commit),
@@ -101,6 +123,7 @@ def collect_provenance(
     params_file: str | os.PathLike[str] | None = None,
     database: tuple[str, str] | None = None,
     run_at: datetime | None = None,
+    holds: Mapping[str | os.PathLike[str], Iterable[str]] | None = None,
 ) -> Provenance:
     """Return the :class:`Provenance` of a run that read ``inputs`` with ``rule_file``.
 
@@ -108,11 +131,16 @@ def collect_provenance(
     hashed and shown by its file name only (with its parent folder when two share a name).
     ``database``: an optional ``(shown_url, query_text)`` pair, recorded as the URL (any password
     masked) and the sha256 of the query text. ``run_at``: when the run started (default now); a
-    naive datetime is taken as UTC. Raises ``OSError`` when a file cannot be read.
+    naive datetime is taken as UTC. ``holds``: for each extract file among ``inputs``, the codes
+    of the providers whose spells it holds (:func:`providers_by_file`); the other inputs serve
+    every report. Raises ``OSError`` when a file cannot be read.
     """
     paths = [Path(path) for path in inputs]
     names = Counter(path.name for path in paths)
-    recorded = [(_shown(path) if names[path.name] > 1 else path.name, sha256_file(path)) for path in paths]
+    shown = [_shown(path) if names[path.name] > 1 else path.name for path in paths]
+    recorded = [(name, sha256_file(path)) for name, path in zip(shown, paths, strict=True)]
+    held = {Path(path): tuple(sorted(set(codes))) for path, codes in (holds or {}).items()}
+    extracts = tuple((name, held[path]) for name, path in zip(shown, paths, strict=True) if path in held)
     if database is not None:
         url, query = database
         recorded.append((_mask_password(url), "query sha256 " + hashlib.sha256(query.encode()).hexdigest()))
@@ -127,7 +155,28 @@ def collect_provenance(
         python=platform.python_version(),
         packages=tuple((name, _version(name, "not installed")) for name in PACKAGES),
         run_at=_utc_stamp(run_at or datetime.now(UTC)),
+        holds=extracts,
     )
+
+
+def providers_by_file(spells, files: Iterable[str | os.PathLike[str]]) -> dict[Path, tuple[str, ...]]:
+    """Return, for each extract file of ``files``, the provider codes of the ``spells`` read from it.
+
+    ``spells`` is :attr:`rfd_lib.extracts.reading.Extract.spells` (its ``source`` names the file
+    each spell came from; a workbook's sheet as ``file[sheet]``). A file none of whose rows
+    could be used holds no provider.
+    """
+    pairs = spells[["source", "provider_code"]].drop_duplicates().dropna()
+    pairs = [(str(source), str(code)) for source, code in pairs.itertuples(index=False)]
+    return {
+        Path(file): tuple(sorted({code for source, code in pairs if _read_from(source, str(file))}))
+        for file in files
+    }
+
+
+def _read_from(source: str, path: str) -> bool:
+    """Return whether spells whose ``source`` is this were read from the file at ``path``."""
+    return source == path or (source.startswith(f"{path}[") and source.endswith("]"))
 
 
 def git_commit(folder: str | os.PathLike[str] | None = None) -> str:

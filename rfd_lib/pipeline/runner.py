@@ -66,7 +66,7 @@ from rfd_lib.pipeline.output_folder import (
     report_stems,
 )
 from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
-from rfd_lib.pipeline.provenance import collect_provenance
+from rfd_lib.pipeline.provenance import Provenance, collect_provenance, providers_by_file
 from rfd_lib.pipeline.workers import ReportTask, make_reports
 from rfd_lib.report.index import run_subtitle, run_title, write_index, write_run_index
 from rfd_lib.report.outcome import SUMMARY, Report
@@ -92,6 +92,8 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     reconciliation: str = ""  # rows read = accepted + quarantined, for the analyst (not the index)
     interrupted: bool = False
+    # Per extract file: its column profile and rows read = accepted + quarantined (counts only).
+    extracts: tuple[str, ...] = ()
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -226,6 +228,7 @@ def _run(
             ],
             params_file=params.source,
             database=_database(params),
+            holds=providers_by_file(extract.spells, inputs.files),
         )
         run = AuditRun(
             audit=audit,
@@ -247,7 +250,7 @@ def _run(
                     "No Chromium, Chrome or Edge was found, so the reports are HTML only. Install one "
                     "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
                 )
-        tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium)
+        tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium, provenance)
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
@@ -255,7 +258,14 @@ def _run(
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(
-        output, index, tuple(reports), tuple(notes), seconds, _reconciliation(extract, written), interrupted
+        output,
+        index,
+        tuple(reports),
+        tuple(notes),
+        seconds,
+        _reconciliation(extract, written),
+        interrupted,
+        extracts=_files_read(extract, given=params.extracts.profile is not None),
     )
     _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
     return result
@@ -375,16 +385,21 @@ def _tasks(
     notebooks: Path,
     formats: list[str],
     chromium: Path | None,
+    provenance: Provenance,
 ) -> list[ReportTask]:
-    """Return the summary's task first (it is the slowest), then one per provider in ``stems``."""
+    """Return the summary's task first (it is the slowest), then one per provider in ``stems``.
+
+    The summary's provenance lists every input; a provider's, its own (Provenance.rows).
+    """
     from rfd_lib.report.notebook_runner import kernel_folder
 
     kernels = kernel_folder(work / "jupyter")
     audit = run.audit
     subtitle = run_subtitle(audit.quarter)
-    common = dict(run_date=run.run_date, banner=audit.policy.banner, provenance=run.provenance)
+    common = dict(run_date=run.run_date, banner=audit.policy.banner)
 
     def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:
+        rows = provenance.rows(parameters.get("provider"))
         return ReportTask(
             name=name,
             notebook=notebooks / notebook,
@@ -392,7 +407,7 @@ def _tasks(
             executed=internal / "notebooks" / f"{stem}.ipynb",
             html=output / f"{stem}.html" if "html" in formats or "pdf" in formats else None,
             pdf=output / f"{stem}.pdf" if "pdf" in formats and chromium else None,
-            context=ReportContext(title=title, subtitle=subtitle, **common),
+            context=ReportContext(title=title, subtitle=subtitle, provenance=rows, **common),
             chromium=chromium,
             kernels=kernels,
         )
@@ -412,6 +427,19 @@ def _unread_sources(extract: Extract) -> list[str]:
         "audit (reasons in the quarantine file in internal/)."
         for source, rows in zip(empty["source"], empty["rows_read"], strict=True)
     ]
+
+
+def _files_read(extract: Extract, *, given: bool) -> tuple[str, ...]:
+    """Return one line per extract read: its profile (detected or given) and its rows, counts only."""
+    how = "as given in the parameter file" if given else "detected from the header"
+    lines = []
+    for row in extract.reconciliation.itertuples(index=False):
+        spells = "" if row.spells == row.rows_accepted else f" ({row.spells:,} spells)"
+        lines.append(
+            f"{row.source}: profile {row.profile} ({how}); {row.rows_read:,} rows read = "
+            f"{row.rows_accepted:,} accepted{spells} + {row.rows_quarantined:,} quarantined"
+        )
+    return tuple(lines)
 
 
 def _reconciliation(extract: Extract, written) -> str:

@@ -40,6 +40,16 @@ from rfd_lib.yaml_model import quoted
 
 # The kinds whose share is a ratio minus one, shown signed; their denominator is not a count.
 RATIO_CHECKS = [kind.value for kind in CheckKind if kind.is_ratio]
+# Making Data Count's variation icons (rfd_lib.metrics.spc's variation_icon) → their words.
+TREND_WORDS = {
+    "common_cause": "summary_page.league_table.trend_value.common_cause",
+    "improvement_high": "summary_page.league_table.trend_value.improvement_high",
+    "improvement_low": "summary_page.league_table.trend_value.improvement_low",
+    "concern_high": "summary_page.league_table.trend_value.concern_high",
+    "concern_low": "summary_page.league_table.trend_value.concern_low",
+    "neither_high": "summary_page.league_table.trend_value.neither_high",
+    "neither_low": "summary_page.league_table.trend_value.neither_low",
+}
 
 
 def provider_title(run: AuditRun, code: str) -> str:
@@ -245,7 +255,7 @@ class SummaryPage:
                 "rate": decimal(rates.loc[codes, "rate"]).array,
                 "interval": _interval(rates.loc[codes]).array,
                 "funnel": [position[code] for code in codes],
-                "trend": trend.fillna(no_chart).str.replace("_", " ").array,
+                "trend": [_trend_words(icon, no_chart) for icon in trend],
                 "red": tally[Status.RED].astype(str).to_numpy(),
                 "amber": tally[Status.AMBER].astype(str).to_numpy(),
             }
@@ -415,6 +425,11 @@ def _headed(
         seen[heading] = key
     names = {column: heading for column, (_, heading) in headings.items()}
     return frame.rename(columns=names), classes.rename(columns=names)
+
+
+def _trend_words(icon: object, no_chart: str) -> str:
+    """Return a provider's variation icon (:mod:`rfd_lib.metrics.spc`, e.g. ``neither_high``) in words."""
+    return no_chart if pd.isna(icon) else say(TREND_WORDS[str(icon)])
 
 
 def _interval(rates: pd.DataFrame) -> pd.Series:

@@ -9,6 +9,8 @@ synthetic set against every page.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 import shutil
@@ -142,6 +144,92 @@ def test_the_pdf_carries_the_headline_figures(run):
         assert f"({code})" in text and "Page 1 of" in text and "Provenance" in text
     summary = pdf_text(run.output / "summary.pdf")
     assert "ZK1" in summary  # the heavy user is named on the funnel plot and in the league table
+
+
+def pdf_pages(path: Path) -> list[list[str]]:
+    """Return each page's lines of text (blanks collapsed), without the page-number footer line."""
+    pages = []
+    for page in pdf_text(path).split("\f"):
+        lines = [" ".join(line.split()) for line in page.splitlines() if line.strip()]
+        if lines and re.search(r"Page \d+ of \d+$", lines[-1]):
+            lines.pop()
+        pages.append(lines)
+    while pages and not pages[-1]:
+        pages.pop()
+    return pages
+
+
+def lead_ins(html: Path) -> tuple[set[str], list[str]]:
+    """Return a report's headings, and the text of each markdown cell that introduces a chart or table.
+
+    A lead-in (a heading with its opening sentences, or a sentence such as "Why ... not counted:")
+    is a markdown cell followed by a cell of outputs; it belongs on the page of what it introduces.
+    """
+
+    def text(element) -> str:
+        blocks = element.find_all(["h1", "h2", "h3", "h4", "p", "li"]) or [element]
+        return " ".join(" ".join(block.get_text().split()) for block in blocks)
+
+    soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+    headings = {text(heading) for heading in soup.select("main h1, main h2, main h3, main h4")}
+    cells = soup.select("main > div.jp-Cell")
+    leads = [
+        text(cell)
+        for cell, following in itertools.pairwise(cells)
+        if "jp-MarkdownCell" in cell["class"] and "jp-MarkdownCell" not in following["class"]
+    ]
+    return headings, leads
+
+
+def test_no_pdf_page_ends_with_a_heading_or_a_lead_in_parted_from_its_section(run):
+    """Page by page (pdftotext), no page but the last ends on a heading or on what a chart's
+    or table's lead-in says before it: the lead-in goes over to the next page with what it
+    introduces. (The provider reports once left "Compared with peers" and "Trend" with their
+    opening sentence at the foot of a page, their charts on the next.)"""
+    for report in run.reports:
+        headings, leads = lead_ins(report.html)
+        assert headings and leads, report.name
+        pages = pdf_pages(report.pdf)
+        assert len(pages) > 2, report.name
+        for number, lines in enumerate(pages[:-1], start=1):
+            ending = " ".join(lines[-2:])
+            assert lines[-1] not in headings, f"{report.name}.pdf page {number} ends with {lines[-1]!r}"
+            parted = [lead for lead in leads if lines[-1] == lead or ending in lead]
+            assert not parted, f"{report.name}.pdf page {number} ends with the lead-in {parted[0][:80]!r}"
+
+
+def test_the_provenance_is_whole_on_one_page_with_its_heading(run):
+    """No last page holding the provenance table's last few rows on their own."""
+    for report in run.reports:
+        pages = pdf_pages(report.pdf)
+        (page,) = [lines for lines in pages if "Provenance" in lines]
+        assert page is pages[-1] and any(line.startswith("run at ") for line in page), report.name
+        assert any(line.startswith("rule file ") for line in page), report.name
+
+
+def provenance_rows(html: Path) -> dict[str, str]:
+    section = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one("section.provenance")
+    return {row.th.get_text(strip=True): row.td.get_text(strip=True) for row in section.find_all("tr")}
+
+
+def test_a_provider_report_lists_its_own_inputs_and_one_digest_of_the_other_providers(run, extracts):
+    files = sorted(extracts.glob("Z*.csv"))
+    assert len(files) == 20
+    summary = provenance_rows(run.output / "summary.html")
+    assert [label for label in summary if label.startswith("input Z")] == [f"input {f.name}" for f in files]
+    for code in PROVIDERS:
+        rows = provenance_rows(run.output / f"{code}.html")
+        assert [label for label in rows if label.startswith("input ")] == [
+            f"input {code}.csv",
+            "input populations.csv",
+            "input expectations.yaml",
+            "input code_lists.yaml",
+            "input wording.yaml",
+        ]
+        assert rows[f"input {code}.csv"] == summary[f"input {code}.csv"]
+        # `sha256sum <the other 19 files> | LC_ALL=C sort -k2 | sha256sum`, as the README says.
+        others = "".join(f"{summary[f'input {f.name}']}  {f.name}\n" for f in files if f.stem != code)
+        assert rows["other providers' extracts (19 files)"] == hashlib.sha256(others.encode()).hexdigest()
 
 
 def test_no_identifier_or_small_count_reaches_a_report(run, identifiers):

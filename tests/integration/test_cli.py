@@ -51,3 +51,63 @@ def test_the_installed_command_runs():
     )
     assert done.returncode == 0, done.stderr
     assert "2K_RFD_back" in done.stdout
+
+
+def test_run_prints_each_extract_files_profile_and_rows_and_never_a_value(tmp_path, capsys):
+    """The README's promise: per file, the profile (detected) and rows read = accepted + quarantined."""
+    import json
+
+    from rfd_lib.extracts.reading import load_extracts
+    from rfd_lib.synthetic import write_extracts
+
+    extracts = write_extracts(tmp_path / "extracts", scale=0.1).folder
+    lines = (extracts / "ZH8.csv").read_text(encoding="utf-8-sig").splitlines()
+    broken = [lines[0], *(line + ",surplus" for line in lines[1:6]), *lines[6:]]  # 5 rows quarantined
+    (extracts / "ZH8.csv").write_text("\n".join(broken) + "\n", encoding="utf-8")
+    files = [str(extracts / "ZH8.csv"), str(extracts / "ZK1.csv")]
+    params = tmp_path / "q2.yaml"
+    params.write_text(
+        json.dumps(
+            {
+                "name": "q2",
+                "extracts": {"files": files},
+                "populations": str(extracts / "populations.csv"),
+                "providers": ["ZH8"],
+                "formats": ["html"],
+                "output": str(tmp_path / "q2"),
+                "jobs": 1,
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert main(["run", str(params), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    expected = load_extracts(files).reconciliation.set_index("source")
+    assert expected.loc[files[0], "rows_quarantined"] == 5
+    for file in files:
+        counts = expected.loc[file]
+        line = (
+            f"{file}: profile sus_apcs (detected from the header); {counts['rows_read']:,} rows read = "
+            f"{counts['rows_accepted']:,} accepted + {counts['rows_quarantined']:,} quarantined"
+        )
+        assert line in out.splitlines(), out
+    values = {field for row in broken[1:] for field in row.split(",") if len(field) > 5}
+    assert not [value for value in values if value in out], "a value of the extract was printed"
+
+
+def test_a_profile_given_in_the_parameter_file_is_said_to_be_given():
+    from rfd_lib.extracts.reading import Extract
+    from rfd_lib.pipeline.runner import _files_read
+
+    reconciliation = pd.DataFrame(
+        [
+            {"source": "hes.csv", "profile": "hes_apc", "rows_read": 12, "rows_accepted": 10}
+            | {"rows_quarantined": 2, "spells": 4}
+        ]
+    )
+    empty = pd.DataFrame()
+    extract = Extract(empty, empty, empty, reconciliation)
+    assert _files_read(extract, given=True) == (
+        "hes.csv: profile hes_apc (as given in the parameter file); 12 rows read = 10 accepted "
+        "(4 spells) + 2 quarantined",
+    )

@@ -196,3 +196,74 @@ def test_versions_are_the_installed_ones(run_files, monkeypatch):
     assert dict(found.rows())["packages"].startswith(f"pandas {pd.__version__}, numpy ")
     assert found.rfd_lib_version == importlib.metadata.version("rfd-audit")
     assert re.fullmatch(r"3\.\d+\.\d+\S*", found.python)
+
+
+@pytest.fixture
+def four_providers(tmp_path):
+    """Extracts of RA1, RB2 and RC3 (one file each), one shared by RA1 and RD4, one with no usable row."""
+    rule = _write(tmp_path / "rules" / "rule.sql", b"SELECT 1\n")
+    folder = tmp_path / "extracts"
+    files = {name: _write(folder / name, name.encode() * 3) for name in ("ra1.csv", "rb2.csv", "rc3.csv")}
+    files["shared.xlsx"] = _write(folder / "shared.xlsx", b"two providers")
+    files["broken.csv"] = _write(folder / "broken.csv", b"every row quarantined")
+    populations = _write(folder / "populations.csv", b"provider_code,catchment_population\n")
+    spells = pd.DataFrame(
+        {
+            "source": pd.Categorical(
+                [str(files["ra1.csv"])] * 2
+                + [str(files["rb2.csv"]), str(files["rc3.csv"])]
+                + [f"{files['shared.xlsx']}[Spells]"] * 2
+            ),
+            "provider_code": pd.array(["RA1", "RA1", "RB2", "RC3", "RA1", "RD4"], dtype="string"),
+        }
+    )
+    holds = provenance.providers_by_file(spells, list(files.values()))
+    found = collect_provenance(rule_file=rule, inputs=[*files.values(), populations], holds=holds)
+    return found, files, populations
+
+
+def test_each_extract_file_holds_the_providers_of_the_spells_read_from_it(four_providers):
+    _, files, _ = four_providers
+    spells = pd.DataFrame(
+        {
+            "source": [
+                str(files["ra1.csv"]),
+                f"{files['shared.xlsx']}[Spells]",
+                f"{files['shared.xlsx']}[x]",
+            ],
+            "provider_code": ["RA1", "RA1", "RD4"],
+        }
+    )
+    held = provenance.providers_by_file(spells, [files["ra1.csv"], files["shared.xlsx"], files["broken.csv"]])
+    assert held == {files["ra1.csv"]: ("RA1",), files["shared.xlsx"]: ("RA1", "RD4"), files["broken.csv"]: ()}
+
+
+def test_a_providers_report_lists_its_own_inputs_and_one_digest_of_the_rest(four_providers):
+    found, files, _ = four_providers
+    rows = dict(found.rows("RA1"))
+    inputs = [label for label in rows if label.startswith("input ")]
+    # Its own file, the file it shares with RD4, and what every report uses.
+    assert inputs == ["input ra1.csv", "input shared.xlsx", "input populations.csv"]
+    others = [files[name] for name in ("rb2.csv", "rc3.csv", "broken.csv")]
+    # What `sha256sum rb2.csv rc3.csv broken.csv | LC_ALL=C sort -k2 | sha256sum` prints.
+    listing = "".join(sorted(f"{sha256_file(path)}  {path.name}\n" for path in others))
+    assert rows["other providers' extracts (3 files)"] == hashlib.sha256(listing.encode()).hexdigest()
+    assert not any(path.name in repr(found.rows("RA1")) for path in others)
+    rd4 = [label for label, _ in found.rows("RD4") if label.startswith(("input ", "other"))]
+    assert rd4 == ["input shared.xlsx", "input populations.csv", "other providers' extracts (4 files)"]
+
+
+def test_the_summary_lists_every_input_and_a_provider_with_no_file_gets_the_digest_of_all(four_providers):
+    found, files, populations = four_providers
+    summary = [label for label, _ in found.rows() if label.startswith(("input ", "other"))]
+    assert summary == [f"input {path.name}" for path in [*files.values(), populations]]
+    alone = [label for label, _ in found.rows("RZ9") if label.startswith(("input ", "other"))]
+    assert alone == ["input populations.csv", "other providers' extracts (5 files)"]
+    labels = [label for label, _ in found.rows("RA1")]
+    assert labels[labels.index("other providers' extracts (3 files)") + 1] == "rfd_lib version"
+
+
+def test_without_holdings_every_report_lists_every_input(run_files):
+    rule, params, inputs = run_files
+    found = collect_provenance(rule_file=rule, inputs=inputs, params_file=params)
+    assert found.rows("RAJ") == found.rows()
