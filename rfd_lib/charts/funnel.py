@@ -46,12 +46,14 @@ def funnel_chart(
     period_label: str = "2025/26 Q1",
     rate_unit: str | None = None,
     highlight: str | None = None,
+    population_label: str | None = None,
 ) -> Chart:
     """Return the funnel plot of ``result`` as a :class:`~rfd_lib.charts.house_style.Chart`.
 
     ``highlight`` is a provider to ring and label (``gid`` ``highlight-<code>``), for its own report.
     ``rate_unit`` names the rates (the y axis), by default the wording file's
-    ``charts.funnel.default_rate_unit`` ("RFD spells per 100,000 population").
+    ``charts.funnel.default_rate_unit`` ("RFD spells per 100,000 population"); ``population_label``
+    names the populations (the x axis), by default ``charts.funnel.x_axis``.
 
     ``title`` defaults to one that names the measure, the period and how many providers are
     outside the widest limits. The caption (also the alt text) says what the points and lines
@@ -151,7 +153,7 @@ def funnel_chart(
                     color=NHS["dark_blue"],
                 )
 
-        axes.set_xlabel(say("charts.funnel.x_axis"))
+        axes.set_xlabel(population_label or say("charts.funnel.x_axis"))
         axes.set_ylabel(rate_unit)
         axes.set_ylim(bottom=0)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))

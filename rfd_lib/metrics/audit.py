@@ -10,7 +10,7 @@ starts from is not kept in the result.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -20,7 +20,7 @@ from rfd_lib.metrics.activity import label_activity
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
-from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure
+from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure, protect
 from rfd_lib.metrics.expectations import Expectations, load_expectations
 from rfd_lib.metrics.funnel import FunnelResult, funnel
 from rfd_lib.metrics.periods import rolling_total
@@ -30,9 +30,17 @@ from rfd_lib.metrics.publish import (
     published_volumes,
     published_waterfall,
 )
-from rfd_lib.metrics.rates import rates
+from rfd_lib.metrics.rates import (
+    CATCHMENT_POPULATION,
+    QUARTER_YEARS,
+    Denominator,
+    rate_denominator,
+    rates,
+    true_count_range,
+)
 from rfd_lib.metrics.spc import XmR, xmr, xmr_by
 from rfd_lib.metrics.volumes import audit_quarters, repeat_intervals, volumes, waterfall
+from rfd_lib.yaml_model import listed
 
 if TYPE_CHECKING:  # unpickling an AuditMetrics needs no rule compiler
     from rfd_lib.engine.rule import Rule
@@ -58,7 +66,10 @@ class AuditMetrics:
     ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's counted RFDs
     over ``quarters`` (XmR). ``notes`` say what a reader must know about the data. ``funnel`` is
     None when no provider can be compared, and ``funnel_missing`` then says why.
-    ``expectations`` are the settings the figures were worked out with.
+    ``expectations`` are the settings the figures were worked out with. Rates (and the funnel)
+    are per 100,000 people a year, annualised from the quarter, and ``rate_denominator`` names
+    the population they divide by: ``"adult_population"`` (19+) or ``"catchment_population"``
+    (all ages; see :mod:`rfd_lib.metrics.rates`).
     """
 
     quarter: str
@@ -75,6 +86,7 @@ class AuditMetrics:
     expectations: Expectations
     notes: list[str] = field(default_factory=list)
     funnel_missing: str | None = None
+    rate_denominator: str = CATCHMENT_POPULATION
 
     @property
     def providers(self) -> list[str]:
@@ -105,10 +117,12 @@ def audit_metrics(
 
     ``classified`` is what :func:`rfd_lib.classify` returns for an extract (``rfd-audit classify``
     writes it). ``quarter`` is the quarter audited (default: the last the extract covers); the
-    quarters charted run from the extract's first to ``quarter``. ``populations`` (provider_code,
-    catchment_population) gives rates and the funnel; without it they are not assessable.
-    Raises :class:`AuditError` when the spells have no admission date or ``quarter`` is not one
-    the extract covers.
+    quarters charted run from the extract's first to ``quarter``, each spell in the quarter of
+    its ``expectations.period_date`` (the discharge date by default); spells without that date
+    are counted in the notes. ``populations`` (provider_code, catchment_population and
+    optionally adult_population) gives rates and the funnel; without it they are not assessable.
+    Raises :class:`AuditError` when no spell has the period date or ``quarter`` is not one the
+    extract covers.
     """
     from rfd_lib.engine.rule import load_rule  # here, not above: unpickling an AuditMetrics needs no compiler
 
@@ -117,7 +131,7 @@ def audit_metrics(
     expectations.check_against(compiled)
     code_lists = code_lists or load_code_lists()
     try:
-        covered = audit_quarters(classified)
+        covered = audit_quarters(classified, expectations.period_date)
     except ValueError as error:
         raise AuditError(f"{error}: nothing to audit", hint="check the extract has dated spells") from None
     quarter = quarter or covered[-1]
@@ -141,16 +155,26 @@ def audit_metrics(
     ]
     facet = facet.rename(columns={"numerator": "spells", "numerator_suppressed": "spells_suppressed"})
     recent = quarters[-expectations.rolling_quarters :]
-    notes = _notes(activity, quarters, covered, recent)
+    notes = _notes(activity, quarters, covered, recent, expectations.period_date, policy)
     counted = published[["provider_code", "quarter", "counted", "counted_suppressed"]]
+    denominator = CATCHMENT_POPULATION
     if populations is not None:
-        rated = rates(counted, populations, count="counted")
+        # Published counts, so the interval allows for their rounding.
+        rated = rates(counted, populations, count="counted", policy=policy)
+        chosen = rate_denominator(populations, providers)
+        denominator = chosen.column
+        notes.append(_rate_note(chosen, policy))
         compared, note = _compare(rated, quarter, expectations)
         notes += [note] if note else []
         missing = note if compared is None else None
     else:
         rated = counted.assign(
-            population=pd.NA, rate=pd.NA, rate_lower=pd.NA, rate_upper=pd.NA, rate_note="no population file"
+            population=pd.NA,
+            denominator=pd.NA,
+            rate=pd.NA,
+            rate_lower=pd.NA,
+            rate_upper=pd.NA,
+            rate_note="no population file",
         )
         compared, missing = None, NO_POPULATION
         notes.append(
@@ -171,6 +195,7 @@ def audit_metrics(
         expectations=expectations,
         notes=notes,
         funnel_missing=missing,
+        rate_denominator=denominator,
     )
 
 
@@ -179,8 +204,11 @@ def _compare(
 ) -> tuple[FunnelResult | None, str | None]:
     """Return the funnel of the providers' rates in ``quarter`` (None if none can be compared) and a note.
 
-    The note says why there is no funnel, or that too few providers to estimate overdispersion
-    (a trust auditing itself) left the limits exact Poisson, not adjusted; None when all is as usual.
+    The funnel compares the rates the report shows: the published counts over the quarter's
+    person-years (the rates' population × ¼), so its rates and limits are per 100,000 a year;
+    its x axis is the population again. The note says why there is no funnel, or that too few
+    providers to estimate overdispersion (a trust auditing itself) left the limits exact
+    Poisson, not adjusted; None when all is as usual.
     """
     peers = rated[rated["quarter"] == quarter][["provider_code", "counted", "population"]]
     comparable = int(peers[["counted", "population"]].notna().all(axis=1).sum())
@@ -199,7 +227,17 @@ def _compare(
         )
         overdispersion = "none"
     levels = expectations.funnel_levels
-    return funnel(peers, count="counted", overdispersion=overdispersion, levels=levels), note
+    years = peers.assign(person_years=peers["population"].astype("Float64") * QUARTER_YEARS)
+    result = funnel(
+        years, count="counted", population="person_years", overdispersion=overdispersion, levels=levels
+    )
+    # Scaling every population alike moves no provider: only the rates' unit is per year.
+    people = result.providers["provider_code"].map(peers.set_index("provider_code")["population"])
+    return replace(
+        result,
+        providers=result.providers.assign(population=people.astype("Int64")),
+        curve=result.curve.assign(population=result.curve["population"] / QUARTER_YEARS),
+    ), note
 
 
 def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: str) -> XmR:
@@ -209,14 +247,70 @@ def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: st
     return xmr(rows.set_index("quarter")[column].astype("Float64"), improvement=improvement)
 
 
-def _notes(activity: pd.DataFrame, quarters: list[str], covered: list[str], recent: list[str]) -> list[str]:
-    """Return what a reader must know: spells outside the quarters charted, and the windows used."""
-    notes = [f"Quarters are NHS financial quarters; the extract covers {covered[0]} to {covered[-1]}."]
-    outside = activity["kind"].eq("rfd") & ~activity["quarter"].isin(quarters)
-    if outside.any():
+def _notes(
+    activity: pd.DataFrame,
+    quarters: list[str],
+    covered: list[str],
+    recent: list[str],
+    period_date: str,
+    policy: Disclosure,
+) -> list[str]:
+    """Return what a reader must know: the date that sets a quarter, spells in none, the windows used."""
+    date = period_date.replace("_", " ")
+    notes = [
+        f"Quarters are NHS financial quarters of each spell's {date}; the extract covers "
+        f"{covered[0]} to {covered[-1]}."
+    ]
+    rfd = activity["kind"].eq("rfd")
+    undated = _published_count(int((rfd & activity["quarter"].isna()).sum()), policy)
+    if undated is not None:
         notes.append(
-            "Some RFD-coded spells fall outside the quarters charted (their quarter's date is missing, "
-            "or after the quarter audited) and are not in these figures."
+            f"RFD-coded spells with no {date} yet (a patient may still be in hospital), so in no "
+            f"quarter and not in these figures: {undated}."
         )
+    if (rfd & activity["quarter"].notna() & ~activity["quarter"].isin(quarters)).any():
+        notes.append("Some RFD-coded spells fall after the quarter audited and are not in these figures.")
     notes.append(f"Repeat intervals cover the counted RFDs of {recent[0]} to {recent[-1]}.")
     return notes
+
+
+def _published_count(count: int, policy: Disclosure) -> str | None:
+    """Return ``count`` as a circulated note may say it (``"1–7"`` if small, rounded); None for 0."""
+    if count == 0:
+        return None
+    protected = protect(pd.DataFrame({"spells": [count]}), ["spells"], policy=policy)
+    if protected["spells_suppressed"].iat[0]:
+        return f"1–{policy.threshold}"
+    return f"{int(protected['spells'].iat[0]):,}"
+
+
+def _rate_note(denominator: Denominator, policy: Disclosure) -> str:
+    """Return what the rates are per (which population, per year) and what their interval allows for."""
+    if denominator.adult:
+        per = (
+            "Rates are counted RFDs per 100,000 adults (19+) per year: the populations file's adult "
+            "population, as the rule counts adults (19–120) only."
+        )
+    else:
+        per = "Rates are counted RFDs per 100,000 population (all ages) per year. "
+        if denominator.without_adult:
+            without = listed(list(denominator.without_adult))
+            per += (
+                f"The populations file gives no adult population for {without}, so every rate uses "
+                "the whole catchment population, for all to compare alike; "
+            )
+        else:
+            per += "The populations file gives no adult population, so rates use the whole catchment; "
+        per += "as the rule counts adults (19–120) only, an adult rate would be higher."
+    annualised = " Each is annualised from the quarter (the quarter's count × 4)."
+    if policy.circulating:
+        published = 10 * policy.rounding
+        lowest, highest = (int(end[0]) for end in true_count_range([published], policy))
+        interval = (
+            " Its 95 % interval allows for the rounding of the published count: from the lower limit "
+            "of the smallest true count it can stand for to the upper limit of the largest "
+            f"(a published {published} is a true {lowest} to {highest})."
+        )
+    else:
+        interval = " Its 95 % interval is the exact Poisson interval of the count."
+    return per + annualised + interval

@@ -15,10 +15,14 @@ repeat                   counted RFDs within the repeat window of another counte
 facet_joint_injection    facet joint injection spells                     lumbar injection spells
 day_case                 counted RFDs done as day cases                   counted RFDs
 change_from_baseline     counted RFDs this quarter                        baseline's mean a quarter
-expected_rate            counted RFDs per 100,000 population              the expected rate
+expected_rate            counted RFDs per 100,000 a year (annualised)     the expected rate
 =======================  ===============================================  ===========================
 
-For the last two the share is the ratio minus one: +0.25 is a quarter above the baseline. For the
+For the last two the share is the ratio minus one: +0.25 is a quarter above the baseline. The
+expected-rate check's denominator is the quarter's person-years (the population, adults 19+ when
+the populations file gives them for every provider, × ¼ year; see :mod:`rfd_lib.metrics.rates`),
+so counted RFDs over it, per 100,000, is the rate the reports show: a year's, annualised from
+the quarter, in the unit of ``expected_rate_per_100000``. For the
 two pathway checks ``unassessed`` counts the counted RFDs left out of the denominator because
 they have no patient identifier or their look-back starts before the extract (``<NA>`` for
 the other checks).
@@ -30,6 +34,7 @@ import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.metrics.rates import QUARTER_YEARS, rate_denominator
 from rfd_lib.metrics.status import Status
 from rfd_lib.metrics.volumes import grid
 
@@ -61,7 +66,8 @@ def restricted_use_checks(
     """Return the counts of every check for every provider and quarter, one row each (:data:`COLUMNS`).
 
     ``activity`` is :func:`rfd_lib.metrics.activity.label_activity`'s output; ``populations`` has
-    ``provider_code`` and ``catchment_population`` (needed for ``expected_rate`` only). Counts
+    ``provider_code``, ``catchment_population`` and optionally ``adult_population`` (needed for
+    ``expected_rate`` only, which divides by the population the rates do). Counts
     are raw, and not yet judged: ``status`` is "not assessable" where the data cannot answer the
     check or there is nothing to judge (the note says why), and ``<NA>`` otherwise.
     :func:`rfd_lib.metrics.publish.published_checks` protects the counts and only then works out
@@ -190,11 +196,17 @@ def _expected_rate(
         return _not_assessable(rows.assign(note=pd.NA), "no expected rate in the parameters")
     if populations is None:
         return _not_assessable(rows.assign(note=pd.NA), "no population file")
-    population = rows["provider_code"].map(populations.set_index("provider_code")["catchment_population"])
-    result = rows.assign(numerator=rows["denominator"], denominator=population.astype("Int64"))
-    result["note"] = pd.Series(pd.NA, index=rows.index, dtype="string").mask(
-        population.isna(), "no population for " + rows["provider_code"]
-    )
+    denominator = rate_denominator(populations, rows["provider_code"])
+    population = rows["provider_code"].map(populations.set_index("provider_code")[denominator.column])
+    # Person-years in the quarter: counted RFDs over them, per 100,000, is the annualised rate.
+    person_years = population.astype("Float64") * QUARTER_YEARS
+    result = rows.assign(numerator=rows["denominator"], denominator=person_years)
+    people = "adults (19+)" if denominator.adult else "population (all ages)"
+    result["note"] = pd.Series(
+        f"of: person-years in the quarter, {people} × ¼; the rate is a year's, annualised from the quarter",
+        index=rows.index,
+        dtype="string",
+    ).mask(population.isna(), "no population for " + rows["provider_code"])
     result.loc[population.isna(), "status"] = Status.NOT_ASSESSABLE
     return result
 

@@ -13,12 +13,18 @@ from rfd_lib.metrics.pathways import interval_bands
 from rfd_lib.metrics.periods import financial_quarter, quarter_range
 
 
-def audit_quarters(classified: pd.DataFrame) -> list[str]:
-    """Return the quarters an extract covers: from its first to its last admission's quarter."""
-    admitted = classified["admission_date"].dropna()
-    if admitted.empty:
-        raise ValueError("the spells have no admission dates, so they cover no quarter")
-    first, last = financial_quarter(pd.Series([admitted.min(), admitted.max()])).tolist()
+def audit_quarters(classified: pd.DataFrame, date: str = "discharge_date") -> list[str]:
+    """Return the quarters an extract covers: from its first to its last quarter of ``date``.
+
+    ``date`` is the date that puts a spell in a quarter (``expectations.period_date``: the
+    discharge date by default), so the quarters charted are those the spells are counted in. A
+    spell without that date (not yet discharged) is in no quarter. Raises ``ValueError`` when no
+    spell has the date.
+    """
+    dated = classified[date].dropna()
+    if dated.empty:
+        raise ValueError(f"the spells have no {date.replace('_', ' ')}s, so they cover no quarter")
+    first, last = financial_quarter(pd.Series([dated.min(), dated.max()])).tolist()
     return quarter_range(first, last)
 
 

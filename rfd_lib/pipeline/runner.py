@@ -195,7 +195,7 @@ def _run(
     # Checked on the spells read, before anything is written.
     chosen = _providers(params, extract.spells, providers)
     stems = report_stems(chosen)
-    quarter = _quarter(params, extract.spells)
+    quarter = _quarter(params, extract.spells, expectations.period_date)
     population_file = Path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
     if populations is not None:
@@ -359,12 +359,12 @@ def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] 
     return wanted
 
 
-def _quarter(params: RunParams, spells: pd.DataFrame) -> str:
-    """Return the quarter audited; ParamsError when the data does not cover it."""
+def _quarter(params: RunParams, spells: pd.DataFrame, period_date: str) -> str:
+    """Return the quarter audited (of ``period_date``); ParamsError when the data does not cover it."""
     try:
-        covered = audit_quarters(spells)
-    except ValueError:
-        raise ParamsError(f"{params.source}: the extracts have no dated spells to audit") from None
+        covered = audit_quarters(spells, period_date)
+    except ValueError as error:
+        raise ParamsError(f"{params.source}: {error}: nothing to audit") from None
     if params.quarter is None:
         return covered[-1]
     if params.quarter not in covered:

@@ -245,7 +245,7 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry
                 say("run_index.headline.counted"),
                 counts(volume["counted"], volume["counted_suppressed"]).iat[0],
             ),
-            (say("run_index.headline.rate"), decimal(rate["rate"]).iat[0]),
+            (say("run_index.headline.rate", per=run.rate_per()), decimal(rate["rate"]).iat[0]),
             (
                 say("run_index.headline.funnel"),
                 say("shared.funnel_not_compared") if audit.funnel is None else audit.funnel.position(code),

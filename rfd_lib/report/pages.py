@@ -86,7 +86,10 @@ class ProviderPage:
                     _one(volume["counted"], volume["counted_suppressed"]),
                     say("provider_page.headline.counted", quarter=self.audit.quarter),
                 ),
-                (decimal(pd.Series([rate["rate"]])).iat[0], say("provider_page.headline.rate")),
+                (
+                    decimal(pd.Series([rate["rate"]])).iat[0],
+                    say("provider_page.headline.rate", per=self.run.rate_per(), quarter=self.audit.quarter),
+                ),
                 (self.funnel_position(), say("provider_page.headline.funnel")),
                 (str(int(reds)), say("provider_page.headline.red_checks")),
             ]
@@ -141,12 +144,7 @@ class ProviderPage:
         """Return the peers' funnel plot with this provider ringed (a note if there is none)."""
         if self.audit.funnel is None:
             return paragraphs([_funnel_missing(self.audit)], "note")
-        return funnel_chart(
-            self.audit.funnel,
-            period_label=self.audit.quarter,
-            rate_unit=say("shared.rate_unit"),
-            highlight=self.code,
-        )
+        return funnel_chart(self.audit.funnel, highlight=self.code, **_funnel_labels(self.run))
 
     def spc_chart(self) -> Chart | Fragment:
         """Return the XmR chart of the provider's counted RFDs per quarter (a note if too few)."""
@@ -224,9 +222,7 @@ class SummaryPage:
         """Return the funnel plot of every provider's rate in the quarter (a note if there is none)."""
         if self.audit.funnel is None:
             return paragraphs([_funnel_missing(self.audit)], "note")
-        return funnel_chart(
-            self.audit.funnel, period_label=self.audit.quarter, rate_unit=say("shared.rate_unit")
-        )
+        return funnel_chart(self.audit.funnel, **_funnel_labels(self.run))
 
     def league_table(self) -> Fragment:
         """Return one row per provider: counted RFDs, rate with its interval, funnel, trend, statuses."""
@@ -275,13 +271,18 @@ class SummaryPage:
             "amber": "summary_page.league_table.amber",
         }
         # The rolling window is a parameter: its heading says how many quarters it adds up.
-        values = {"last_quarters": {"quarters": self.audit.expectations.rolling_quarters}}
+        values = {
+            "last_quarters": {"quarters": self.audit.expectations.rolling_quarters},
+            "rate": {"per": self.run.rate_per()},
+        }
         frame, classes = _headed(
             frame,
             classes,
             {column: (key, say(key, **values.get(column, {}))) for column, key in headings.items()},
         )
-        note = self.footnote if any_suppressed(volumes["counted_suppressed"]) else None
+        note = say("summary_page.league_table.rate_note", per=self.run.rate_per(), quarter=quarter)
+        if any_suppressed(volumes["counted_suppressed"]):
+            note = f"{self.footnote} {note}"
         return table(frame, classes=classes, footnote=note)
 
     def check_matrix(self) -> Fragment:
@@ -399,6 +400,15 @@ def _listed(codes: list[str], limit: int = 10) -> str:
     """Return the first ``limit`` codes, each cut to fit a line, and how many more there are."""
     shown = ", ".join(data_text(code) for code in codes[:limit])
     return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit:,} more"
+
+
+def _funnel_labels(run: AuditRun) -> dict[str, str]:
+    """Return the funnel plot's period, rate unit and x axis: rates a year, per the rates' population."""
+    return {
+        "period_label": say("shared.rate_period", quarter=run.audit.quarter),
+        "rate_unit": say("shared.rate_unit", per=run.rate_per()),
+        "population_label": run.population_axis(),
+    }
 
 
 def _funnel_missing(audit: AuditMetrics) -> str:

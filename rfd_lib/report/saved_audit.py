@@ -18,8 +18,18 @@ from pathlib import Path
 from rfd_lib.atomic import write_atomically
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import AuditMetrics
+from rfd_lib.wording import say
 
 GUIDANCE = "NHS England Evidence-Based Interventions: lumbar radiofrequency facet joint denervation"
+# What the rates are per, and the funnel plot's x axis, by the population they divide by.
+RATE_PER = {
+    "adult_population": "shared.rate_per.adult_population",
+    "catchment_population": "shared.rate_per.catchment_population",
+}
+POPULATION_AXIS = {
+    "adult_population": "shared.population_axis.adult_population",
+    "catchment_population": "shared.population_axis.catchment_population",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,14 @@ class AuditRun:
     def provider_name(self, code: str) -> str:
         """Return the provider's name, or its code when the populations file gives none."""
         return self.provider_names.get(code) or code
+
+    def rate_per(self) -> str:
+        """Return what every rate of the run is per, e.g. "per 100,000 adults (19+) per year"."""
+        return say(RATE_PER[self.audit.rate_denominator])
+
+    def population_axis(self) -> str:
+        """Return the funnel plot's x axis: the population the rates are per."""
+        return say(POPULATION_AXIS[self.audit.rate_denominator])
 
 
 def save_run(run: AuditRun, target: str | os.PathLike[str]) -> Path:

@@ -8,7 +8,8 @@ makes one large quarter of spells for the speed benchmarks.
 How this set is made
 --------------------
 It is a test fixture, not a model of the NHS. Twenty made-up providers (codes ZA1 … ZT0, names
-beginning "Synthetic", catchments of 150,000 to 1,480,000 people) each get their own random stream
+beginning "Synthetic", catchments of 150,000 to 1,480,000 people, of whom 76 to 82 % are adults
+aged 19 and over: ``populations.csv`` gives both) each get their own random stream
 from ``(seed, provider number)``. For each, patients are drawn from Poisson counts at rates per
 100,000 a year and walked through a pathway in vectorised steps: sometimes a facet joint injection
 (V54.4) first; a medial branch block (A57.7 / A73.5 with a lumbar site code), sometimes two; RFD
@@ -17,7 +18,9 @@ months later (against the 16-month policy) or 16-30 months later, with or withou
 Alongside come epidurals, back-pain admissions with or without procedures, back surgery, other V48
 codes and about 3 % unrelated spells. Pathways start up to ``pathways.LOOKBACK_DAYS`` before the extract so
 that repeats are in steady state; only spells inside the quarters are kept, so (as in real
-extracts) some RFDs early in the period have their block before it. Each spell's codes, admission
+extracts) some RFDs early in the period have their block before it. A spell still in hospital
+when the extract was taken (discharged after its last day) has no discharge date, as in SUS+.
+Each spell's codes, admission
 method, category, classification, ages and NULLs are then drawn from pools by kind of spell, with
 the provider's style setting the shares: a heavy user (far more RFD per 100,000, rising, many
 without a block, many quick repeats), a bad coder (missing site codes, off-list diagnoses, lower
@@ -215,6 +218,7 @@ def write_extracts(
     folder.mkdir(parents=True, exist_ok=True)
     window = pathways.quarter_window(last_quarter, quarters)
     frames, anomalies = _make_set(seed, window, scale)
+    adults = _adult_populations(seed)
     extracts = []
     providers: dict[str, dict[str, object]] = {}
     for provider in _PROVIDERS:
@@ -226,6 +230,7 @@ def write_extracts(
             "name": provider.name,
             "archetype": provider.archetype,
             "catchment_population": provider.catchment_population,
+            "adult_population": int(adults[provider.code]),
             "file": path.name,
             "encoding": fmt.encoding,
             "bom": fmt.encoding == "utf-8-sig",
@@ -241,6 +246,7 @@ def write_extracts(
             "provider_code": [p.code for p in _PROVIDERS],
             "provider_name": [p.name for p in _PROVIDERS],
             "catchment_population": [p.catchment_population for p in _PROVIDERS],
+            "adult_population": [int(adults[p.code]) for p in _PROVIDERS],
         }
     )
     _atomic(populations, lambda target: table.to_csv(target, index=False, lineterminator="\n"))
@@ -322,6 +328,15 @@ def national_quarter(n: int, *, seed: int = 2025) -> pd.DataFrame:
     return _assemble(parts)
 
 
+def _adult_populations(seed: int) -> dict[str, int]:
+    """Return each provider's adults (19+): 76 to 82 % of its catchment, from its own random stream."""
+    share = np.random.default_rng([seed, 2_000_029]).uniform(0.76, 0.82, len(_PROVIDERS))
+    people = np.array([provider.catchment_population for provider in _PROVIDERS])
+    return dict(
+        zip([provider.code for provider in _PROVIDERS], np.rint(people * share).astype(int), strict=True)
+    )
+
+
 def _make_set(
     seed: int, window: pathways.Window, scale: float
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
@@ -377,7 +392,7 @@ def _provider_frame(
     columns = _render(
         rng, style, kind, day, patient, people, ids,
         pa.array([provider.code], pa.large_string()).take(np.zeros(len(kind), np.int64)),
-        draw(rng, sites, len(kind)),
+        draw(rng, sites, len(kind)), extract_end=window.end,
     )  # fmt: skip
     return _assemble({column: [values] for column, values in columns.items()})
 
@@ -392,8 +407,14 @@ def _render(
     ids: np.ndarray,
     provider: pa.Array,
     site_name: pa.Array,
+    *,
+    extract_end: int | None = None,
 ) -> dict[str, pa.Array | tuple[np.ndarray, np.ndarray]]:
-    """Return the SUS+ columns of the planned spells: text as Arrow arrays, ages as (values, missing)."""
+    """Return the SUS+ columns of the planned spells: text as Arrow arrays, ages as (values, missing).
+
+    A spell discharged on or after ``extract_end`` (a day) was still in hospital when the extract
+    was taken: its discharge date is NULL.
+    """
     n = len(kind)
     injection = np.isin(kind, INJECTIONS)
     pathway = np.isin(kind, (MBB, RFD, FJI))
@@ -471,7 +492,9 @@ def _render(
             rng, pseudo_numbers(patient + people.key_offset), style.null_patient
         ),
         "Admission_Date": day_dates(admitted),
-        "Discharge_Date": day_dates(discharged),
+        "Discharge_Date": day_dates(discharged)
+        if extract_end is None
+        else where(discharged >= extract_end, pa.nulls(n, pa.large_string()), day_dates(discharged)),
         "Admission_Method": method,
         "Administrative_Category": category_text,
         "Patient_Classification": where(

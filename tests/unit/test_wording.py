@@ -115,7 +115,7 @@ FAULTS = [
     ("a number, not text",            TITLE, "  title: 12\n",                                          "provider_page.title",     ["must be text, not int"]),
     ("an unquoted {placeholder}",     TITLE, "  title: {provider}\n",                                   "provider_page.title",     ["must be text, not dict", "double quotes"]),
     ("nothing",                       TITLE, "  title:\n",                                             "provider_page.title",     ["must be text, not nothing"]),
-    ("a group made a sentence",       '  rate_unit: "counted RFDs per 100,000 population"\n', '  rate_unit:\n    unit: "x"\n', "shared.rate_unit", ["must be text, not dict"]),
+    ("a group made a sentence",       '  rate_unit: "counted RFDs {per}"\n', '  rate_unit:\n    unit: "x"\n',                     "shared.rate_unit",        ["must be text, not dict"]),
 ]  # fmt: skip
 
 

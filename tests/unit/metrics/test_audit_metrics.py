@@ -115,7 +115,7 @@ def test_without_populations_rates_and_the_funnel_are_not_assessable(synthetic_s
 def test_spells_without_a_date_are_a_clear_error(synthetic_set):
     with pytest.raises(
         AuditError,
-        match=r"^the spells have no admission dates, so they cover no quarter: nothing to audit HINT",
+        match=r"^the spells have no discharge dates, so they cover no quarter: nothing to audit HINT",
     ):
         audit_metrics(synthetic_set.classified.iloc[:0])
 

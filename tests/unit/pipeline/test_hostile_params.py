@@ -322,3 +322,19 @@ def test_thousands_of_unmatched_providers_give_a_short_message(tmp_path):
     with pytest.raises(PopulationError) as caught:
         check_populations(read_populations(path), [f"Z{i:05d}" for i in range(200_000)], path)
     assert len(str(caught.value)) < 300 and "(200,000 in all)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("period_date", "quarter"), [("discharge_date", "2026/27 Q1"), ("admission_date", "2025/26 Q4")]
+)
+def test_the_quarter_audited_is_a_quarter_of_the_expectations_period_date(period_date, quarter):
+    import pandas as pd
+
+    from rfd_lib.pipeline import runner
+
+    # Admitted on 30 March, discharged on 2 April: a different financial quarter by each date.
+    spells = pd.DataFrame(
+        {"admission_date": pd.to_datetime(["2026-03-30"]), "discharge_date": pd.to_datetime(["2026-04-02"])}
+    )
+    params = runner.RunParams.model_validate({"name": "q", "extracts": {"synthetic": True}})
+    assert runner._quarter(params, spells, period_date) == quarter

@@ -157,11 +157,20 @@ def test_layout_populations_and_manifest(written, manifest, providers):
     assert len(codes) >= 15
     assert all(re.fullmatch(r"Z[A-Z][0-9]", c) for c in codes)  # cannot be a real trust's code
     populations = pd.read_csv(written.populations, dtype={"provider_code": str})
-    assert list(populations.columns) == ["provider_code", "provider_name", "catchment_population"]
+    assert list(populations.columns) == [
+        "provider_code",
+        "provider_name",
+        "catchment_population",
+        "adult_population",
+    ]
     assert populations["provider_code"].tolist() == codes
     assert populations["provider_name"].str.startswith("Synthetic").all()
     assert populations["catchment_population"].min() <= 200_000
     assert populations["catchment_population"].max() >= 1_200_000
+    # Adults (19+) are 76 % to 82 % of each catchment, a whole number, the same in the manifest.
+    adult_share = populations["adult_population"] / populations["catchment_population"]
+    assert adult_share.between(0.76, 0.82).all() and adult_share.nunique() > 10
+    assert populations["adult_population"].tolist() == [providers[c]["adult_population"] for c in codes]
     assert manifest["generator"] == "rfd_lib.synthetic.write_extracts"
     assert manifest["rfd_lib_version"] == rfd_lib.__version__
     assert (manifest["seed"], manifest["last_quarter"], manifest["quarters"], manifest["scale"]) == (
@@ -181,7 +190,15 @@ def test_layout_populations_and_manifest(written, manifest, providers):
         "heavy_user",
     ]
     for entry in providers.values():
-        assert set(entry) >= {"name", "archetype", "catchment_population", "file", "encoding", "delimiter"}
+        assert set(entry) >= {
+            "name",
+            "archetype",
+            "catchment_population",
+            "adult_population",
+            "file",
+            "encoding",
+            "delimiter",
+        }
         assert "null_marker" in entry
 
 
@@ -302,6 +319,19 @@ def test_dates_spread_over_the_eight_quarters(frames, providers):
         assert stay.dropna().le(10).all()
         day_case = (frame["Patient_Classification"] == "2") & (stay >= 0)
         assert (stay[day_case] == 0).all()
+
+
+def test_spells_still_in_hospital_when_the_extract_ends_have_no_discharge_date(frames):
+    # As in SUS+: a spell not finished by the extract's last day (30 September 2026) has no end yet.
+    still_in = 0
+    for frame in frames.values():
+        start, end = admitted(frame), pd.to_datetime(frame["Discharge_Date"], format="%Y-%m-%d")
+        assert end.dropna().le(PERIOD[1]).all()
+        open_spells = end.isna()
+        # Stays are at most 10 days, so only spells admitted in the last 10 days can be open.
+        assert start[open_spells].between(PERIOD[1] - pd.Timedelta(days=9), PERIOD[1]).all()
+        still_in += int(open_spells.sum())
+    assert 20 <= still_in <= 2_000
 
 
 def test_the_same_patient_keeps_their_pseudonym(frames):
