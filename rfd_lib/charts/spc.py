@@ -3,6 +3,11 @@
 The icons are drawn as plain matplotlib shapes (a ring in MDC's colour with a letter, and for
 variation a little row of dots), not the PNG/SVG files MDC and NHSRplotthedots ship, so the
 chart needs no image files and stays sharp in a PDF.
+
+A circulated chart (an :class:`~rfd_lib.metrics.spc.XmR` with a ``publication``) draws what
+:mod:`rfd_lib.metrics.spc_disclosure` publishes: each point as published, a suppressed one as a
+band ("1–7") at its place in the colour of its signal, the mean and limits rounded (no lines
+when they are not published), and a caption that says so.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, Patch, Rectangle
 
 from rfd_lib.charts.house_style import NHS, VARIATION, Chart, finish, house_style, new_chart
 from rfd_lib.metrics.spc import LIMIT_SIGMAS, XmR, _number
+from rfd_lib.metrics.spc_disclosure import SUMMARY_ROUNDINGS
 from rfd_lib.wording import say
 
 # Point colours by variation, as MDC colours them.
@@ -48,6 +54,8 @@ VARIATION_WORDS = {
 }
 # Room above the data for the icons, as a share of the data's height.
 _HEADROOM = 0.45
+# Half the width of a suppressed point's band, in periods.
+_BAND = 0.18
 
 
 def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
@@ -55,36 +63,43 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
 
     ``title`` says what the chart shows; ``value_label`` is the y-axis label with its unit (e.g.
     "RFD spells per quarter (count)"). The mean is a solid line, the process limits dashed grey,
-    a target (if any) dotted red; points are coloured by variation; a missing point is a gap. The
-    variation and assurance icons sit in the top-right corner. The caption (the alt text) gives
-    the mean, the limits, the variation verdict and the assurance verdict in words.
+    a target (if any) dotted red; points are coloured by variation; a missing point is a gap, a
+    suppressed one a band labelled with its range ("1–7"). The variation and assurance icons sit
+    in the top-right corner. The caption (the alt text) gives the mean, the limits, what the points
+    are, the variation verdict and the assurance verdict in words.
     """
     points = result.points
     x = np.arange(len(points))
     values = points["value"].to_numpy(dtype=float)
     seen = ~np.isnan(values)
+    hidden = points["suppressed"].to_numpy(dtype=bool)
     labels = [str(period) for period in points["period"]]
     with house_style():
         figure, axes = new_chart("normal")
         axes.plot(x, values, color=NHS["mid_grey"], linewidth=1, zorder=2, gid="series")
-        handles = [
-            axes.axhline(
-                result.mean,
-                color=NHS["dark_grey"],
-                linewidth=1.3,
-                label=say("charts.spc.mean_legend"),
-                gid="mean",
-            ),
-            axes.axhline(
-                result.upper,
-                color=NHS["mid_grey"],
-                linewidth=1,
-                linestyle="--",
-                label=say("charts.spc.limits_legend"),
-                gid="upper",
-            ),
-        ]
-        axes.axhline(result.lower, color=NHS["mid_grey"], linewidth=1, linestyle="--", gid="lower")
+        handles = []
+        if np.isfinite(result.mean):
+            handles.append(
+                axes.axhline(
+                    result.mean,
+                    color=NHS["dark_grey"],
+                    linewidth=1.3,
+                    label=say("charts.spc.mean_legend"),
+                    gid="mean",
+                )
+            )
+        if np.isfinite(result.upper):
+            handles.append(
+                axes.axhline(
+                    result.upper,
+                    color=NHS["mid_grey"],
+                    linewidth=1,
+                    linestyle="--",
+                    label=say("charts.spc.limits_legend"),
+                    gid="upper",
+                )
+            )
+            axes.axhline(result.lower, color=NHS["mid_grey"], linewidth=1, linestyle="--", gid="lower")
         if result.target is not None:
             handles.append(
                 axes.axhline(
@@ -100,7 +115,8 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
         axes.scatter(
             x[seen], values[seen], c=colours, s=30, zorder=3, edgecolors="white", linewidths=0.6, gid="points"
         )
-        present = [kind for kind in POINT_COLOURS if (points["variation"][seen] == kind).any()]
+        _draw_bands(axes, x[hidden], points[hidden])
+        present = [kind for kind in POINT_COLOURS if (points["variation"][seen | hidden] == kind).any()]
         handles += [
             Line2D(
                 [],
@@ -113,6 +129,13 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
             )
             for kind in present
         ]
+        if hidden.any():
+            label = (
+                say("charts.spc.legend.unpublished_total")
+                if result.publication.totals
+                else say("charts.spc.legend.suppressed", threshold=result.publication.threshold)
+            )
+            handles.append(Patch(facecolor=NHS["pale_grey"], edgecolor=NHS["mid_grey"], label=label))
         if result.baseline_points is not None and result.baseline_points < len(points):
             axes.axvline(result.baseline_points - 0.5, color=NHS["mid_grey"], linewidth=0.8, linestyle=":")
             axes.annotate(
@@ -128,7 +151,8 @@ def spc_chart(result: XmR, *, title: str, value_label: str) -> Chart:
             )
         _period_axis(axes, x, labels, result.unit)
         axes.set_ylabel(value_label)
-        _leave_headroom(axes, values[seen], result)
+        bands = points.loc[hidden, ["range_low", "range_high"]].to_numpy(dtype=float).ravel()
+        _leave_headroom(axes, np.concatenate([values[seen], bands]), result)
         columns = len(handles) if len(handles) <= 4 else 3  # one row while it fits across A4
         figure.legend(handles=handles, loc="outside lower center", ncol=columns)
         _draw_icons(axes, result.variation_icon, result.assurance_icon)
@@ -155,16 +179,21 @@ def caption(result: XmR, value_label: str) -> str:
             first=first,
             last=last,
         ),
-        say(
-            "charts.spc.caption.limits",
-            mean=_number(result.mean),
-            lower=_number(result.lower),
-            upper=_number(result.upper),
-            sigmas=LIMIT_SIGMAS,
-            spread=_number(result.mean_moving_range),
-            basis=basis,
-        ),
     ]
+    if result.publication is None:
+        parts.append(
+            say(
+                "charts.spc.caption.limits",
+                mean=_number(result.mean),
+                lower=_number(result.lower),
+                upper=_number(result.upper),
+                sigmas=LIMIT_SIGMAS,
+                spread=_number(result.mean_moving_range),
+                basis=basis,
+            )
+        )
+    else:
+        parts += _published_caption(result, basis)
     if result.target is not None:
         parts.append(say("charts.spc.caption.target", target=_number(result.target)))
     parts += [
@@ -175,6 +204,76 @@ def caption(result: XmR, value_label: str) -> str:
     if result.note:
         parts.append(say("charts.spc.caption.note", note=f"{result.note[0].upper()}{result.note[1:]}"))
     return " ".join(parts)
+
+
+def _published_caption(result: XmR, basis: str) -> list[str]:
+    """Return the sentences of a circulated chart's caption: its mean and limits, and what its points are."""
+    publication = result.publication
+    rounding = publication.summary_rounding
+    if rounding is None:
+        parts = [say("charts.spc.caption.limits_withheld", rounding=SUMMARY_ROUNDINGS[-1])]
+    else:
+        rounded = (
+            say("charts.spc.caption.rounded_whole")
+            if rounding == 1
+            else say("charts.spc.caption.rounded_coarse", rounding=rounding)
+        )
+        parts = [
+            say(
+                "charts.spc.caption.limits_published",
+                mean=_number(result.mean),
+                lower=_number(result.lower),
+                upper=_number(result.upper),
+                sigmas=LIMIT_SIGMAS,
+                basis=basis,
+                rounded=rounded,
+            )
+        ]
+    if publication.totals:
+        parts.append(say("charts.spc.caption.shown_totals", rounding=publication.rounding))
+        if publication.unpublished:
+            periods = ", ".join(publication.unpublished)
+            parts.append(say("charts.spc.caption.unpublished_totals", periods=periods))
+    else:
+        parts.append(
+            say(
+                "charts.spc.caption.shown_counts",
+                rounding=publication.rounding,
+                threshold=publication.threshold,
+            )
+        )
+    return parts
+
+
+def _draw_bands(axes: Axes, x: np.ndarray, points) -> None:
+    """Draw each suppressed point as a band over the values it may have, labelled, in its signal's colour."""
+    for at, (_, point) in zip(x, points.iterrows(), strict=True):
+        colour = POINT_COLOURS[point["variation"]]
+        low, high = point["range_low"], point["range_high"]
+        axes.add_patch(
+            Rectangle(
+                (at - _BAND, low),
+                2 * _BAND,
+                high - low,
+                facecolor=colour,
+                edgecolor=colour,
+                alpha=0.45,
+                linewidth=1,
+                zorder=3,
+                gid="suppressed",
+            )
+        )
+        axes.annotate(
+            f"{int(low):,}–{int(high):,}",
+            (at, high),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=NHS["dark_grey"],
+            gid="suppressed_label",
+        )
 
 
 def _period_axis(axes: Axes, x: np.ndarray, labels: list[str], unit: str) -> None:
@@ -193,13 +292,13 @@ def _period_axis(axes: Axes, x: np.ndarray, labels: list[str], unit: str) -> Non
 
 def _leave_headroom(axes: Axes, values: np.ndarray, result: XmR) -> None:
     """Set the y range to show the data, limits and target, with room at the top for the icons."""
-    levels = [*values, result.upper, result.lower, result.mean]
+    levels = [level for level in (*values, result.upper, result.lower, result.mean) if np.isfinite(level)]
     if result.target is not None:
         levels.append(result.target)
     low, high = min(levels), max(levels)
     span = (high - low) or max(abs(high), 1.0)
     bottom = low - 0.05 * span
-    if result.lower >= 0 and low >= 0:
+    if not result.lower < 0 and low >= 0:
         bottom = max(bottom, 0 - 0.02 * span)
     axes.set_ylim(bottom, high + _HEADROOM * span)
 

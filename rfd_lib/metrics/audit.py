@@ -2,9 +2,11 @@
 
 :func:`audit_metrics` is the one call a notebook makes: it labels the spells the audit counts,
 works out volumes, the waterfall, repeat intervals and the restricted-use checks for every
-provider and quarter, protects them (:mod:`rfd_lib.metrics.publish`), and only then derives rates, the
-peer funnel and the SPC summaries from the published counts. The patient-level activity it
-starts from is not kept in the result.
+provider and quarter, protects them (:mod:`rfd_lib.metrics.publish`), and only then derives rates
+and the peer funnel from the published counts. The SPC charts are the exception: their limits and
+signals come from the true counts per provider and quarter (kept for them alone), and what they
+show is protected by :mod:`rfd_lib.metrics.spc_disclosure`. The patient-level activity it starts
+from is not kept in the result.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from rfd_lib.metrics.rates import (
     rates,
     true_count_range,
 )
-from rfd_lib.metrics.spc import XmR, xmr, xmr_by
+from rfd_lib.metrics.spc import XmR
+from rfd_lib.metrics.spc_disclosure import published_xmr, published_xmr_by, total_xmr
 from rfd_lib.metrics.volumes import audit_quarters, repeat_intervals, volumes, waterfall
 from rfd_lib.yaml_model import listed
 
@@ -64,12 +67,16 @@ class AuditMetrics:
     quarters are in the data, or when one is suppressed; the name keeps the default's four).
     ``intervals`` has one row per provider and band over the same quarters to ``quarter``;
     ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's counted RFDs
-    over ``quarters`` (XmR). ``notes`` say what a reader must know about the data. ``funnel`` is
-    None when no provider can be compared, and ``funnel_missing`` then says why.
-    ``expectations`` are the settings the figures were worked out with. Rates (and the funnel)
-    are per 100,000 people a year, annualised from the quarter, and ``rate_denominator`` names
-    the population they divide by: ``"adult_population"`` (19+) or ``"catchment_population"``
-    (all ages; see :mod:`rfd_lib.metrics.rates`).
+    over ``quarters`` (XmR, from the true counts, as :func:`published_xmr_by` publishes them).
+    ``spc_true_counts`` holds the TRUE counted RFDs and facet joint injections per provider and
+    quarter (``counted``, ``facet_injections``): the SPC charts' limits and signals are worked out
+    from them; never show them or write them out (every SPC figure shown goes through
+    :mod:`rfd_lib.metrics.spc_disclosure`). ``notes`` say what a reader must know about the
+    data. ``funnel`` is None when no provider can be compared, and ``funnel_missing`` then says
+    why. ``expectations`` are the settings the figures were worked out with. Rates (and the
+    funnel) are per 100,000 people a year, annualised from the quarter, and ``rate_denominator``
+    names the population they divide by: ``"adult_population"`` (19+) or
+    ``"catchment_population"`` (all ages; see :mod:`rfd_lib.metrics.rates`).
     """
 
     quarter: str
@@ -83,6 +90,7 @@ class AuditMetrics:
     funnel: FunnelResult
     spc: pd.DataFrame
     facet_injections: pd.DataFrame
+    spc_true_counts: pd.DataFrame
     expectations: Expectations
     notes: list[str] = field(default_factory=list)
     funnel_missing: str | None = None
@@ -94,13 +102,46 @@ class AuditMetrics:
         return sorted(self.volumes["provider_code"].unique())
 
     def counted_xmr(self, provider: str) -> XmR:
-        """Return the XmR chart of ``provider``'s counted RFDs per quarter (published counts)."""
-        return _series_xmr(self.volumes, provider, "counted", self.expectations.trends.counted)
+        """Return the XmR chart of ``provider``'s counted RFDs per quarter (true counts, published points)."""
+        rows = self._spc_series("counted", provider)
+        return published_xmr(
+            rows["true"], rows["counted"], rows["counted_suppressed"], **self._spc_options("counted")
+        )
 
     def facet_injection_xmr(self, provider: str) -> XmR:
-        """Return the XmR chart of ``provider``'s facet joint injections per quarter."""
-        improvement = self.expectations.trends.facet_joint_injections
-        return _series_xmr(self.facet_injections, provider, "spells", improvement)
+        """Return the XmR chart of ``provider``'s facet joint injections per quarter (as ``counted_xmr``)."""
+        rows = self._spc_series("facet_injections", provider)
+        return published_xmr(
+            rows["true"],
+            rows["spells"],
+            rows["spells_suppressed"],
+            **self._spc_options("facet_joint_injections"),
+        )
+
+    def trend_xmr(self) -> XmR:
+        """Return the XmR chart of all providers' counted RFDs per quarter: true totals, rounded once."""
+        return total_xmr(
+            _with_true(self.volumes, self.spc_true_counts, "counted"),
+            value="counted",
+            true="true",
+            **self._spc_options("counted"),
+        )
+
+    def _spc_series(self, kind: str, provider: str) -> pd.DataFrame:
+        published = self.volumes if kind == "counted" else self.facet_injections
+        rows = _with_true(published, self.spc_true_counts, kind)
+        rows = rows[rows["provider_code"] == provider]
+        if rows.empty:
+            raise AuditError(f"provider {provider} is not in the audit")
+        return rows.set_index("quarter").sort_index()
+
+    def _spc_options(self, trend: str) -> dict[str, object]:
+        trends = self.expectations.trends
+        return {
+            "improvement": getattr(trends, trend),
+            "screen_outliers": trends.screen_moving_range_outliers,
+            "policy": self.policy,
+        }
 
 
 def audit_metrics(
@@ -157,6 +198,15 @@ def audit_metrics(
     recent = quarters[-expectations.rolling_quarters :]
     notes = _notes(activity, quarters, covered, recent, expectations.period_date, policy)
     counted = published[["provider_code", "quarter", "counted", "counted_suppressed"]]
+    # The true counts the SPC charts are worked out from (never shown: see AuditMetrics).
+    facet_kind = raw_checks["kind"] == CheckKind.FACET_JOINT_INJECTION
+    spc_true_counts = raw_volumes[["provider_code", "quarter", "counted"]].merge(
+        raw_checks.loc[facet_kind, ["provider_code", "quarter", "numerator"]].rename(
+            columns={"numerator": "facet_injections"}
+        ),
+        on=["provider_code", "quarter"],
+        how="left",
+    )
     denominator = CATCHMENT_POPULATION
     if populations is not None:
         # Published counts, so the interval allows for their rounding.
@@ -190,8 +240,16 @@ def audit_metrics(
         checks=checks,
         rates=rated,
         funnel=compared,
-        spc=xmr_by(counted, value="counted", improvement=expectations.trends.counted),
+        spc=published_xmr_by(
+            _with_true(counted, spc_true_counts, "counted"),
+            value="counted",
+            true="true",
+            policy=policy,
+            improvement=expectations.trends.counted,
+            screen_outliers=expectations.trends.screen_moving_range_outliers,
+        ),
         facet_injections=facet.reset_index(drop=True),
+        spc_true_counts=spc_true_counts,
         expectations=expectations,
         notes=notes,
         funnel_missing=missing,
@@ -240,11 +298,10 @@ def _compare(
     ), note
 
 
-def _series_xmr(table: pd.DataFrame, provider: str, column: str, improvement: str) -> XmR:
-    rows = table[table["provider_code"] == provider]
-    if rows.empty:
-        raise AuditError(f"provider {provider} is not in the audit")
-    return xmr(rows.set_index("quarter")[column].astype("Float64"), improvement=improvement)
+def _with_true(published: pd.DataFrame, true: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Return ``published`` (one row per provider and quarter) with the true ``column`` as ``true``."""
+    keys = ["provider_code", "quarter"]
+    return published.merge(true[[*keys, column]].rename(columns={column: "true"}), on=keys, how="left")
 
 
 def _notes(

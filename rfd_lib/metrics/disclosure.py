@@ -79,6 +79,23 @@ cells of 1 under such a total of ``*`` would each be pinned to 1), so publish to
 :func:`add_totals`; and statistics other than counts: do not publish the minimum or maximum of a
 small group, nor a median of fewer than 8 people.
 
+Not covered by the SPC charts' guard either (:mod:`rfd_lib.metrics.spc_disclosure`, which works
+their limits and signals out from the true counts and checks that the mean and limits it
+publishes leave every suppressed point each of 1 to 7): **the signals themselves**, on purpose
+(issue 12: a suppressed quarter must still count). A suppressed point coloured "below the lower
+limit" tells a reader its true count is below that limit, a run or trend through it says on which
+side of the mean it lies or which way it moved, and the summary says so in words; its band "1–7"
+is then narrower in effect. **Series one at a time**: a provider's series (its mean and limits
+against its own points) and each quarter's all-provider total (against that quarter's cells) are
+checked on their own, not together, as complementary suppression works in one grouping only; nor
+is the total checked against the summary's headline, which adds up published counts. **Which
+rounding** a provider's mean and limits get (whole numbers, or coarser when those would narrow a
+point) depends on the true counts, so that a coarser one was needed is itself a faint hint (the
+quarters whose total is withheld are chosen from the published cells alone, so that choice is
+none). **Published cells under a total**: the true total rounded once narrows the rounded cells
+it adds up (two published 10s under a total of 15 add up to 13 to 17), which rounding, a blur,
+does not promise to prevent.
+
 Every circulated table or figure with a ``*`` carries :attr:`Disclosure.footnote`.
 """
 

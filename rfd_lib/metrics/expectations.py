@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from rfd_lib.config import EXPECTATIONS
 from rfd_lib.errors import RfdAuditError
@@ -100,11 +100,17 @@ class Checks(BaseModel):
 
 
 class Trends(BaseModel):
-    """Which way is an improvement on each SPC chart (Making Data Count's colours follow it)."""
+    """The SPC charts: which way is an improvement on each (MDC's colours follow it), and the method.
+
+    ``screen_moving_range_outliers`` drops moving ranges of 3.267 × mR-bar or more before the
+    limits are set (NHSRplotthedots' default); false gives the MDC Excel tools' limits, which
+    keep every moving range (see :mod:`rfd_lib.metrics.spc`).
+    """
 
     model_config = ConfigDict(extra="forbid")
     counted: Improvement = "neither"
     facet_joint_injections: Improvement = "decrease"
+    screen_moving_range_outliers: StrictBool = True
 
 
 class Expectations(BaseModel):

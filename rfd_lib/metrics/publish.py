@@ -6,8 +6,10 @@ it protected by a :class:`~rfd_lib.metrics.disclosure.Disclosure` policy (counts
 ``<NA>`` with a ``<count>_suppressed`` flag). Each published count is published once, the same
 in every table and chart: the volumes' counts each on their own, the waterfall's reasons with
 complementary suppression among themselves, the checks' denominators taken from the volumes.
-Shares, statuses, rates, the funnel and the SPC charts are then worked out from published counts
-only. In internal mode the counts are as they are and the flags all False.
+Shares, statuses, rates and the funnel are then worked out from published counts only. The SPC
+charts are the exception: their limits and signals come from the true counts, and
+:mod:`rfd_lib.metrics.spc_disclosure` publishes only what disclosure control allows of them. In
+internal mode the counts are as they are and the flags all False.
 """
 
 from __future__ import annotations

@@ -37,11 +37,40 @@ They follow NHS-R's ``NHSRplotthedots`` package, which implements MDC's "plot th
   is consistently failed when higher is better (consistently met when lower is better), beyond
   the lower limit the reverse, and a target between the limits (or on one) is hit and miss.
 
-Missing values (a suppressed count, NA or NaN) are missing points, never zeros. plotthedots
+Missing values (NA or NaN) are missing points, never zeros. plotthedots
 expects no gaps and does not define them; here, a moving range needs both neighbours (none is
 computed across a gap, as plotthedots' ``diff`` gives), and the rules read the observed points
 in order with the gap skipped, so a missing point neither breaks nor extends a run, trend or
-triple. The latest point for the icons is the latest observed one.
+triple. The latest point for the icons is the latest observed one. The audit's charts have no
+gaps: they are worked out from the true counts, where a quarter with no spells is a 0.
+
+Where these charts differ from the Making Data Count Excel tools and from plotthedots
+-------------------------------------------------------------------------------------
+* **Moving-range outliers are screened** (above), as plotthedots does by default
+  (``screen_outliers = TRUE``, after Nelson 1982 and Provost & Murray 2011). The MDC Excel tools
+  do not screen: every moving range counts, so a wild jump widens the limits, sometimes enough
+  to hide itself (plotthedots' vignette "Deviations from Excel defaults", its deviation 1; the
+  spec tests' 11, 9, 11, 9, 20, 20, 20, 20). The audit's charts take it from
+  ``params/expectations.yaml`` (``trends: screen_moving_range_outliers``, on by default); set it
+  to false to match the Excel tools.
+* **A constant series** (every moving range 0, e.g. a provider with no facet joint injections in
+  any quarter) has mR-bar 0 and zero-width limits here, and no signal. Screening in plotthedots
+  keeps only ranges below 3.267 × 0, i.e. none, so its mR-bar and limits are NaN there.
+* **The lower limits are clipped at 0** for counts (``floor``). Neither plotthedots nor the Excel
+  tools clip (the vignette's example prints lower limits of -0.72, and -3.06 as Excel gives it);
+  no signal changes (a count cannot lie below 0), only the line drawn and the number printed.
+* **Gaps** are allowed (above); plotthedots and the Excel tools expect none.
+* **A baseline** (``baseline_points``, plotthedots' ``fix_after_n_points``) but no rebasing into
+  separate phases, no trajectory, and limits from all points by default, as both do.
+* **A tie after a trend**: where a trend point's next step is flat, plotthedots takes that step's
+  sign 0 as "Decreasing"; here the point keeps the direction of the step before it (the one
+  deliberate difference in the rules, tested against a transcription of plotthedots).
+* **What a circulated chart shows**: Excel and plotthedots chart the values they are given. The
+  audit's circulated charts work out the mean, the limits and every point's signal from the
+  true counts but draw the points as published (rounded to 5; a suppressed count as a band "1–7"
+  in the colour of its signal), and publish the mean and limits rounded, only as coarsely as
+  disclosure control needs (:mod:`rfd_lib.metrics.spc_disclosure`). :class:`Publication` says
+  what an :class:`XmR` shows.
 """
 
 from __future__ import annotations
@@ -79,15 +108,44 @@ class TooFewValues(ValueError):
     """The data, not the arguments, are too short for limits (``xmr_by`` reports it per provider)."""
 
 
+@dataclass(frozen=True)
+class Publication:
+    """How a circulated :class:`XmR` shows its figures (None on an XmR of the values themselves).
+
+    The mean, the limits and every point's signal were worked out from the true counts. Points
+    are shown as published: rounded to the nearest ``rounding``, or, where suppressed, as the band
+    ``range_low`` to ``range_high`` of their row (1 to ``threshold`` for a provider's count).
+    ``summary_rounding``: the mean and limits are rounded to the nearest this (1: whole numbers),
+    or None when they are not published at all (even rounded they would narrow a suppressed
+    count). ``totals``: each point is a total over providers, rounded once; ``unpublished`` names
+    the periods whose total is not published, drawn as the range the providers' published counts
+    allow.
+    """
+
+    rounding: int
+    threshold: int
+    summary_rounding: int | None
+    totals: bool = False
+    unpublished: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class XmR:
     """An XmR chart's numbers, point by point and in summary.
 
-    ``points`` has one row per period, in order: ``period``, ``value`` (NaN when missing),
-    ``mean``, ``moving_range``, ``upper``, ``lower``, ``upper_2s``, ``lower_2s``, the rule flags
-    ``beyond_limits``, ``run``, ``trend``, ``two_of_three``, ``special_cause`` (any of them),
-    ``variation`` ("improvement", "concern", "neither", "common cause"; missing for a missing
-    point) and ``signal`` (the rule that colours the point, in words, e.g. "run above mean").
+    ``points`` has one row per period, in order: ``period``, ``value`` (NaN when missing or
+    suppressed), ``suppressed`` (True for a point shown as a band, not a value), ``range_low`` and
+    ``range_high`` (that band, e.g. 1 and 7; NaN for other points), ``mean``, ``moving_range``,
+    ``upper``, ``lower``, ``upper_2s``, ``lower_2s``, the rule flags ``beyond_limits``, ``run``,
+    ``trend``, ``two_of_three``, ``special_cause`` (any of them), ``variation`` ("improvement",
+    "concern", "neither", "common cause"; missing for a missing point) and ``signal`` (the rule
+    that colours the point, in words, e.g. "run above mean").
+
+    ``publication`` is None when the values are the values charted (:func:`xmr`; internal mode).
+    On a circulated chart (:mod:`rfd_lib.metrics.spc_disclosure`) it says what is shown: the
+    points as published, the mean and limits rounded (NaN when not published) and the moving
+    ranges, mR-bar and 2-sigma lines not at all (NaN); the rule flags, variation, signals, icons
+    and summary are those of the true counts.
     """
 
     points: pd.DataFrame
@@ -105,11 +163,13 @@ class XmR:
     target: float | None
     unit: str
     baseline_points: int | None
+    publication: Publication | None = None
 
     @property
     def latest(self) -> pd.Series:
-        """Return the row of ``points`` of the most recent observed period."""
-        return self.points.loc[self.points["value"].last_valid_index()]
+        """Return the row of ``points`` of the most recent observed (or suppressed) period."""
+        observed = self.points["value"].notna() | self.points["suppressed"]
+        return self.points.loc[observed[observed].index[-1]]
 
     @property
     def assurance_summary(self) -> str | None:
@@ -122,6 +182,8 @@ class XmR:
             "fail": "consistently fail",
             "hit_and_miss": "sometimes meet and sometimes miss",
         }[self.assurance_icon]
+        if not (math.isfinite(self.upper) and math.isfinite(self.lower)):
+            return f"The process will {where} the target of {target}."
         if self.target > self.upper:
             position = f"it is above the upper limit ({_number(self.upper)})"
         elif self.target < self.lower:
@@ -187,6 +249,9 @@ def xmr(
         {
             "period": values.index,
             "value": y,
+            "suppressed": False,
+            "range_low": np.nan,
+            "range_high": np.nan,
             "mean": mean,
             "moving_range": np.concatenate([[np.nan], np.abs(np.diff(y))]),
             "upper": upper,
@@ -258,23 +323,30 @@ def xmr_by(
         except TooFewValues as error:
             rows.append({**row, "summary": f"No XmR chart: {error}."})
             continue
-        latest = result.latest
-        rows.append(
-            {
-                **row,
-                "latest_period": latest["period"],
-                "latest_value": latest["value"],
-                "mean": result.mean,
-                "mean_moving_range": result.mean_moving_range,
-                "lower": result.lower,
-                "upper": result.upper,
-                "special_cause_points": int(result.points["special_cause"].sum()),
-                "variation_icon": result.variation_icon,
-                "assurance_icon": result.assurance_icon,
-                "note": result.note,
-                "summary": result.summary,
-            }
-        )
+        rows.append({**row, **summary_row(result)})
+    return summary_table(rows, by)
+
+
+def summary_row(result: XmR) -> dict[str, object]:
+    """Return the league-table columns of one chart (:func:`xmr_by`'s, from ``latest_period`` on)."""
+    latest = result.latest
+    return {
+        "latest_period": latest["period"],
+        "latest_value": latest["value"],
+        "mean": result.mean,
+        "mean_moving_range": result.mean_moving_range,
+        "lower": result.lower,
+        "upper": result.upper,
+        "special_cause_points": int(result.points["special_cause"].sum()),
+        "variation_icon": result.variation_icon,
+        "assurance_icon": result.assurance_icon,
+        "note": result.note,
+        "summary": result.summary,
+    }
+
+
+def summary_table(rows: list[dict[str, object]], by: str) -> pd.DataFrame:
+    """Return :func:`xmr_by`'s table from its rows (one per group, as :func:`summary_row` fills them)."""
     columns = [by, "periods", "values", "latest_period", "latest_value", "mean", "mean_moving_range", "lower"]
     columns += ["upper", "special_cause_points", "variation_icon", "assurance_icon", "note", "summary"]
     summary = pd.DataFrame(rows, columns=columns)
@@ -391,8 +463,20 @@ def _assurance_icon(target: float, upper: float, lower: float, improvement: Impr
     return "hit_and_miss"
 
 
-def _summary(points: pd.DataFrame, observed: np.ndarray, unit: str) -> str:
-    """Return the one-sentence verdict on the variation, led by the most recent observed point."""
+def _summary(
+    points: pd.DataFrame,
+    observed: np.ndarray,
+    unit: str,
+    *,
+    shown: pd.Series | None = None,
+    limits: tuple[float, float] | None = (np.nan, np.nan),
+) -> str:
+    """Return the one-sentence verdict on the variation, led by the most recent observed point.
+
+    By default the sentence quotes the latest value and the limit it is beyond. A circulated
+    chart passes what it shows instead: ``shown``, each point as text (e.g. "15", "1–7"), and
+    ``limits``, the published (upper, lower), or None when they are not published.
+    """
     seen = points[observed]
     latest = seen.iloc[-1]
     label, units = latest["period"], f"{unit}s"
@@ -414,9 +498,12 @@ def _summary(points: pd.DataFrame, observed: np.ndarray, unit: str) -> str:
     }[latest["variation"]]
     signal = latest["signal"]
     if signal in _SIGNALS["beyond"]:
-        limit = latest["upper"] if signal in _HIGH_SIGNALS else latest["lower"]
         words = signal.replace(" ", " the ", 1)
-        detail = f"{label} ({_number(latest['value'])}) is {words} ({_number(limit)})"
+        value = _number(latest["value"]) if shown is None else shown.iloc[np.flatnonzero(observed)[-1]]
+        detail = f"{label} ({value}) is {words}"
+        if limits is not None:
+            upper, lower = (latest["upper"], latest["lower"]) if np.isnan(limits[0]) else limits
+            detail += f" ({_number(upper if signal in _HIGH_SIGNALS else lower)})"
     elif signal.endswith("trend"):
         steps = np.sign(np.diff(seen["value"].to_numpy()))
         length = _tail_streak(steps) + 1

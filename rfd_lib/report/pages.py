@@ -317,14 +317,10 @@ class SummaryPage:
         return table(frame, classes=classes, footnote=note)
 
     def trend_chart(self) -> Chart | Fragment:
-        """Return the XmR chart of all providers' counted RFDs together, per quarter."""
-        from rfd_lib.metrics.spc import xmr
-
-        volumes = self.audit.volumes
-        total = volumes.groupby("quarter")["counted"].sum(min_count=1)
-        hidden = volumes.groupby("quarter")["counted_suppressed"].any()
+        """Return the XmR chart of all providers' counted RFDs per quarter: true totals, rounded once."""
+        hidden = self.audit.volumes["counted_suppressed"]
         try:
-            result = xmr(total.astype("Float64"), improvement=self.audit.expectations.trends.counted)
+            result = self.audit.trend_xmr()
         except TooFewValues:
             return paragraphs([say("summary_page.trend_chart.too_few")], "note")
         chart = spc_chart(

@@ -3,8 +3,10 @@
 :func:`rfd_lib.pipeline.runner.run_audit` works out the audit (:func:`rfd_lib.metrics.audit.audit_metrics`)
 once, wraps it with the provider names, the provenance and the run date as an :class:`AuditRun`,
 and saves it in the run's internal folder; each notebook reads it back with :func:`load_run`.
-It holds published (disclosure-controlled) figures only, never spells. (A notebook opened by hand
-with its default parameters gets the built-in synthetic set's audit: :mod:`rfd_lib.pipeline.demo`.)
+It holds published (disclosure-controlled) figures, never spells, and, for the SPC charts
+alone, the true counts per provider and quarter they are worked out from (``spc_true_counts``:
+never shown, never to be written out). (A notebook opened by hand with its default parameters
+gets the built-in synthetic set's audit: :mod:`rfd_lib.pipeline.demo`.)
 """
 
 from __future__ import annotations

@@ -273,7 +273,12 @@ def test_every_count_suppressed_shows_stars_not_zeros(synthetic_set):
     headline = SummaryPage(run).headline()
     assert '<span class="value">*</span><span class="label">counted RFDs' in headline
     league = table_rows(SummaryPage(run).league_table())
-    assert set(league["Counted RFDs"]) == {"*"} and set(league["Trend (XmR)"]) == {"no chart"}
+    assert set(league["Counted RFDs"]) == {"*"}
+    # The trend is charted from the true counts, every suppressed quarter drawn as a band "1–7".
+    assert "no chart" not in set(league["Trend (XmR)"])
+    chart = ProviderPage(run, "ZA1").spc_chart()
+    labels = [t.get_text() for t in chart.figure.axes[0].texts if t.get_gid() == "suppressed_label"]
+    assert labels == ["1–7"] * len(audit.quarters)
     assert ProviderPage(run, "ZA1").funnel_position() == "not compared"
 
 

@@ -13,6 +13,7 @@ The baseline alternates sides of the mean, never rises or falls twice and stays 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -21,7 +22,9 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from rfd_lib.charts.spc import spc_chart
-from rfd_lib.metrics.spc import XmR, xmr, xmr_by
+from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, DisclosureError, protect
+from rfd_lib.metrics.spc import Publication, XmR, xmr, xmr_by
+from rfd_lib.metrics.spc_disclosure import SUMMARY_ROUNDINGS, cell_values, published_xmr, quarter_total
 
 BASELINE = [11, 9, 11, 9]
 RULES = ["beyond_limits", "run", "trend", "two_of_three"]
@@ -80,8 +83,8 @@ def test_limits_of_a_six_point_series():
 
 
 def test_the_points_table_is_tidy():
-    columns = ["period", "value", "mean", "moving_range", "upper", "lower", "upper_2s", "lower_2s"]
-    columns += [*RULES, "special_cause", "variation", "signal"]
+    columns = ["period", "value", "suppressed", "range_low", "range_high", "mean", "moving_range", "upper"]
+    columns += ["lower", "upper_2s", "lower_2s", *RULES, "special_cause", "variation", "signal"]
     assert pinned(12).points.columns.tolist() == columns
 
 
@@ -650,3 +653,238 @@ def test_the_vectorised_rules_agree_with_plotthedots_on_random_series():
         )
         for column in ["beyond_limits", "run", "trend", "two_of_three", "variation"]:
             assert result.points[column].tolist() == expected[column], (case, column, y.tolist())
+
+
+# Circulated charts: limits and signals from the true counts, points as published -----------------------
+#
+# A reader of a circulated chart sees each count as published: rounded to 5 (a published p was one of
+# p-2 … p+2, and above 7), 0 as 0, and a suppressed one as "1–7". ``reader`` enumerates every series
+# that fits what is published and works out its mean and limits independently of rfd_lib (plotthedots'
+# arithmetic, with rfd_lib's clip at 0), so these tests can say which true counts a published chart
+# leaves possible.
+
+
+def as_published(values: list[int]) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The true counts, and their published values and suppressed flags (disclosure.protect)."""
+    table = pd.DataFrame({"quarter": quarter_labels(len(values)), "spells": values})
+    shown = protect(table, ["spells"]).set_index("quarter")
+    return table.set_index("quarter")["spells"], shown["spells"], shown["spells_suppressed"]
+
+
+def circulated(values: list[int], **options) -> XmR:
+    return published_xmr(*as_published(values), **options)
+
+
+def reader(values: list[int], screen: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every series a reader cannot rule out from the published points, with its (mean, upper, lower)."""
+    _, shown, hidden = as_published(values)
+    boxes = [
+        list(range(1, 8)) if h else [c for c in range(int(p) - 2, int(p) + 3) if c == 0 or c > 7]
+        for p, h in zip(shown.fillna(0), hidden, strict=True)
+    ]
+    series = np.array(list(itertools.product(*boxes)), dtype=float)
+    mean = series.mean(axis=1)
+    mr = np.abs(np.diff(series, axis=1))
+    amr = mr.mean(axis=1)
+    if screen:
+        kept = np.where(mr < 3.267 * amr[:, None], mr, np.nan)
+        with np.errstate(invalid="ignore"):
+            amr = np.where(
+                amr > 0, np.nanmean(np.where(np.isnan(kept).all(axis=1)[:, None], 0, kept), axis=1), 0
+            )
+    upper, lower = mean + 2.66 * amr, np.maximum(mean - 2.66 * amr, 0)
+    return series, np.stack([mean, upper, lower], axis=1), np.flatnonzero(hidden.to_numpy())
+
+
+def possible(values: list[int], screen: bool, rounding: int) -> dict[int, set[int]]:
+    """Each suppressed point's values left possible once the mean and limits are published rounded."""
+    series, summaries, hidden = reader(values, screen)
+    rounded = np.floor(summaries / rounding + 0.5) * rounding
+    true = rounded[np.flatnonzero((series == np.array(values)).all(axis=1))[0]]
+    fits = (rounded == true).all(axis=1)
+    return {int(h): set(series[fits, h].astype(int).tolist()) for h in hidden}
+
+
+def test_a_trend_that_rounding_flattens_is_still_a_trend():
+    # The issue's first series. True 11, 12, 13, 14, 16, 17, 18, 19: each higher than the one before,
+    # a trend of 8. Published 10, 10, 15, 15, 15, 15, 20, 20: the ties break it, so a chart of the
+    # published counts (the old one) has no trend (and its moving ranges, 0 or 5, are all screened
+    # out, leaving limits of zero width).
+    true, shown, hidden = as_published([11, 12, 13, 14, 16, 17, 18, 19])
+    assert shown.tolist() == [10, 10, 15, 15, 15, 15, 20, 20]
+    assert not xmr(shown.astype("Float64")).points["trend"].any()
+    # From the true counts: mean 120 / 8 = 15; moving ranges 1, 1, 1, 2, 1, 1, 1 → mR-bar 8 / 7;
+    # limits 15 ± 3.04 = 11.96 and 18.04, published to whole numbers as 12 and 18.
+    result = published_xmr(true, shown, hidden)
+    assert result.points["trend"].all()
+    assert flagged(result, "beyond_limits") == [0, 7]
+    assert result.points["value"].tolist() == [10, 10, 15, 15, 15, 15, 20, 20]  # drawn as published
+    assert (result.mean, result.lower, result.upper) == (15, 12, 18)
+    assert result.publication == Publication(rounding=5, threshold=7, summary_rounding=1)
+    assert result.summary == (
+        "Special cause variation (neither improvement nor concern): "
+        "2026/27 Q2 (about 20) is above the upper limit (18)."
+    )
+
+
+def test_a_fall_into_suppressed_quarters_is_a_signal_and_each_hidden_point_a_band():
+    # The issue's second series. True 15, 16, 14, 15, 6, 5, 7, 4; published 15, 15, 15, 15, *, *, *, *.
+    # Charted as published, the four suppressed quarters are gaps and nothing is signalled.
+    true, shown, hidden = as_published([15, 16, 14, 15, 6, 5, 7, 4])
+    old = xmr(shown.astype("Float64"))
+    assert old.summary == "Common cause variation: no signal of change over 8 quarters (4 missing)."
+    # From the true counts: mean 82 / 8 = 10.25; moving ranges 1, 2, 1, 9, 1, 2, 3, mR-bar 19 / 7 = 2.71;
+    # 9 ≥ 3.267 × 2.71 = 8.87 is screened out → mR-bar 10 / 6 = 1.67; limits 10.25 ± 4.43 = 5.82 and
+    # 14.68: the 15s and the 16 are above, the 5 and the 4 below; 6 and 7 are near the lower limit.
+    result = published_xmr(true, shown, hidden, improvement="increase")
+    assert flagged(result, "beyond_limits") == [0, 1, 3, 5, 7]
+    assert flagged(result, "two_of_three") == [4, 6]
+    points = result.points
+    assert points["suppressed"].tolist() == [False] * 4 + [True] * 4
+    assert points["value"].iloc[:4].tolist() == [15] * 4 and points["value"].iloc[4:].isna().all()
+    assert (points["range_low"].iloc[4:] == 1).all() and (points["range_high"].iloc[4:] == 7).all()
+    assert points["variation"].iloc[4:].tolist() == ["concern"] * 4
+    assert (result.mean, result.lower, result.upper) == (10, 6, 15)
+    assert result.variation_icon == "concern_low"
+    assert result.summary == "Special cause of concern: 2026/27 Q2 (1–7) is below the lower limit (6)."
+    chart = spc_chart(result, title="t", value_label="counted RFDs per quarter (count)")
+    axes = chart.figure.axes[0]
+    bands = [patch for patch in axes.patches if patch.get_gid() == "suppressed"]
+    assert [(band.get_y(), band.get_y() + band.get_height()) for band in bands] == [(1, 7)] * 4
+    orange = tuple(np.round(to_rgb("#FAB428"), 3))
+    assert all(tuple(np.round(band.get_facecolor()[:3], 3)) == orange for band in bands)
+    labels = [text.get_text() for text in axes.texts if text.get_gid() == "suppressed_label"]
+    assert labels == ["1–7"] * 4
+    (dots,) = [c for c in axes.collections if c.get_gid() == "points"]
+    assert dots.get_offsets()[:, 1].tolist() == [15] * 4
+    for words in [
+        "Mean 10; process limits 6 to 15 (mean ± 2.66 × mean moving range, from all points), rounded to whole numbers.",
+        "The limits and every point's colour are worked out from the true counts",
+        "drawn as published: rounded to the nearest 5, and as a band from 1 to 7 where a count is suppressed",
+    ]:
+        assert words in chart.caption
+
+
+def test_a_circulated_chart_carries_no_true_count():
+    result = circulated([15, 16, 14, 15, 6, 5, 7, 4])
+    points = result.points
+    # no moving range, mR-bar or 2-sigma line: with the published points they would give counts away
+    assert points[["moving_range", "upper_2s", "lower_2s"]].isna().all().all()
+    assert np.isnan([result.mean_moving_range, result.upper_2s, result.lower_2s]).all()
+    assert (points[["mean", "upper", "lower"]] % 1 == 0).all().all()
+    assert set(points["value"].dropna()) == {15}
+    assert "(1–7)" in result.summary and "(4)" not in result.summary  # the latest true count is 4
+
+
+def test_internal_mode_charts_the_true_counts():
+    values = [15, 16, 14, 15, 6, 5, 7, 4]
+    true = as_published(values)[0]
+    result = published_xmr(true, true, pd.Series(False, index=true.index), policy=INTERNAL)
+    assert result.publication is None and result.points["value"].tolist() == values
+    assert result.summary == xmr(true.astype("Float64")).summary
+
+
+def test_a_suppressed_count_above_the_threshold_is_refused():
+    # The band says 1–7: a count hidden by complementary suppression (8 or more) would make it wrong.
+    true, shown, hidden = as_published([15, 16, 14, 15, 6, 5, 7, 4])
+    with pytest.raises(DisclosureError, match="suppressed count in the chart is not 1 to 7"):
+        published_xmr(
+            true.mask(true.index == true.index[0], 15),
+            shown.mask(shown.index == true.index[0]),
+            hidden | (true.index == true.index[0]),
+        )
+
+
+# The guard: the mean and limits, rounded, must leave every suppressed point each of 1 to 7.
+GUARD = [
+    # true counts                  screened  rounding  (mean, lower, upper) published
+    # four hidden among rounded 15s: whole numbers narrow none of them
+    ([15, 16, 14, 15, 6, 5, 7, 4], True, 1, (10, 6, 15)),
+    ([0, 0, 0, 0, 0, 11, 3, 0], True, 1, (2, 0, 7)),
+    # mean 3 / 8 = 0.375 → 0 would say the hidden count is 1 to 3 (a 4 makes the mean 0.5 → 1);
+    # to the nearest 5 the mean says under 20; the limits (moving ranges screened out) add nothing
+    ([0, 0, 0, 0, 0, 0, 0, 3], True, 5, (0, 0, 0)),
+    # unscreened, the upper limit is 0.505 × the hidden count: "0" to the nearest 5 says it is at
+    # most 4; to the nearest 10, at most 9
+    ([0, 0, 0, 0, 0, 0, 0, 3], False, 10, (0, 0, 0)),
+    # a hidden count between two zeros: upper limit 0.885 × it, "0" even to the nearest 10 says at most 5
+    ([0, 2, 0, 0, 0, 0, 0, 0], False, None, None),
+    ([0, 2, 0, 0, 0, 0, 0, 0], True, 5, (0, 0, 0)),
+    ([0, 0, 3, 0, 24, 0, 0, 0], True, None, None),
+]
+
+
+@pytest.mark.parametrize(("values", "screen", "rounding", "summary"), GUARD)
+def test_the_mean_and_limits_are_published_only_as_finely_as_leaves_every_hidden_count_1_to_7(
+    values, screen, rounding, summary
+):
+    result = circulated(values, screen_outliers=screen)
+    assert result.publication.summary_rounding == rounding
+    if summary is None:
+        assert np.isnan([result.mean, result.lower, result.upper]).all()
+    else:
+        assert (result.mean, result.lower, result.upper) == summary
+        # with these published, a reader still cannot rule out any of 1 … 7 at any hidden point
+        assert all(seen == set(range(1, 8)) for seen in possible(values, screen, rounding).values())
+    # and every finer rounding would have ruled one out
+    for finer in [r for r in SUMMARY_ROUNDINGS if rounding is None or r < rounding]:
+        assert any(seen != set(range(1, 8)) for seen in possible(values, screen, finer).values())
+
+
+def test_the_caption_says_when_the_mean_and_limits_are_rounded_coarsely_or_not_shown():
+    coarse = spc_chart(circulated([0, 0, 0, 0, 0, 0, 0, 3]), title="t", value_label="v")
+    assert "rounded to the nearest 5, as whole numbers would narrow what a suppressed count" in coarse.caption
+    hidden = spc_chart(
+        circulated([0, 2, 0, 0, 0, 0, 0, 0], screen_outliers=False), title="t", value_label="v"
+    )
+    assert "The mean and process limits are not shown: even rounded to the nearest 10" in hidden.caption
+    assert not {"mean", "upper", "lower"} & {line.get_gid() for line in hidden.figure.axes[0].get_lines()}
+
+
+# All-provider totals: the true total rounded once, unless with the providers' published counts of the
+# quarter it would narrow a suppressed one. Which rounded totals are withheld is fixed from the
+# published counts alone (so that a total is withheld says nothing either).
+TOTALS = [
+    # true counts       published        total published   drawn as the range
+    ((98, 53), (100, 55), 150, None),  # true total 151 rounded once (the published counts add to 155)
+    ((98, 2), (100, None), None, (99, 109)),  # 100 would say the hidden one is 1 to 4
+    ((102, 3), (100, None), None, (99, 109)),  # 105 would not; but withholding only 100 and 110 would
+    ((98, 51, 6), (100, 50, None), 155, None),  # 155: the hidden one is 1 to 7 (153 … 157 less 146 … 154)
+    ((98, 51, 2), (100, 50, None), None, (147, 161)),
+    ((5, 6), (None, None), 10, None),  # 10: each is 1 to 7 (8 … 12 less the other's 1 … 7)
+    ((3, 4), (None, None), None, (2, 14)),  # 5 would be a small count
+]
+
+
+def boxes_of(published: tuple[int | None, ...]) -> list[np.ndarray]:
+    return [np.arange(1, 8) if p is None else cell_values(p, CIRCULATION) for p in published]
+
+
+@pytest.mark.parametrize(("true", "published", "total", "drawn"), TOTALS)
+def test_a_quarter_total_is_the_true_total_rounded_once_unless_it_gives_a_count_away(
+    true, published, total, drawn
+):
+    hidden = np.array([p is None for p in published])
+    result = quarter_total(boxes_of(published), hidden, sum(true), CIRCULATION)
+    assert result.published == total
+    if drawn is not None:
+        assert result.allowed_range == drawn
+
+
+@pytest.mark.parametrize(
+    "published",
+    [(100, None), (100, 50, None), (None, None), (100, None, None), (10, None), (0, None), (20, 10, None)],
+)
+def test_whatever_the_true_counts_a_quarter_total_leaves_every_hidden_count_1_to_7(published):
+    # Every true configuration the published counts allow, and what quarter_total then publishes (a
+    # rounded total, or "withheld"): among the configurations that publish the same, each hidden
+    # count still takes every value 1 … 7.
+    boxes = boxes_of(published)
+    hidden = np.array([p is None for p in published])
+    outcomes: dict[object, list[tuple[int, ...]]] = {}
+    for cells in itertools.product(*boxes):
+        shown = quarter_total(boxes, hidden, sum(cells), CIRCULATION).published
+        outcomes.setdefault(shown, []).append(cells)
+    for shown, configurations in outcomes.items():
+        for i in np.flatnonzero(hidden):
+            assert {cells[i] for cells in configurations} == set(range(1, 8)), (shown, i)
