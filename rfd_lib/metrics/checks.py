@@ -37,6 +37,7 @@ from rfd_lib.metrics.expectations import Expectations
 from rfd_lib.metrics.rates import QUARTER_YEARS, rate_denominator
 from rfd_lib.metrics.status import Status
 from rfd_lib.metrics.volumes import grid
+from rfd_lib.wording import say
 
 KEYS = ["provider_code", "quarter"]
 COLUMNS = [
@@ -52,8 +53,6 @@ COLUMNS = [
     "status",
     "note",
 ]
-# After the number of counted RFDs a pathway check could not be assessed on.
-LOOK_BACK_NOTE = "not assessable (no patient identifier, or the look-back starts before the extract)"
 
 
 def restricted_use_checks(
@@ -100,7 +99,7 @@ def restricted_use_checks(
         checks.day_case.label,
     )
     if counted["day_case"].isna().all() and len(counted):
-        day_case = _not_assessable(day_case, "the extract has no patient classification")
+        day_case = _not_assessable(day_case, say("checks.notes.no_patient_classification"))
     parts.append(day_case)
     volumes = _counts(table, counted)
     baseline = quarters[: expectations.baseline_quarters]
@@ -142,7 +141,7 @@ def _share(
     """Return ``table`` with the flagged spells out of all ``spells`` as a check of ``kind``."""
     counts = _counts(table, spells, flag)
     none = counts["denominator"].eq(0)
-    note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, "none to assess")
+    note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, say("checks.notes.none_to_assess"))
     status = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, Status.NOT_ASSESSABLE)
     return counts.assign(
         kind=kind.value, check=kind.check_name(restriction), label=label, status=status, note=note
@@ -157,10 +156,10 @@ def _pathway(
     assessable = counted[counted[column].notna()]
     result = _share(table, assessable[column].astype(bool), assessable, kind, label)
     if not has_patients:
-        return _not_assessable(result, "the extract has no patient identifier")
+        return _not_assessable(result, say("checks.notes.no_patient_identifier"))
     left_out = _counts(table, counted, counted[column].isna())["numerator"]
     result["unassessed"] = left_out
-    result["note"] = result["note"].mask(left_out.gt(0), left_out.astype("string") + " " + LOOK_BACK_NOTE)
+    result["note"] = result["note"].mask(left_out.gt(0), look_back_notes(left_out.astype("string")))
     return result
 
 
@@ -172,7 +171,8 @@ def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str], label: str
         .rename("baseline")
     )
     rows = volumes.merge(mean.reset_index(), on="provider_code", how="left")
-    note = pd.Series(f"baseline: mean of {baseline[0]} to {baseline[-1]}", index=rows.index, dtype="string")
+    said = say("checks.notes.baseline", first=baseline[0], last=baseline[-1])
+    note = pd.Series(said, index=rows.index, dtype="string")
     kind = CheckKind.CHANGE_FROM_BASELINE
     return rows.assign(
         kind=kind.value,
@@ -183,7 +183,7 @@ def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str], label: str
         status=pd.Series(pd.NA, index=rows.index, dtype="string").mask(
             rows["baseline"].eq(0), Status.NOT_ASSESSABLE
         ),
-        note=note.mask(rows["baseline"].eq(0), "no RFD in the baseline quarters"),
+        note=note.mask(rows["baseline"].eq(0), say("checks.notes.no_baseline")),
     )
 
 
@@ -193,22 +193,25 @@ def _expected_rate(
     kind = CheckKind.EXPECTED_RATE
     rows = volumes.assign(kind=kind.value, check=kind.check_name(), label=label, status=pd.NA)
     if expected is None:
-        return _not_assessable(rows.assign(note=pd.NA), "no expected rate in the parameters")
+        return _not_assessable(rows.assign(note=pd.NA), say("checks.notes.no_expected_rate"))
     if populations is None:
-        return _not_assessable(rows.assign(note=pd.NA), "no population file")
+        return _not_assessable(rows.assign(note=pd.NA), say("checks.notes.no_population_file"))
     denominator = rate_denominator(populations, rows["provider_code"])
     population = rows["provider_code"].map(populations.set_index("provider_code")[denominator.column])
     # Person-years in the quarter: counted RFDs over them, per 100,000, is the annualised rate.
     person_years = population.astype("Float64") * QUARTER_YEARS
     result = rows.assign(numerator=rows["denominator"], denominator=person_years)
-    people = "adults (19+)" if denominator.adult else "population (all ages)"
+    people = say("checks.notes.adults") if denominator.adult else say("checks.notes.all_ages")
     result["note"] = pd.Series(
-        f"of: person-years in the quarter, {people} × ¼; the rate is a year's, annualised from the quarter",
-        index=rows.index,
-        dtype="string",
-    ).mask(population.isna(), "no population for " + rows["provider_code"])
+        say("checks.notes.person_years", people=people), index=rows.index, dtype="string"
+    ).mask(population.isna(), say("checks.notes.no_population_for") + " " + rows["provider_code"])
     result.loc[population.isna(), "status"] = Status.NOT_ASSESSABLE
     return result
+
+
+def look_back_notes(counts: pd.Series) -> pd.Series:
+    """Return, per count (as text), the note on counted RFDs a pathway check could not assess."""
+    return counts + " " + say("checks.notes.look_back")
 
 
 def _not_assessable(checks: pd.DataFrame, why: str) -> pd.DataFrame:

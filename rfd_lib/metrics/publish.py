@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
-from rfd_lib.metrics.checks import LOOK_BACK_NOTE
+from rfd_lib.metrics.checks import look_back_notes
 from rfd_lib.metrics.disclosure import Disclosure, as_text, protect
 from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.status import Status
@@ -91,7 +91,7 @@ def published_checks(
     # The note said how many were left out: say it again with the published count.
     left_out = out["unassessed"].fillna(0).gt(0) | out["unassessed_suppressed"]
     shown = as_text(out["unassessed"], out["unassessed_suppressed"])
-    out["note"] = out["note"].mask(left_out, shown + " " + LOOK_BACK_NOTE)
+    out["note"] = out["note"].mask(left_out, look_back_notes(shown))
     # Published counts, or a mean or population for the last two checks.
     out["denominator"] = out["denominator"].astype("Float64")
     # The same spells as the published volumes, not rounded a second time.

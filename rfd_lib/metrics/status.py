@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from rfd_lib.wording import say
+
 
 class Status(StrEnum):
     """A check's status against its thresholds in ``params/expectations.yaml``."""
@@ -31,12 +33,12 @@ class Status(StrEnum):
     @property
     def meaning(self) -> str:
         """Return what the status means, for a legend."""
-        return MEANINGS[self]
+        return say(MEANINGS[self])
 
 
 MEANINGS = {
-    Status.RED: "beyond the amber threshold in params/expectations.yaml",
-    Status.AMBER: "between the green and amber thresholds",
-    Status.GREEN: "within the green threshold",
-    Status.NOT_ASSESSABLE: "too few to judge, or the data needed are missing",
+    Status.RED: "statuses.red",
+    Status.AMBER: "statuses.amber",
+    Status.GREEN: "statuses.green",
+    Status.NOT_ASSESSABLE: "statuses.not_assessable",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rfd_lib.metrics.checks import COLUMNS, LOOK_BACK_NOTE
+from rfd_lib.metrics.checks import COLUMNS
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, never_small
 from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.metrics.publish import (
@@ -21,8 +21,10 @@ from rfd_lib.metrics.publish import (
     published_volumes,
     published_waterfall,
 )
+from rfd_lib.wording import say
 
 KEYS = ["provider_code", "quarter"]
+LOOK_BACK = say("checks.notes.look_back")
 Q1, Q2 = "2025/26 Q1", "2025/26 Q2"
 VOLUME_COUNTS = ["rfd_coded", "counted", "patients_coded", "patients_counted", "day_cases"]
 
@@ -170,15 +172,15 @@ def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectation
 
 def test_a_note_gives_only_the_published_count(expectations):
     checks = raw_checks(
-        raw_check("repeat", 10, 40, unassessed=3, note=f"3 {LOOK_BACK_NOTE}"),
-        raw_check("prior_block", 40, 40, unassessed=12, note=f"12 {LOOK_BACK_NOTE}"),
+        raw_check("repeat", 10, 40, unassessed=3, note=f"3 {say('checks.notes.look_back')}"),
+        raw_check("prior_block", 40, 40, unassessed=12, note=f"12 {say('checks.notes.look_back')}"),
     )
     published = published_checks(
         checks, published_volumes(raw_volumes(), CIRCULATION), expectations, CIRCULATION
     )
     assert published["note"].tolist() == [
-        f"* {LOOK_BACK_NOTE}",
-        f"10 {LOOK_BACK_NOTE}",
+        f"* {say('checks.notes.look_back')}",
+        f"10 {say('checks.notes.look_back')}",
     ]  # 10 shown: no worst case
     assert published["status"].tolist() == ["red", "green"]  # 10 / 40 = 25 % repeats; 40 / 40 blocks
 
