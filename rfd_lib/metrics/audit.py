@@ -43,12 +43,12 @@ from rfd_lib.metrics.rates import (
 from rfd_lib.metrics.spc import XmR
 from rfd_lib.metrics.spc_disclosure import published_xmr, published_xmr_by, total_xmr
 from rfd_lib.metrics.volumes import audit_quarters, repeat_intervals, volumes, waterfall
+from rfd_lib.wording import say
 from rfd_lib.yaml_model import listed
 
 if TYPE_CHECKING:  # unpickling an AuditMetrics needs no rule compiler
     from rfd_lib.engine.rule import Rule
 
-NO_POPULATION = "No population file was given, so rates cannot be compared."
 # An overdispersion ratio is a spread between providers: one provider alone has none to measure.
 MIN_PEERS_TO_ADJUST = 2
 
@@ -224,12 +224,10 @@ def audit_metrics(
             rate=pd.NA,
             rate_lower=pd.NA,
             rate_upper=pd.NA,
-            rate_note="no population file",
+            rate_note=say("checks.notes.no_population_file"),
         )
-        compared, missing = None, NO_POPULATION
-        notes.append(
-            "No population file was given: rates per 100,000 and the funnel plot are not assessable."
-        )
+        compared, missing = None, say("audit.notes.no_population_funnel")
+        notes.append(say("audit.notes.no_population"))
     return AuditMetrics(
         quarter=quarter,
         quarters=quarters,
@@ -271,17 +269,15 @@ def _compare(
     peers = rated[rated["quarter"] == quarter][["provider_code", "counted", "population"]]
     comparable = int(peers[["counted", "population"]].notna().all(axis=1).sum())
     if comparable == 0:
-        return None, (
-            f"No provider has both a published count of counted RFDs and a population in {quarter}, "
-            "so rates cannot be compared and there is no funnel plot."
-        )
+        return None, say("audit.notes.no_comparable_provider", quarter=quarter)
     note = None
     overdispersion = expectations.funnel_overdispersion
     if overdispersion != "none" and comparable < MIN_PEERS_TO_ADJUST:
-        note = (
-            f"Only one provider can be compared in {quarter}, so the funnel plot's peer rate is its "
-            "own rate and its limits are exact Poisson limits, not adjusted for overdispersion "
-            f"(the {overdispersion} adjustment needs at least {MIN_PEERS_TO_ADJUST} providers)."
+        note = say(
+            "audit.notes.one_comparable_provider",
+            quarter=quarter,
+            adjustment=overdispersion,
+            providers=MIN_PEERS_TO_ADJUST,
         )
         overdispersion = "none"
     levels = expectations.funnel_levels
@@ -314,20 +310,14 @@ def _notes(
 ) -> list[str]:
     """Return what a reader must know: the date that sets a quarter, spells in none, the windows used."""
     date = period_date.replace("_", " ")
-    notes = [
-        f"Quarters are NHS financial quarters of each spell's {date}; the extract covers "
-        f"{covered[0]} to {covered[-1]}."
-    ]
+    notes = [say("audit.notes.quarters", date=date, first=covered[0], last=covered[-1])]
     rfd = activity["kind"].eq("rfd")
     undated = _published_count(int((rfd & activity["quarter"].isna()).sum()), policy)
     if undated is not None:
-        notes.append(
-            f"RFD-coded spells with no {date} yet (a patient may still be in hospital), so in no "
-            f"quarter and not in these figures: {undated}."
-        )
+        notes.append(say("audit.notes.no_date_yet", date=date, spells=undated))
     if (rfd & activity["quarter"].notna() & ~activity["quarter"].isin(quarters)).any():
-        notes.append("Some RFD-coded spells fall after the quarter audited and are not in these figures.")
-    notes.append(f"Repeat intervals cover the counted RFDs of {recent[0]} to {recent[-1]}.")
+        notes.append(say("audit.notes.after_the_quarter"))
+    notes.append(say("audit.notes.repeat_intervals", first=recent[0], last=recent[-1]))
     return notes
 
 
@@ -344,30 +334,18 @@ def _published_count(count: int, policy: Disclosure) -> str | None:
 def _rate_note(denominator: Denominator, policy: Disclosure) -> str:
     """Return what the rates are per (which population, per year) and what their interval allows for."""
     if denominator.adult:
-        per = (
-            "Rates are counted RFDs per 100,000 adults (19+) per year: the populations file's adult "
-            "population, as the rule counts adults (19–120) only."
-        )
+        per = say("audit.notes.rates_per_adult")
+    elif denominator.without_adult:
+        without = listed(list(denominator.without_adult))
+        per = say("audit.notes.rates_per_person_some_without_adults", providers=without)
     else:
-        per = "Rates are counted RFDs per 100,000 population (all ages) per year. "
-        if denominator.without_adult:
-            without = listed(list(denominator.without_adult))
-            per += (
-                f"The populations file gives no adult population for {without}, so every rate uses "
-                "the whole catchment population, for all to compare alike; "
-            )
-        else:
-            per += "The populations file gives no adult population, so rates use the whole catchment; "
-        per += "as the rule counts adults (19–120) only, an adult rate would be higher."
-    annualised = " Each is annualised from the quarter (the quarter's count × 4)."
+        per = say("audit.notes.rates_per_person_no_adults")
     if policy.circulating:
         published = 10 * policy.rounding
         lowest, highest = (int(end[0]) for end in true_count_range([published], policy))
-        interval = (
-            " Its 95 % interval allows for the rounding of the published count: from the lower limit "
-            "of the smallest true count it can stand for to the upper limit of the largest "
-            f"(a published {published} is a true {lowest} to {highest})."
+        interval = say(
+            "audit.notes.rate_interval_rounded", published=published, lowest=lowest, highest=highest
         )
     else:
-        interval = " Its 95 % interval is the exact Poisson interval of the count."
-    return per + annualised + interval
+        interval = say("audit.notes.rate_interval_exact")
+    return f"{per} {say('audit.notes.rates_annualised')} {interval}"

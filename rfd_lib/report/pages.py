@@ -18,7 +18,7 @@ from rfd_lib.charts.funnel import funnel_chart
 from rfd_lib.charts.house_style import Chart, data_text
 from rfd_lib.charts.spc import spc_chart
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.metrics.audit import NO_POPULATION, AuditMetrics
+from rfd_lib.metrics.audit import AuditMetrics
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.spc import TooFewValues
 from rfd_lib.metrics.status import Status
@@ -409,7 +409,7 @@ def _funnel_labels(run: AuditRun) -> dict[str, str]:
 
 def _funnel_missing(audit: AuditMetrics) -> str:
     """Return why the audit has no funnel plot (runs saved before the reason was kept had no population)."""
-    return audit.funnel_missing or NO_POPULATION
+    return audit.funnel_missing or say("audit.notes.no_population_funnel")
 
 
 def _headed(
