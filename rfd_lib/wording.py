@@ -64,6 +64,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "provider_page.facet_injection_chart.title": ("provider",),
     "provider_page.facet_injection_chart.value_label": (),
     "provider_page.facet_injection_chart.too_few": ("provider",),
+    "provider_page.interval_chart.not_shown": ("provider",),
     # The summary report (rfd_lib/report/pages.py, SummaryPage).
     "summary_page.headline.providers": (),
     "summary_page.headline.counted": ("quarter",),
@@ -97,6 +98,10 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "run_index.notes.report_failed": ("report", "error", "notebook"),
     "run_index.notes.no_pdf": ("report", "error"),
     "run_index.notes.interrupted": ("count", "reports"),
+    # The tables written for analysts (rfd_lib/report/table_files.py).
+    "table_files.all_providers": (),
+    "table_files.about.title": (),
+    "table_files.about.columns": (),
     # Charts (rfd_lib/charts/).
     "charts.suppressed_note": (),
     "charts.volume.title": ("provider",),

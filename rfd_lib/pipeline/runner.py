@@ -15,6 +15,8 @@ Layout of a run's output folder (``reports/<name>/`` by default)::
     summary.html, summary.pdf     all providers compared
     <provider>.html, .pdf         one per provider (a code that is not plain letters and digits
                                   gets a safe name: see rfd_lib.pipeline.output_folder.report_stem)
+    tables/                       every figure the reports show, as tidy CSV files and tables.xlsx
+                                  (rfd_lib.report.table_files; INTERNAL-*.csv in internal mode)
     internal/                     NOT for circulation: classified spells, quarantine, findings,
                                   the saved audit, executed notebooks, run.json
 
@@ -74,9 +76,11 @@ from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.table_files import table_files
 from rfd_lib.yaml_model import listed
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
+TABLES = "tables"  # the folder of table files in the run's output folder
 SUMMARY_NOTEBOOK = "summary.ipynb"
 
 
@@ -91,6 +95,7 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     reconciliation: str = ""  # rows read = accepted + quarantined, for the analyst (not the index)
     interrupted: bool = False
+    tables: tuple[Path, ...] = ()  # the table files for analysts (tables/), the workbook last
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -232,6 +237,7 @@ def _run(
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")
         save_run(run, internal / "audit_run.pkl")
+        tables = table_files(audit, run.provider_names, output / TABLES)
         notes += _unread_sources(extract)
 
         chromium = None
@@ -246,11 +252,18 @@ def _run(
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
-    index = write_run_index(run, reports, output, notes, interrupted)
+    index = write_run_index(run, reports, output, notes, interrupted, tables=tables)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(
-        output, index, tuple(reports), tuple(notes), seconds, _reconciliation(extract, written), interrupted
+        output,
+        index,
+        tuple(reports),
+        tuple(notes),
+        seconds,
+        _reconciliation(extract, written),
+        interrupted,
+        tuple(tables),
     )
     _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
     return result
@@ -263,6 +276,7 @@ def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Pat
     run killed outright is never mistaken for a complete one.
     """
     remove_leftovers(output, previous_reports(output))
+    shutil.rmtree(output / TABLES, ignore_errors=True)  # the earlier run's: this folder is held as ours
     for folder in ("work", "notebooks"):
         shutil.rmtree(internal / folder, ignore_errors=True)
     work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -436,4 +450,5 @@ def _write_run_record(
             for report in result.reports
         ]
         record["notes"] = list(result.notes)
+        record["tables"] = [str(path) for path in result.tables]
     write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))
