@@ -129,6 +129,8 @@ def _run_audit(args: argparse.Namespace) -> int:
     made = [report for report in result.reports if not report.error]
     seconds = result.seconds["total"]
     print(f"{len(made)} of {len(result.reports)} reports written to {result.output} in {seconds:.0f} s")
+    if result.tables:
+        print(f"tables for analysts (CSV and .xlsx) in {result.tables[0].parent}")
     print(f"open {result.index}")
     if result.failures:
         print(f"\n{len(result.failures)} report(s) failed:", file=sys.stderr)

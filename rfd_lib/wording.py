@@ -69,6 +69,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "provider_page.facet_injection_chart.title": ("provider",),
     "provider_page.facet_injection_chart.value_label": (),
     "provider_page.facet_injection_chart.too_few": ("provider",),
+    "provider_page.interval_chart.not_shown": ("provider",),
     # The summary report (rfd_lib/report/pages.py, SummaryPage).
     "summary_page.headline.providers": (),
     "summary_page.headline.counted": ("quarter",),
@@ -105,6 +106,11 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "checks.notes.no_patient_identifier": (),
     "checks.notes.no_patient_classification": (),
     "checks.notes.look_back": (),
+    "checks.notes.too_few": (),
+    "checks.notes.worst_case": (),
+    "checks.notes.worst_denominator": (),
+    "checks.notes.not_shown_unassessed": (),
+    "checks.notes.counted_less": ("rounding",),
     "checks.notes.baseline": ("first", "last"),
     "checks.notes.no_baseline": (),
     "checks.notes.no_expected_rate": (),
@@ -152,6 +158,10 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "run_index.notes.report_failed": ("report", "error", "notebook"),
     "run_index.notes.no_pdf": ("report", "error"),
     "run_index.notes.interrupted": ("count", "reports"),
+    # The tables written for analysts (rfd_lib/report/table_files.py).
+    "table_files.all_providers": (),
+    "table_files.about.title": (),
+    "table_files.about.columns": (),
     # Charts (rfd_lib/charts/).
     "charts.suppressed_note": (),
     "charts.volume.title": ("provider",),

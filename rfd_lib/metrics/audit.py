@@ -64,7 +64,8 @@ class AuditMetrics:
     ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
     (and step or check); ``volumes.counted_4q`` is the rolling total of counted RFDs over the
     quarter and the ``expectations.rolling_quarters - 1`` before it (``<NA>`` until that many
-    quarters are in the data, or when one is suppressed; the name keeps the default's four).
+    quarters are in the data, or when one is suppressed, and then ``counted_4q_suppressed``; the
+    name keeps the default's four).
     ``intervals`` has one row per provider and band over the same quarters to ``quarter``;
     ``funnel`` compares providers in ``quarter``; ``spc`` summarises each provider's counted RFDs
     over ``quarters`` (XmR, from the true counts, as :func:`published_xmr_by` publishes them).
@@ -183,14 +184,22 @@ def audit_metrics(
     quarters = covered[: covered.index(quarter) + 1]
     activity = label_activity(classified, compiled, code_lists, expectations)
     providers = sorted(classified["provider_code"].dropna().unique())
-    labels = {name: restriction.label for name, restriction in expectations.restrictions.items()}
+    # The waterfall's steps in the rule's order: a spell is under the first restriction it fails.
+    restrictions = [criterion.name for criterion in compiled.restrictions]
+    labels = {name: expectations.restrictions[name].label for name in restrictions}
 
     raw_volumes = volumes(activity, quarters, providers)
-    published = published_volumes(raw_volumes, policy)
+    raw_waterfall = waterfall(activity, quarters, labels, providers)
+    published = published_volumes(raw_volumes, policy, waterfall=raw_waterfall)
+    steps = published_waterfall(raw_waterfall, published, policy, restrictions=restrictions)
     # A sum of published cells, so it reveals nothing they do not; a suppressed quarter leaves it <NA>.
     published["counted_4q"] = rolling_total(published, "counted", window=expectations.rolling_quarters)
+    hidden = published.assign(hidden=published["counted_suppressed"].astype(int))
+    published["counted_4q_suppressed"] = (
+        rolling_total(hidden, "hidden", window=expectations.rolling_quarters).gt(0).fillna(False).astype(bool)
+    )
     raw_checks = restricted_use_checks(activity, expectations, quarters, populations, providers)
-    checks = published_checks(raw_checks, published, expectations, policy)
+    checks = published_checks(raw_checks, published, expectations, policy, waterfall=steps)
     facet = checks[checks["kind"] == CheckKind.FACET_JOINT_INJECTION][
         ["provider_code", "quarter", "numerator", "numerator_suppressed"]
     ]
@@ -233,8 +242,13 @@ def audit_metrics(
         quarters=quarters,
         policy=policy,
         volumes=published,
-        waterfall=published_waterfall(waterfall(activity, quarters, labels, providers), published, policy),
-        intervals=published_intervals(repeat_intervals(activity, recent, providers), policy),
+        waterfall=steps,
+        intervals=published_intervals(
+            repeat_intervals(activity, recent, providers),
+            policy,
+            checks=checks[checks["quarter"].isin(recent)],
+            volumes=published[published["quarter"].isin(recent)],
+        ),
         checks=checks,
         rates=rated,
         funnel=compared,

@@ -59,25 +59,45 @@ the cells only and let :func:`add_totals` append the totals:
 * **A headline count that must not be hidden to protect another cell.** The audit's counted RFDs
   per provider and quarter feed its rates, funnel and SPC charts; as one part of "RFD-coded =
   counted + not counted" they would be hidden at every small provider whose not-counted spells
-  are 1 to 7. So :mod:`rfd_lib.metrics.publish` protects RFD-coded and counted spells each on their own
-  (rounded independently, as HES publications round theirs), never publishes their difference,
-  and gives the waterfall's reasons complementary suppression among themselves. The difference
-  of two independently rounded counts is known only to within ±4, never exactly; when both
-  round to the same value it can be read as "0 to 4 not counted" (see Not covered).
+  are 1 to 7. So :mod:`rfd_lib.metrics.publish` protects counted spells on their own and
+  publishes RFD-coded spells as the waterfall's total (rule 5): counted plus the reasons shown,
+  ``*`` left out. The difference of two counts each rounded on their own narrows the true
+  difference to 5 to 9 consecutive values, one of which may be 0, so where a hidden cell is
+  such a difference, the other side is not rounded from the raw data: it is a sum of published
+  cells, or (the pathway checks' "counted = assessed + unassessed") the published headline less
+  the middle of what ``*`` can hide. Either says nothing the cells shown do not.
 * **Columns that do not add up** (spells and patients, a subset of spells such as day cases) are
   each protected on their own, with their own flags and complementary cells; a subset only bounds
   its superset (patients ≤ spells), which pins nothing. A column whose cells overlap (one patient
   under two reasons) has no additive total: do not pass it to :func:`add_totals`.
 
-Not covered here: the difference of two counts each rounded on their own (above: it narrows the
-true difference to 5 to 9 consecutive values, one of which may be 0); totals over two crossing
-groupings at once (providers within a quarter *and* quarters within a provider; complementary
-suppression is applied in one grouping only); a group total computed from the raw data and
-published elsewhere, which is what complementary suppression is for but which can still narrow a
-suppressed cell (to no fewer than 5 possible values in groups of up to three cells, tested; seven
-cells of 1 under such a total of ``*`` would each be pinned to 1), so publish totals from
-:func:`add_totals`; and statistics other than counts: do not publish the minimum or maximum of a
-small group, nor a median of fewer than 8 people.
+Across tables (what everything circulated together must hold). A reader has every table of a
+run at once (the reports, the index and ``tables/``) and knows how the counts relate: a total
+is the sum of its parts, a check's denominator plus its unassessed spells is counted, spells
+failing a restriction number at least its waterfall reason and at most the reasons up to it,
+the repeat intervals lie between the window's repeats and its assessable RFDs. One true count
+is therefore published one way only (the same cell in every table), and counts that bound a
+hidden one are protected with it: see :mod:`rfd_lib.metrics.publish`. ``tests/attacker.py``
+plays that reader: for every suppressed cell of a run's circulated files (the demo run, and
+hypothesis-made audits) it finds, by integer linear programming over every relation, the true
+values still possible. Every suppressed count of 1 to 7 keeps all of 1 to 7 possible, and every
+suppressed count at least 7 values.
+
+Known residual, and its size: **a suppressed total is at least as many as its suppressed parts**
+(each is 1 or more, zeros being shown). RFD-coded spells hidden beside k hidden parts (counted
+and the reasons) is known to be k or more: with all six parts hidden, 6 or 7. The parts
+themselves are not narrowed. Totals are held to "at least 7 possible values" only.
+
+Not covered here: totals over two crossing groupings at once (providers within a quarter *and*
+quarters within a provider; complementary suppression is applied in one grouping only); a group
+total computed from the raw data and published elsewhere, which is what complementary
+suppression is for but which can still narrow a suppressed cell (to no fewer than 5 possible
+values in groups of up to three cells, tested; seven cells of 1 under such a total of ``*``
+would each be pinned to 1), so publish totals from :func:`add_totals`; statistics other than
+counts: do not publish the minimum or maximum of a small group, nor a median of fewer than 8
+people; and figures worked out from the true counts rather than the published ones (an SPC
+chart's mean and limits): add their relation to ``tests/attacker.py`` (one line) before they
+are circulated.
 
 Not covered by the SPC charts' guard either (:mod:`rfd_lib.metrics.spc_disclosure`, which works
 their limits and signals out from the true counts and checks that the mean and limits it
@@ -180,8 +200,9 @@ class Disclosure:
             return None
         return (
             f"* not shown to protect confidentiality: a count of 1 to {self.threshold}, or a count "
-            f"hidden so that one cannot be worked out. Other counts are rounded to the nearest "
-            f"{self.rounding}, each on its own, so figures may not add up exactly."
+            f"(which may be larger) hidden so that one cannot be worked out. Other counts are "
+            f"rounded to the nearest {self.rounding}, and a total adds up the counts shown, leaving "
+            f"out *, so figures may not add up exactly."
         )
 
     @property

@@ -3,9 +3,30 @@
 Each function takes a raw table from :mod:`rfd_lib.metrics.volumes` or
 :mod:`rfd_lib.metrics.checks` and returns
 it protected by a :class:`~rfd_lib.metrics.disclosure.Disclosure` policy (counts rounded, small ones
-``<NA>`` with a ``<count>_suppressed`` flag). Each published count is published once, the same
-in every table and chart: the volumes' counts each on their own, the waterfall's reasons with
-complementary suppression among themselves, the checks' denominators taken from the volumes.
+``<NA>`` with a ``<count>_suppressed`` flag). A true count is published one way only, the same in
+every table and chart, and counts that add up are protected together, across tables:
+
+* **Counted RFDs** are protected on their own and never hidden to protect another cell (they are
+  the headline of rates, the funnel and the SPC charts).
+* **The waterfall**: its reasons (each spell under the first restriction it fails) are protected
+  each on their own, and **RFD-coded spells are its total**: counted and the reasons as published,
+  suppressed ones left out (rule 5 of :mod:`rfd_lib.metrics.disclosure`). No RFD-coded count is
+  rounded from the raw data, so "RFD-coded less counted" never bounds a hidden reason.
+* **A restriction's failures** (a check's numerator) are the waterfall's first reason for the
+  first restriction, published from it; for a later restriction they are at most the reasons up to
+  it, so they are suppressed whenever one of those is (else they would bound it from below).
+* **The pathway checks** (prior block, repeat): counted = assessed + unassessed. When the
+  unassessed count is suppressed, the denominator (assessed) is published as the published counted
+  RFDs less 5 — what a reader could tell anyway, the middle of the 1 to 7 — and the numerator no
+  higher than it; its status is judged on the worst denominator the hidden count allows. When the
+  denominator is 1 to 7, the unassessed count is hidden with it.
+  When counted RFDs are themselves suppressed, how many could not be assessed is not shown.
+* **Repeat intervals** (counted RFDs of the last quarters by months since the previous RFD) lie
+  between the window's repeats and its assessable RFDs: complementary suppression within the
+  provider; two bands more where one of those counts is suppressed and the bands, as published,
+  could bound it; no bands at all where the window's counts could bound a suppressed band.
+* **Day cases** are the volumes' day cases, protected once.
+
 Shares, statuses, rates and the funnel are then worked out from published counts only. The SPC
 charts are the exception: their limits and signals come from the true counts, and
 :mod:`rfd_lib.metrics.spc_disclosure` publishes only what disclosure control allows of them. In
@@ -19,42 +40,84 @@ import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import look_back_notes
-from rfd_lib.metrics.disclosure import Disclosure, as_text, protect
+from rfd_lib.metrics.disclosure import Disclosure, DisclosureError, add_totals, as_text, protect
 from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.status import Status
+from rfd_lib.wording import say
 
 KEYS = ["provider_code", "quarter"]
-TOO_FEW = "too few to judge (a suppressed count)"
-WORST_CASE = "status judged on the largest count * can hide"
 # The kinds whose denominator is a count of spells (the others divide by a mean or a population).
 COUNTS_SPELLS = [kind.value for kind in CheckKind if kind.counts_spells]
 
 
-def published_volumes(volumes: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+def published_volumes(
+    volumes: pd.DataFrame, policy: Disclosure, *, waterfall: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Return the volumes with each count protected on its own; ``not_counted`` is not published.
 
-    RFD-coded spells, counted spells, patients and day cases are different measures of the same
-    quarter (each a subset of another, none the sum of published parts), so each is protected on
-    its own and rounded independently, as HES publications round theirs: they may not add up.
-    Counted spells are the audit's headline (rates, the funnel, the SPC charts), so they are
-    never hidden to protect another cell; the spells not counted are published only as the
-    waterfall's reasons (:func:`published_waterfall`).
+    Counted spells, patients and day cases are different measures of the same quarter (each a
+    subset of another, none the sum of published parts), so each is protected on its own and
+    rounded independently, as HES publications round theirs: they may not add up. Counted spells
+    are the audit's headline (rates, the funnel, the SPC charts), so they are never hidden to
+    protect another cell. RFD-coded spells are the total of ``waterfall`` (the raw table of
+    :func:`rfd_lib.metrics.volumes.waterfall`) as :func:`published_waterfall` publishes it: counted
+    plus the reasons shown (see the module's docstring); the spells not counted are published only
+    as those reasons. ``waterfall`` is required in circulation mode.
     """
-    counts = ["rfd_coded", "counted", "patients_coded", "patients_counted", "day_cases"]
-    return protect(volumes[[*KEYS, *counts]], counts, policy=policy)
+    counts = ["counted", "patients_coded", "patients_counted", "day_cases"]
+    out = protect(volumes[[*KEYS, "rfd_coded", *counts]], counts, policy=policy)
+    if not policy.circulating:
+        out.insert(out.columns.get_loc("rfd_coded") + 1, "rfd_coded_suppressed", False)
+        return out
+    if waterfall is None:
+        raise DisclosureError(
+            "RFD-coded spells are published as the waterfall's total: give the raw waterfall",
+            hint="published_volumes(volumes, policy, waterfall=rfd_lib.metrics.volumes.waterfall(...))",
+        )
+    total = _waterfall_total(waterfall, out, policy)
+    joined = out[KEYS].merge(total, on=KEYS, how="left")
+    out["rfd_coded"] = joined["spells"].astype("Int64").to_numpy()
+    out.insert(
+        out.columns.get_loc("rfd_coded") + 1, "rfd_coded_suppressed", joined["spells_suppressed"].to_numpy()
+    )
+    return out
 
 
-def published_waterfall(waterfall: pd.DataFrame, volumes: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
-    """Return the waterfall with its reasons protected within provider and quarter.
-
-    ``volumes`` is :func:`published_volumes`'s table: the first step (RFD-coded) and the last
-    (counted) are its published counts, so a reader sees one figure for each everywhere. The
-    reasons between them are protected together, with complementary suppression among
-    themselves; rounded independently, the steps may not add up to the RFD-coded total.
-    """
+def _reasons(waterfall: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    """Return the waterfall's reasons (the steps between RFD-coded and counted), each protected on its own."""
     last = waterfall["step"].max()
     reasons = waterfall[waterfall["step"].between(1, last - 1)]
-    protected = protect(reasons, ["spells"], within=KEYS, policy=policy)
+    # No complementary suppression: the only total of these cells ever published is their sum as shown.
+    return protect(reasons, ["spells"], policy=policy)
+
+
+def _waterfall_total(waterfall: pd.DataFrame, volumes: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    """Return RFD-coded spells per provider and quarter: counted plus the reasons, as published."""
+    counted = volumes[[*KEYS, "counted", "counted_suppressed"]].rename(
+        columns={"counted": "spells", "counted_suppressed": "spells_suppressed"}
+    )
+    parts = pd.concat([_reasons(waterfall, policy)[[*KEYS, "spells", "spells_suppressed"]], counted])
+    totals = add_totals(parts.assign(part="part"), ["spells"], within=KEYS, label={"part": "total"})
+    return totals[totals["part"] == "total"][[*KEYS, "spells", "spells_suppressed"]]
+
+
+def published_waterfall(
+    waterfall: pd.DataFrame,
+    volumes: pd.DataFrame,
+    policy: Disclosure,
+    *,
+    restrictions: list[str] | None = None,
+) -> pd.DataFrame:
+    """Return the waterfall with its reasons protected each on their own, and its ends from ``volumes``.
+
+    ``volumes`` is :func:`published_volumes`'s table: the first step (RFD-coded, the waterfall's
+    total as published) and the last (counted) are its published counts, so a reader sees one
+    figure for each everywhere, and the steps add up: RFD-coded is counted plus the reasons shown.
+    ``restrictions`` names the rule's restrictions in the steps' order: each reason's row then
+    carries its check's name (``check``, as in :func:`published_checks`).
+    """
+    last = waterfall["step"].max()
+    protected = _reasons(waterfall, policy)
     ends = waterfall[waterfall["step"].isin([0, last])].drop(columns="spells")
     joined = ends.merge(volumes, on=KEYS, how="left")
     first = joined["step"].eq(0).to_numpy()
@@ -63,35 +126,183 @@ def published_waterfall(waterfall: pd.DataFrame, volumes: pd.DataFrame, policy: 
         spells_suppressed=np.where(first, joined["rfd_coded_suppressed"], joined["counted_suppressed"]),
     )
     table = pd.concat([protected, ends], ignore_index=True)
-    return table.sort_values([*KEYS, "step"], kind="stable").reset_index(drop=True)
+    table = table.sort_values([*KEYS, "step"], kind="stable").reset_index(drop=True)
+    if restrictions is not None:
+        names = {n + 1: CheckKind.RESTRICTION.check_name(name) for n, name in enumerate(restrictions)}
+        table["check"] = table["step"].map(names).astype("string")
+    return table
 
 
-def published_intervals(intervals: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
-    """Return repeat RFDs by interval band, each count protected (no total is published)."""
-    return protect(intervals, ["spells"], policy=policy)
+def published_intervals(
+    intervals: pd.DataFrame, policy: Disclosure, *, checks: pd.DataFrame, volumes: pd.DataFrame
+) -> pd.DataFrame:
+    """Return repeat RFDs by interval band, protected within each provider and with the window's counts.
+
+    The bands split a provider's counted RFDs with a previous RFD over the window's quarters: at
+    least its repeats (the repeat check's numerators), at most the RFDs it could assess for a
+    repeat (its denominators) and its counted RFDs (``checks`` and ``volumes``: the published
+    tables, for the window's quarters). So the bands get complementary suppression within the
+    provider, as if their total were published; where a repeat count or counted RFDs of the
+    window are suppressed and the bands, as published, could bound them (:func:`_window`), at
+    least two bands counting 8 or more are suppressed, the smallest first; and where the window's
+    counts, as published, could bound a suppressed band, the provider's bands are not shown at
+    all (``<NA>``, not flagged): "too few to show". Every decision is taken on published figures
+    only, so that it tells a reader nothing more.
+    """
+    out = protect(intervals, ["spells"], within=["provider_code"], policy=policy)
+    if not policy.circulating:
+        return out
+    window = _window(checks, volumes, policy)
+    bands = _bands(out, policy).join(window, how="left")
+    # The bands could bound a hidden repeat count (from above) or a hidden denominator, unassessed
+    # or counted count (from below): a reader would learn it is not 7, or not 1.
+    binds = (bands["hidden_repeats"] & (bands["high"] - bands["repeats_low"] < 6)) | (
+        bands["hidden_assessable"] & (bands["assessable_high"] - bands["low"] < 6)
+    )
+    _hide_two_bands(out, intervals, binds[binds].index, policy)
+    # The window could bound a hidden band: from above, or from below when it is hidden alone.
+    bands = _bands(out, policy).join(window, how="left")
+    gone = bands["hidden"].gt(0) & (
+        (bands["assessable_high"] - bands["low"] < 6)
+        | (bands["hidden"].eq(1) & (bands["repeats_low"] - bands["shown_high"] > 1))
+    )
+    rows = out["provider_code"].isin(gone[gone].index).to_numpy()
+    out.loc[rows, "spells"] = pd.NA
+    out.loc[rows, "spells_suppressed"] = False
+    return out
+
+
+def _bounds(values: pd.Series, hidden: pd.Series, policy: Disclosure, hidden_high: float) -> pd.DataFrame:
+    """Return the least and most each published count can be: +-2, 0, or 1..``hidden_high`` if hidden."""
+    shown = values.astype("Float64").fillna(0).to_numpy(dtype=float)
+    flag = hidden.fillna(False).to_numpy(dtype=bool)
+    half = policy.rounding // 2
+    low = np.where(flag, 1, np.where(shown > 0, shown - half, 0))
+    high = np.where(flag, hidden_high, np.where(shown > 0, shown + half, 0))
+    return pd.DataFrame({"low": low, "high": high}, index=values.index)
+
+
+def _bands(out: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    """Return, per provider, the least and most its bands can add up to, and how many are hidden."""
+    hidden = out["spells_suppressed"].astype(bool)
+    bounds = _bounds(out["spells"], hidden, policy, np.inf)
+    frame = bounds.assign(
+        provider_code=out["provider_code"].to_numpy(),
+        hidden=hidden.astype(int).to_numpy(),
+        shown_high=bounds["high"].where(~hidden, 0),
+    )
+    return frame.groupby("provider_code")[["low", "high", "hidden", "shown_high"]].sum()
+
+
+def _window(checks: pd.DataFrame, volumes: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    """Return, per provider, what the window's published repeat counts and counted RFDs say of the bands.
+
+    ``repeats_low``: the least the repeats can add up to; ``assessable_high``: the most the RFDs
+    assessable for a repeat can (counted RFDs where a quarter's are not shown; a hidden one 7 at
+    most, as a reader might take it; a denominator of counted less 5, counted less 1); and whether
+    a repeat count (``hidden_repeats``), or a denominator, unassessed or counted count
+    (``hidden_assessable``), is suppressed.
+    """
+    repeat = checks[checks["kind"].eq(CheckKind.REPEAT)]
+    rows = repeat[KEYS].merge(volumes[[*KEYS, "counted", "counted_suppressed"]], on=KEYS, how="left")
+    counted = _bounds(rows["counted"], rows["counted_suppressed"], policy, policy.threshold)
+    repeats = _bounds(repeat["numerator"], repeat["numerator_suppressed"], policy, np.inf)
+    assessable = _bounds(repeat["denominator"], repeat["denominator_suppressed"], policy, policy.threshold)
+    derived = (repeat["unassessed_suppressed"] & ~repeat["denominator_suppressed"]).to_numpy(dtype=bool)
+    most = np.where(derived, counted["high"].to_numpy() - 1, assessable["high"].to_numpy())
+    most = np.where(repeat["denominator"].isna() & ~repeat["denominator_suppressed"], counted["high"], most)
+    frame = pd.DataFrame(
+        {
+            "provider_code": repeat["provider_code"].to_numpy(),
+            "repeats_low": np.where(
+                repeat["numerator"].isna() & ~repeat["numerator_suppressed"], 0, repeats["low"]
+            ),
+            "assessable_high": np.minimum(most, counted["high"].to_numpy()),
+            "hidden_repeats": repeat["numerator_suppressed"].to_numpy(dtype=bool),
+            "hidden_assessable": (
+                repeat[["denominator_suppressed", "unassessed_suppressed"]].any(axis=1).to_numpy(dtype=bool)
+                | rows["counted_suppressed"].fillna(False).to_numpy(dtype=bool)
+            ),
+        }
+    )
+    return frame.groupby("provider_code").agg(
+        repeats_low=("repeats_low", "sum"),
+        assessable_high=("assessable_high", "sum"),
+        hidden_repeats=("hidden_repeats", "any"),
+        hidden_assessable=("hidden_assessable", "any"),
+    )
+
+
+def _hide_two_bands(
+    out: pd.DataFrame, intervals: pd.DataFrame, providers: pd.Index, policy: Disclosure
+) -> None:
+    """Suppress the smallest non-zero bands of ``providers`` until two or more, counting 8 or more, are."""
+    values = intervals["spells"].fillna(0).to_numpy(dtype=np.int64)
+    hidden = out["spells_suppressed"].to_numpy(dtype=bool)
+    provider = out["provider_code"]
+    frame = pd.DataFrame(
+        {
+            "provider": provider.to_numpy(),
+            "value": values,
+            "hidden": hidden,
+            "candidate": ~hidden & (values > 0) & provider.isin(providers).to_numpy(),
+            "position": np.arange(len(out)),
+        }
+    )
+    count = frame.groupby("provider")["hidden"].transform("sum").to_numpy()
+    total = frame["value"].where(frame["hidden"], 0).groupby(frame["provider"]).transform("sum").to_numpy()
+    ranked = frame[frame["candidate"]].sort_values(["provider", "value", "position"], kind="stable")
+    before = ranked.groupby("provider")["value"].cumsum() - ranked["value"]
+    order = ranked.groupby("provider").cumcount()
+    rows = ranked.index.to_numpy()
+    needed = (count[rows] + order.to_numpy() < 2) | (total[rows] + before.to_numpy() <= policy.threshold)
+    out.loc[rows[needed], "spells"] = pd.NA
+    out.loc[rows[needed], "spells_suppressed"] = True
 
 
 def published_checks(
-    checks: pd.DataFrame, volumes: pd.DataFrame, expectations: Expectations, policy: Disclosure
+    checks: pd.DataFrame,
+    volumes: pd.DataFrame,
+    expectations: Expectations,
+    policy: Disclosure,
+    *,
+    waterfall: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the checks with published counts, and each share and status worked out from them.
 
     ``checks`` is :func:`rfd_lib.metrics.checks.restricted_use_checks`'s counts; this is the one
     place a check's share and status are worked out. ``volumes`` is :func:`published_volumes`'s
     table, whose RFD-coded and counted spells are the denominators of the restriction and
-    day-case checks, so one count is published one way only.
+    day-case checks and whose day cases are the day-case check's numerator, so one count is
+    published one way only. ``waterfall`` is :func:`published_waterfall`'s table (with its
+    restrictions named; required in circulation mode): a restriction's failures follow its
+    reasons (see the module's docstring), and the pathway checks are protected with the counted
+    RFDs they split.
     Where a count is suppressed the share is ``<NA>`` and the status is the worst one the count's
-    possible values (1 to the threshold) allow, so a suppressed breach still shows amber or red.
+    possible values allow (1 to the threshold, or for a restriction's failures hidden with its
+    reasons, up to what the reasons shown allow), so a suppressed breach still shows amber or red.
     """
     kind = checks["kind"]
     counts = checks.assign(
         denominator=checks["denominator"].where(kind.isin(COUNTS_SPELLS)).round().astype("Int64")
     )
     out = protect(counts, ["numerator", "denominator", "unassessed"], policy=policy)
+    largest = pd.Series(float(policy.threshold), index=out.index)
+    counted_less = np.zeros(len(out), dtype=bool)
+    if policy.circulating:
+        if waterfall is None or "check" not in waterfall.columns:
+            raise DisclosureError(
+                "a restriction's failures are published with the waterfall's reasons: give the waterfall",
+                hint="published_checks(..., waterfall=published_waterfall(..., restrictions=[...]))",
+            )
+        largest = _follow_the_waterfall(out, checks, waterfall, policy)
+        counted_less = _pathways_with_counted(out, checks, volumes, policy)
     # The note said how many were left out: say it again with the published count.
     left_out = out["unassessed"].fillna(0).gt(0) | out["unassessed_suppressed"]
     shown = as_text(out["unassessed"], out["unassessed_suppressed"])
     out["note"] = out["note"].mask(left_out, look_back_notes(shown))
+    less = say("checks.notes.counted_less", rounding=policy.rounding)
+    out.loc[counted_less, "note"] = out.loc[counted_less, "note"] + "; " + less
     # Published counts, or a mean or population for the last two checks.
     out["denominator"] = out["denominator"].astype("Float64")
     # The same spells as the published volumes, not rounded a second time.
@@ -101,6 +312,11 @@ def published_checks(
         joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
         out.loc[rows, "denominator"] = joined[column].to_numpy()
         out.loc[rows, "denominator_suppressed"] = joined[f"{column}_suppressed"].to_numpy()
+    # Day cases: the volumes' day cases (the same spells), where the extract can tell them.
+    rows = (kind.eq(CheckKind.DAY_CASE) & checks["numerator"].notna()).to_numpy()
+    joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
+    out.loc[rows, "numerator"] = joined["day_cases"].to_numpy()
+    out.loc[rows, "numerator_suppressed"] = joined["day_cases_suppressed"].to_numpy()
     for check in (CheckKind.CHANGE_FROM_BASELINE, CheckKind.EXPECTED_RATE):
         # Counted RFDs, again as the volumes publish them; the denominator is not a count.
         rows = kind.eq(check).to_numpy()
@@ -123,15 +339,25 @@ def published_checks(
     out.loc[unknown, "note"] = "a baseline quarter's count is suppressed"
     out.insert(out.columns.get_loc("status"), "share", _shares(out, kind, expectations))
     out["status"] = checks["status"].astype("string")
+    derived = pd.Series(counted_less, index=out.index)
     for check in CheckKind:
         rows = kind.eq(check) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True)
-        out.loc[rows, "status"] = _status(out[rows], expectations.checks.of(check), check, policy).to_numpy()
+        judged = _status(
+            out[rows], expectations.checks.of(check), check, policy, largest[rows], derived[rows]
+        )
+        out.loc[rows, "status"] = judged.to_numpy()
     too_few = out["status"].eq(Status.NOT_ASSESSABLE) & checks["status"].ne(Status.NOT_ASSESSABLE).fillna(
         True
     )
-    out.loc[too_few, "note"] = (TOO_FEW + "; " + out.loc[too_few, "note"]).fillna(TOO_FEW)
-    worst = out["numerator_suppressed"].astype(bool) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(False)
-    out.loc[worst, "note"] = (WORST_CASE + "; " + out.loc[worst, "note"]).fillna(WORST_CASE)
+    too_few_note = say("checks.notes.too_few")
+    out.loc[too_few, "note"] = (too_few_note + "; " + out.loc[too_few, "note"]).fillna(too_few_note)
+    judged = out["status"].ne(Status.NOT_ASSESSABLE).fillna(False)
+    worst = out["numerator_suppressed"].astype(bool) & judged
+    worst_note = say("checks.notes.worst_case")
+    out.loc[worst, "note"] = (worst_note + "; " + out.loc[worst, "note"]).fillna(worst_note)
+    worst = derived & judged & ~out["numerator_suppressed"].astype(bool)
+    worst_note = say("checks.notes.worst_denominator")
+    out.loc[worst, "note"] = (worst_note + "; " + out.loc[worst, "note"]).fillna(worst_note)
     return out
 
 
@@ -148,25 +374,143 @@ def _shares(out: pd.DataFrame, kind: pd.Series, expectations: Expectations) -> p
     return share
 
 
-def _status(rows: pd.DataFrame, threshold: Check, kind: CheckKind, policy: Disclosure) -> pd.Series:
+def _status(
+    rows: pd.DataFrame,
+    threshold: Check,
+    kind: CheckKind,
+    policy: Disclosure,
+    largest: pd.Series,
+    derived: pd.Series,
+) -> pd.Series:
     """Return each row's status; a suppressed count is judged at its worst possible value.
 
-    Where more is better and the denominator itself is suppressed, the worst value is a guess
-    about a handful of spells, so the row is "not assessable" instead (:data:`TOO_FEW`).
+    ``largest`` is the largest value each row's numerator can have when it is suppressed (the
+    threshold, unless it is hidden with reasons of the waterfall). ``derived`` marks the rows
+    whose denominator is the counted RFDs less the rounding, beside a suppressed unassessed count
+    (1 to the threshold): they are judged on the worst denominator that count allows. Where more
+    is better and the denominator itself is suppressed, the worst value is a guess about a
+    handful of spells, so the row is "not assessable" instead (the wording file's ``checks.notes.too_few``).
     """
     share = rows["share"].astype("Float64")
+    if derived.any():
+        # counted = denominator shown + rounding; the true denominator is counted less 1..threshold.
+        counted = rows["denominator"].astype("Float64") + policy.rounding
+        worst = counted - (1 if threshold.good == "high" else policy.threshold)
+        worst = worst.mask(worst.lt(1), 1)
+        share = share.mask(derived.to_numpy(), (rows["numerator"].astype("Float64") / worst).clip(upper=1))
     hidden = rows["numerator_suppressed"].to_numpy(dtype=bool)
     if hidden.any() and kind.counts_spells:
         denominator = rows["denominator"].astype("Float64")
         denominator_hidden = rows["denominator_suppressed"].to_numpy(dtype=bool)
-        # Numerator 1..threshold; a hidden denominator is at least the numerator, at most the threshold.
+        # Numerator 1..largest; a hidden denominator is at least the numerator, at most the threshold.
         low_den = pd.Series(np.where(denominator_hidden, 1, denominator.fillna(1)), index=rows.index)
         high_den = pd.Series(
             np.where(denominator_hidden, policy.threshold, denominator.fillna(1)), index=rows.index
         )
-        worst = (policy.threshold / low_den).clip(upper=1) if threshold.good == "low" else 1 / high_den
+        worst = (largest / low_den).clip(upper=1) if threshold.good == "low" else 1 / high_den
         share = share.mask(hidden, worst)
     status = threshold.status(share)
     if threshold.good == "high":
         status = status.mask(rows["denominator_suppressed"].to_numpy(dtype=bool), Status.NOT_ASSESSABLE)
     return status
+
+
+def _follow_the_waterfall(
+    out: pd.DataFrame, checks: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclosure
+) -> pd.Series:
+    """Publish each restriction's failures (in ``out``) with the waterfall's reasons; return their maxima.
+
+    The first restriction's failures are its first reason, published as the waterfall publishes
+    it. A later restriction's failures number at most the reasons up to it, so where one of those
+    is suppressed they are suppressed too (unless they are 0, which bounds nothing); their largest
+    possible value is then the most those reasons can hold, as published.
+    """
+    largest = pd.Series(float(policy.threshold), index=out.index)
+    rows = checks["kind"].eq(CheckKind.RESTRICTION).to_numpy()
+    if not rows.any():
+        return largest
+    reasons = waterfall[waterfall["check"].notna()].sort_values([*KEYS, "step"], kind="stable")
+    shown = reasons["spells"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    hidden = reasons["spells_suppressed"].to_numpy(dtype=bool)
+    # The most each reason can hold as published: its rounded value + 2, or the threshold if hidden.
+    most = np.where(hidden, policy.threshold, np.where(shown > 0, shown + policy.rounding // 2, 0))
+    reasons = reasons.assign(_most=most, _hidden=hidden.astype(int))
+    grouped = reasons.groupby(KEYS, sort=False)
+    reasons["_up_to"] = grouped["_most"].cumsum()
+    reasons["_hidden_up_to"] = grouped["_hidden"].cumsum()
+    first_step = reasons["step"].eq(reasons.groupby(KEYS)["step"].transform("min"))
+    joined = checks.loc[rows, [*KEYS, "check", "numerator"]].merge(
+        reasons.assign(_first=first_step)[
+            [*KEYS, "check", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
+        ],
+        on=[*KEYS, "check"],
+        how="left",
+    )
+    index = out.index[rows]
+    first = joined["_first"].fillna(False).to_numpy(dtype=bool)
+    out.loc[index[first], "numerator"] = joined.loc[first, "spells"].to_numpy()
+    out.loc[index[first], "numerator_suppressed"] = joined.loc[first, "spells_suppressed"].to_numpy()
+    cascade = (
+        joined["_hidden_up_to"].fillna(0).gt(0).to_numpy() & joined["numerator"].fillna(0).gt(0).to_numpy()
+    )
+    out.loc[index[cascade], "numerator"] = pd.NA
+    out.loc[index[cascade], "numerator_suppressed"] = True
+    largest.loc[index[cascade]] = joined.loc[cascade, "_up_to"].astype(float).to_numpy()
+    return largest
+
+
+def _pathways_with_counted(
+    out: pd.DataFrame, checks: pd.DataFrame, volumes: pd.DataFrame, policy: Disclosure
+) -> np.ndarray:
+    """Protect each pathway check's counts (in ``out``) with the counted RFDs they split.
+
+    Returns the rows whose denominator is published as counted less the rounding.
+
+    counted = assessed (the denominator) + unassessed, and counted is published on its own. A
+    denominator of 1 to the threshold hides the unassessed count with it. A suppressed unassessed
+    count (1 to the threshold) next to a shown denominator makes the denominator "published counted
+    less 5": a reader learns nothing from counted less it, and the numerator is shown no higher
+    (hidden, with the denominator, when that would be a small count).
+    """
+    kind = checks["kind"]
+    rows = (kind.isin([CheckKind.PRIOR_BLOCK, CheckKind.REPEAT]) & checks["denominator"].notna()).to_numpy()
+    derived = np.zeros(len(out), dtype=bool)
+    if not rows.any():
+        return derived
+    index = out.index[rows]
+    joined = checks.loc[index, KEYS].merge(volumes, on=KEYS, how="left")
+    # Suppressed counted RFDs: how many could not be assessed is not shown (assessed and not, each
+    # 1 or more when shown as *, would tell a reader counted is at least 2).
+    small = joined["counted_suppressed"].to_numpy(dtype=bool)
+    out.loc[index[small], "unassessed"] = pd.NA
+    out.loc[index[small], "unassessed_suppressed"] = False
+    out.loc[index[small], "note"] = say("checks.notes.not_shown_unassessed")
+    part = out.loc[index]
+    raw_unassessed = checks.loc[index, "unassessed"].fillna(0).to_numpy()
+    raw_numerator = checks.loc[index, "numerator"].fillna(0).to_numpy()
+    denominator_hidden = part["denominator_suppressed"].to_numpy(dtype=bool)
+    unassessed_hidden = part["unassessed_suppressed"].to_numpy(dtype=bool)
+    # A hidden denominator hides the unassessed count with it (it would be counted less the other).
+    hide_unassessed = denominator_hidden & ~unassessed_hidden & (raw_unassessed > 0) & ~small
+    out.loc[index[hide_unassessed], "unassessed"] = pd.NA
+    out.loc[index[hide_unassessed], "unassessed_suppressed"] = True
+    # A hidden unassessed count: the denominator is the published counted less the rounding.
+    counted = joined["counted"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    less = counted - policy.rounding
+    shown = ~denominator_hidden & (part["denominator"].fillna(0).to_numpy() > 0)
+    relink = unassessed_hidden & shown
+    too_small = relink & ~(less > policy.threshold)
+    keep = relink & ~too_small
+    out.loc[index[keep], "denominator"] = less[keep].astype(np.int64)
+    out.loc[index[too_small], "denominator"] = pd.NA
+    out.loc[index[too_small], "denominator_suppressed"] = True
+    denominator_hidden = denominator_hidden | too_small
+    # The numerator: hidden with its denominator (unless 0), and never shown above it.
+    hide_numerator = denominator_hidden & (raw_numerator > 0)
+    out.loc[index[hide_numerator], "numerator"] = pd.NA
+    out.loc[index[hide_numerator], "numerator_suppressed"] = True
+    numerator = out.loc[index, "numerator"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    capped = keep & (numerator > less)
+    out.loc[index[capped], "numerator"] = less[capped].astype(np.int64)
+    derived[np.flatnonzero(rows)[keep]] = True
+    return derived

@@ -15,6 +15,8 @@ Layout of a run's output folder (``reports/<name>/`` by default)::
     summary.html, summary.pdf     all providers compared
     <provider>.html, .pdf         one per provider (a code that is not plain letters and digits
                                   gets a safe name: see rfd_lib.pipeline.output_folder.report_stem)
+    tables/                       every figure the reports show, as tidy CSV files and tables.xlsx
+                                  (rfd_lib.report.table_files; INTERNAL-*.csv in internal mode)
     internal/                     NOT for circulation: classified spells, quarantine, findings,
                                   the saved audit, executed notebooks, run.json
 
@@ -73,11 +75,13 @@ from rfd_lib.report.outcome import SUMMARY, Report
 from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
-from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.table_files import table_files
 from rfd_lib.wording import wording
 from rfd_lib.yaml_model import listed
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
+TABLES = "tables"  # the folder of table files in the run's output folder
 SUMMARY_NOTEBOOK = "summary.ipynb"
 
 
@@ -94,6 +98,7 @@ class RunResult:
     interrupted: bool = False
     # Per extract file: its column profile and rows read = accepted + quarantined (counts only).
     extracts: tuple[str, ...] = ()
+    tables: tuple[Path, ...] = ()  # the table files for analysts (tables/), the workbook last
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -240,6 +245,7 @@ def _run(
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")
         save_run(run, internal / "audit_run.pkl")
+        tables = table_files(audit, run.provider_names, output / TABLES)
         notes += _unread_sources(extract)
 
         chromium = None
@@ -254,7 +260,7 @@ def _run(
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
-    index = write_run_index(run, reports, output, notes, interrupted)
+    index = write_run_index(run, reports, output, notes, interrupted, tables=tables)
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(
@@ -266,6 +272,7 @@ def _run(
         _reconciliation(extract, written),
         interrupted,
         extracts=_files_read(extract, given=params.extracts.profile is not None),
+        tables=tuple(tables),
     )
     _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
     return result
@@ -278,6 +285,7 @@ def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Pat
     run killed outright is never mistaken for a complete one.
     """
     remove_leftovers(output, previous_reports(output))
+    shutil.rmtree(output / TABLES, ignore_errors=True)  # the earlier run's: this folder is held as ours
     for folder in ("work", "notebooks"):
         shutil.rmtree(internal / folder, ignore_errors=True)
     work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -469,4 +477,5 @@ def _write_run_record(
             for report in result.reports
         ]
         record["notes"] = list(result.notes)
+        record["tables"] = [str(path) for path in result.tables]
     write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))

@@ -57,10 +57,12 @@ def write_index(
     banner: str | None = None,
     notes: Sequence[str] = (),
     footnote: str | None = None,
+    tables: Sequence[str] = (),
 ) -> Path:
     """Write the run's index page at ``target`` and return ``target`` as a :class:`Path`.
 
-    Links (``summary_html``, ``summary_pdf``, each entry's ``html`` and ``pdf``) are file paths
+    Links (``summary_html``, ``summary_pdf``, each entry's ``html`` and ``pdf``, and ``tables``:
+    the table files for analysts, each linked by its name) are file paths
     relative to the index, not URLs: they are percent-encoded here, and an absolute path or a URL
     raises ``ValueError`` (the run's folder must work wherever it is copied). ``banner`` is a red
     strip under the header (internal runs: unsuppressed figures); ``notes`` and ``footnote`` (the
@@ -84,6 +86,7 @@ def write_index(
         legend=[(status.badge, status.css_class, status.meaning) for status in Status],
         notes=list(notes),
         footnote=footnote,
+        tables=[(PurePosixPath(link.replace("\\", "/")).name, _href(link)) for link in tables],
     )
     write_atomically(target, page)
     return target
@@ -181,12 +184,15 @@ def write_run_index(
     output: Path,
     notes: list[str],
     interrupted: bool,
+    *,
+    tables: Sequence[Path] = (),
 ) -> Path:
     """Write the run's ``index.html`` in ``output`` and return its path.
 
     Each provider's line has its headline figures, its checks' statuses and links to its report,
     or why it failed; the notes say what was not made (an interrupted run), which PDFs could not
-    be printed and what the audit noted.
+    be printed and what the audit noted. ``tables`` are the run's table files (in ``output``),
+    linked from the page, the workbook first.
     """
     audit = run.audit
     by_name = {report.name: report for report in reports}
@@ -221,6 +227,7 @@ def write_run_index(
         banner=audit.policy.banner,
         notes=[*notes, *audit.notes, *problems],
         footnote=audit.policy.footnote,
+        tables=[_link(path, output) for path in sorted(tables, key=lambda path: path.suffix != ".xlsx")],
     )
 
 

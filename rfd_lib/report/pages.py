@@ -171,9 +171,13 @@ class ProviderPage:
             return paragraphs([too_few], "note")
         return spc_chart(result, title=title, value_label=value_label)
 
-    def interval_chart(self) -> Chart:
-        """Return the provider's repeat RFDs by months since the patient's previous RFD."""
+    def interval_chart(self) -> Chart | Fragment:
+        """Return the provider's repeat RFDs by months since the previous RFD (a note if too few)."""
         months = self.audit.expectations.repeat_within_months
+        bands = self.audit.intervals[self.audit.intervals["provider_code"] == self.code]
+        if len(bands) and bands["spells"].isna().all() and not bands["spells_suppressed"].any():
+            # Too few to show: see rfd_lib.metrics.publish.published_intervals.
+            return paragraphs([say("provider_page.interval_chart.not_shown", provider=self.code)], "note")
         return interval_chart(self.audit.intervals, self.code, policy_months=months, footnote=self.footnote)
 
     def checks_table(self) -> Fragment:
@@ -247,7 +251,9 @@ class SummaryPage:
                 "counted": counts(
                     volumes.loc[codes, "counted"], volumes.loc[codes, "counted_suppressed"]
                 ).array,
-                "last_quarters": counts(volumes.loc[codes, "counted_4q"]).array,
+                "last_quarters": counts(
+                    volumes.loc[codes, "counted_4q"], volumes.loc[codes].get("counted_4q_suppressed")
+                ).array,
                 "rate": decimal(rates.loc[codes, "rate"]).array,
                 "interval": _interval(rates.loc[codes]).array,
                 "funnel": [position[code] for code in codes],

@@ -3,7 +3,7 @@
 Each case cuts a small classified frame from the built-in synthetic set (a few providers, or a
 twin of one) and runs :func:`audit_metrics` and every section a report notebook shows: the
 summary page's, and every provider page's. Each must return a table with a row per provider,
-a chart, or a note that says why there is none; never raise.
+a chart, or a note that says why there is none; never raise. The table files are written too.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
 from rfd_lib.metrics.periods import financial_quarter
 from rfd_lib.report.pages import ProviderPage, SummaryPage
 from rfd_lib.report.saved_audit import AuditRun, provider_names
+from rfd_lib.report.table_files import TABLES, table_files
 from rfd_lib.report.tables import Fragment
 
 AUDITED = "2026/27 Q2"  # the synthetic set's last quarter
@@ -263,6 +264,19 @@ def test_every_provider_page_section_is_a_chart_or_a_table_or_a_note(case_run):
             "above the limits",
             "below the limits",
         } or position.startswith("not compared")
+
+
+def test_the_table_files_are_written_and_hold_no_small_count(case_run, tmp_path):
+    case, run = case_run
+    written = table_files(run.audit, run.provider_names, tmp_path)
+    assert len(written) == len(TABLES) + 1
+    for table in TABLES:
+        rows = pd.read_csv(tmp_path / f"{table}.csv", dtype=str, keep_default_na=False)
+        counts = pd.to_numeric(rows.loc[rows["unit"].eq("spells"), "value"].replace("", None))
+        assert not counts.between(1, 7).any(), (case.name, table)
+        assert rows.loc[rows["suppressed"].eq("True"), "value"].eq("").all(), (case.name, table)
+    codes = set(pd.read_csv(tmp_path / "volumes.csv", dtype=str, keep_default_na=False)["provider_code"])
+    assert codes == {*case.providers, ""}
 
 
 def test_every_count_suppressed_shows_stars_not_zeros(synthetic_set):

@@ -11,11 +11,9 @@ import pandas as pd
 import pytest
 
 from rfd_lib.metrics.checks import COLUMNS
-from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, never_small
+from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, DisclosureError, never_small
 from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.metrics.publish import (
-    TOO_FEW,
-    WORST_CASE,
     published_checks,
     published_intervals,
     published_volumes,
@@ -25,6 +23,10 @@ from rfd_lib.wording import say
 
 KEYS = ["provider_code", "quarter"]
 LOOK_BACK = say("checks.notes.look_back")
+TOO_FEW = say("checks.notes.too_few")
+WORST_CASE = say("checks.notes.worst_case")
+WORST_DENOMINATOR = say("checks.notes.worst_denominator")
+NOT_SHOWN_UNASSESSED = say("checks.notes.not_shown_unassessed")
 Q1, Q2 = "2025/26 Q1", "2025/26 Q2"
 VOLUME_COUNTS = ["rfd_coded", "counted", "patients_coded", "patients_counted", "day_cases"]
 
@@ -48,17 +50,41 @@ def raw_volumes() -> pd.DataFrame:
     return table
 
 
-def raw_waterfall() -> pd.DataFrame:
-    """Q1 at RXA: 15 coded = 3 emergency + 0 private + 12 counted."""
-    return pd.DataFrame(
-        {
-            "provider_code": ["RXA"] * 4,
-            "quarter": [Q1] * 4,
-            "step": [0, 1, 2, 3],
-            "label": ["RFD-coded spells", "emergency admission", "private patient", "counted as 2K_RFD_back"],
-            "spells": pd.array([15, 3, 0, 12], dtype="Int64"),
-        }
-    )
+RESTRICTIONS = [
+    "Only Elective Activity",
+    "Private Appointment Exclusion",
+]  # the waterfall's reasons, in order
+EMERGENCY = "restriction: Only Elective Activity"
+
+
+def raw_waterfall(volumes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each quarter of ``volumes`` (default raw_volumes()): coded = emergencies (the not counted) + 0 private + counted.
+
+    Q1 at RXA: 15 coded = 3 emergency + 0 private + 12 counted; Q2: 6 = 0 + 0 + 6.
+    """
+    volumes = raw_volumes() if volumes is None else volumes
+    labels = ["RFD-coded spells", "emergency admission", "private patient", "counted as 2K_RFD_back"]
+    rows = [
+        (code, quarter, step, labels[step], spells)
+        for code, quarter, coded, counted in volumes[
+            ["provider_code", "quarter", "rfd_coded", "counted"]
+        ].itertuples(index=False)
+        for step, spells in enumerate([coded, coded - counted, 0, counted])
+    ]
+    table = pd.DataFrame(rows, columns=["provider_code", "quarter", "step", "label", "spells"])
+    return table.astype({"spells": "Int64"})
+
+
+def published(volumes: pd.DataFrame, waterfall: pd.DataFrame | None = None, policy=CIRCULATION):
+    """Return the published volumes and waterfall, as audit_metrics publishes them."""
+    waterfall = raw_waterfall(volumes) if waterfall is None else waterfall
+    table = published_volumes(volumes, policy, waterfall=waterfall)
+    return table, published_waterfall(waterfall, table, policy, restrictions=RESTRICTIONS)
+
+
+def judge(checks: pd.DataFrame, volumes: pd.DataFrame, expectations, policy=CIRCULATION) -> pd.DataFrame:
+    table, steps = published(volumes, policy=policy)
+    return published_checks(checks, table, expectations, policy, waterfall=steps)
 
 
 def raw_check(check: str, numerator, denominator, *, unassessed=None, note=None, status=pd.NA) -> dict:
@@ -97,51 +123,93 @@ def raw_checks(*rows: dict) -> pd.DataFrame:
 
 
 def test_counted_is_published_even_when_the_spells_not_counted_are_few():
-    published = published_volumes(raw_volumes(), CIRCULATION).set_index("quarter")
-    # Q1: 15 -> 15 and 12 -> 10, each on its own; the 3 not counted are not published at all.
-    assert published.loc[Q1, ["rfd_coded", "counted"]].tolist() == [15, 10]
-    assert not published.loc[Q1, ["rfd_coded_suppressed", "counted_suppressed"]].any()
-    assert "not_counted" not in published.columns
-    # Q2: 6 coded and 6 counted are small: both hidden.
-    assert published.loc[Q2, ["rfd_coded_suppressed", "counted_suppressed"]].all()
-    assert published.loc[Q2, "day_cases_suppressed"]
-    never_small(published.reset_index(), VOLUME_COUNTS)
+    table, _ = published(raw_volumes())
+    table = table.set_index("quarter")
+    # Q1: 12 counted -> 10 on its own. RFD-coded is the waterfall's total as published: counted 10
+    # plus the reasons shown (the 3 emergencies are hidden, so left out): 10, not 15.
+    assert table.loc[Q1, ["rfd_coded", "counted"]].tolist() == [10, 10]
+    assert not table.loc[Q1, ["rfd_coded_suppressed", "counted_suppressed"]].any()
+    assert "not_counted" not in table.columns
+    # Q2: 6 counted is small and hidden; nothing else is shown, so RFD-coded is hidden too.
+    assert table.loc[Q2, ["rfd_coded_suppressed", "counted_suppressed"]].all()
+    assert table.loc[Q2, "day_cases_suppressed"]
+    never_small(table.reset_index(), VOLUME_COUNTS)
 
 
-def test_the_waterfall_ends_are_the_volumes_and_its_reasons_protect_each_other():
-    volumes = published_volumes(raw_volumes(), CIRCULATION)
-    table = published_waterfall(raw_waterfall(), volumes, CIRCULATION).set_index("step")
-    # RFD-coded and counted are the volumes' published 15 and 10, not recomputed.
-    assert table.loc[0, "spells"] == 15 and table.loc[3, "spells"] == 10
+def test_rfd_coded_spells_need_the_waterfall():
+    with pytest.raises(DisclosureError, match="RFD-coded spells are published as the waterfall's total"):
+        published_volumes(raw_volumes(), CIRCULATION)
+    # Internal mode publishes the true count.
+    assert published_volumes(raw_volumes(), INTERNAL)["rfd_coded"].tolist() == [15, 6]
+
+
+def test_the_waterfall_ends_are_the_volumes_and_its_steps_add_up():
+    _, table = published(raw_volumes())
+    table = table[table["quarter"] == Q1].set_index("step")
+    # RFD-coded and counted are the volumes' published 10 and 10, not recomputed.
+    assert table.loc[0, "spells"] == 10 and table.loc[3, "spells"] == 10
     # The 3 emergencies are hidden; the only other reason is 0, which is never hidden.
     assert table.loc[1, "spells_suppressed"] and table.loc[2, "spells"] == 0
-    reasons = table.loc[[1, 2]].reset_index()
-    never_small(reasons, ["spells"], within=KEYS)
+    assert table.loc[0, "spells"] == table.loc[[1, 2, 3], "spells"].fillna(0).sum()
+    assert table.loc[[1, 2], "check"].tolist() == [EMERGENCY, "restriction: Private Appointment Exclusion"]
+    never_small(table.reset_index(), ["spells"])
 
 
-def test_reasons_get_complementary_suppression_among_themselves():
+def test_reasons_are_protected_each_on_their_own():
     raw = raw_waterfall()
-    raw["spells"] = pd.array([35, 3, 12, 20], dtype="Int64")
-    volumes = published_volumes(raw_volumes().assign(rfd_coded=35, counted=20), CIRCULATION)
-    table = published_waterfall(raw, volumes, CIRCULATION).set_index("step")
-    assert table.loc[[1, 2], "spells_suppressed"].tolist() == [True, True]  # 3, and 12 to cover it
-    assert not table.loc[[0, 3], "spells_suppressed"].any()
+    raw.loc[raw["quarter"] == Q1, "spells"] = pd.array([35, 3, 12, 20], dtype="Int64")
+    volumes = raw_volumes().assign(rfd_coded=[35, 6], counted=[20, 6])
+    _, table = published(volumes, raw)
+    table = table[table["quarter"] == Q1].set_index("step")
+    # 3 is hidden, 12 shown as 10: no total from the raw data is published to cover.
+    assert table.loc[[1, 2], "spells_suppressed"].tolist() == [True, False]
+    assert table["spells"].tolist()[::3] == [30, 20]  # RFD-coded 30 = 20 counted + 10 shown
 
 
-def test_intervals_are_protected_one_by_one():
-    raw = pd.DataFrame(
-        {
-            "provider_code": ["RXA"] * 3,
-            "band": ["0-6", "6-12", "12-16"],
-            "spells": pd.array([2, 9, 0], "Int64"),
-        }
+def intervals(*spells: int) -> pd.DataFrame:
+    bands = ["0-6", "6-12", "12-16", "16-24"][: len(spells)]
+    return pd.DataFrame(
+        {"provider_code": ["RXA"] * len(spells), "band": bands, "spells": pd.array(spells, "Int64")}
     )
-    table = published_intervals(raw, CIRCULATION)
-    assert table["spells"].tolist()[1:] == [10, 0] and table["spells_suppressed"].tolist() == [
-        True,
-        False,
-        False,
-    ]
+
+
+def window(expectations, repeats: int, assessable: int, counted: int, unassessed: int = 0):
+    """Return the published repeat check and volumes of a one-quarter window at RXA (Q1)."""
+    volumes = raw_volumes().assign(counted=[counted, 6], rfd_coded=[counted, 6], not_counted=[0, 0])
+    checks = raw_checks(raw_check("repeat", repeats, assessable, unassessed=unassessed))
+    table, _ = published(volumes)
+    return judge(checks, volumes, expectations), table[table["quarter"] == Q1]
+
+
+def test_intervals_are_protected_together_within_the_provider(expectations):
+    checks, volumes = window(expectations, repeats=30, assessable=200, counted=200)
+    table = published_intervals(intervals(2, 9, 0, 20), CIRCULATION, checks=checks, volumes=volumes)
+    # 2 is hidden, and 9 (the smallest other) with it: their total is bounded by counted RFDs.
+    assert table["spells_suppressed"].tolist() == [True, True, False, False]
+    assert table["spells"].tolist()[2:] == [0, 20]
+
+
+def test_bands_that_could_bound_a_suppressed_window_count_are_hidden_two_at_least(expectations):
+    # 46 counted, 43 assessable for a repeat (shown as 45 - 5 = 40: the 3 unassessed are hidden),
+    # each with a previous RFD: 20 and 23 in two bands, shown as 20 and 25 (so at least 41). A
+    # reader would take at least 41 assessable of at most 47 counted: the 3 at most 6. Both hidden.
+    checks, volumes = window(expectations, repeats=30, assessable=43, counted=46, unassessed=3)
+    out = published_intervals(intervals(20, 23), CIRCULATION, checks=checks, volumes=volumes)
+    assert out["spells_suppressed"].tolist() == [True, True]
+    # 3 repeats hidden, far below the bands (at most 48): nothing to hide.
+    checks, volumes = window(expectations, repeats=3, assessable=40, counted=40)
+    out = published_intervals(intervals(12, 20, 0, 10), CIRCULATION, checks=checks, volumes=volumes)
+    assert not out["spells_suppressed"].any()
+
+
+def test_bands_that_the_window_would_bound_are_not_shown(expectations):
+    checks, volumes = window(expectations, repeats=0, assessable=5, counted=5)
+    out = published_intervals(intervals(2, 3, 0, 0), CIRCULATION, checks=checks, volumes=volumes)
+    # 2 and 3 hidden, under at most 7 assessable RFDs: one of them could not be 7. Not shown.
+    assert out["spells"].isna().all() and not out["spells_suppressed"].any()
+    checks, volumes = window(expectations, repeats=0, assessable=200, counted=200)
+    out = published_intervals(intervals(2, 3, 0, 0), CIRCULATION, checks=checks, volumes=volumes)
+    assert out["spells_suppressed"].tolist() == [True, True, False, False]  # 200 assessable: no bound
 
 
 @pytest.fixture
@@ -150,48 +218,104 @@ def expectations():
 
 
 def test_a_hidden_breach_is_judged_at_its_worst(expectations):
-    checks = raw_checks(raw_check("restriction: Only Elective Activity", 2, 15))
-    published = published_checks(
-        checks, published_volumes(raw_volumes(), CIRCULATION), expectations, CIRCULATION
-    )
-    row = published.iloc[0]
+    checks = raw_checks(raw_check(EMERGENCY, 3, 15))
+    row = judge(checks, raw_volumes(), expectations).iloc[0]
     assert row["numerator_suppressed"] and pd.isna(row["share"])
-    # Denominator: the volumes' published RFD-coded 15. 1 to 7 of 15 is more than 2 %: red.
-    assert row["denominator"] == 15 and row["status"] == "red"
+    # Denominator: the volumes' published RFD-coded 10. 1 to 7 of 10 is more than 2 %: red.
+    assert row["denominator"] == 10 and row["status"] == "red"
     assert row["note"] == WORST_CASE
 
 
-def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectations):
-    checks = raw_checks(raw_check("prior_block", 5, 5, unassessed=0))
-    published = published_checks(
-        checks, published_volumes(raw_volumes(), CIRCULATION), expectations, CIRCULATION
+def test_the_first_restriction_is_its_waterfall_reason(expectations):
+    # The issue's (a): 18 RFD-coded, 0 counted; diagnosis (here emergency, the first) 12, private 6.
+    volumes = raw_volumes().assign(rfd_coded=[18, 6], counted=[0, 6], not_counted=[18, 0])
+    waterfall = raw_waterfall(volumes)
+    waterfall.loc[(waterfall["quarter"] == Q1) & waterfall["step"].isin([1, 2]), "spells"] = [12, 6]
+    table, steps = published(volumes, waterfall)
+    checks = raw_checks(
+        raw_check(EMERGENCY, 12, 18), raw_check("restriction: Private Appointment Exclusion", 6, 18)
     )
-    row = published.iloc[0]
-    assert row["status"] == "not assessable" and row["note"] == TOO_FEW
+    out = published_checks(checks, table, expectations, CIRCULATION, waterfall=steps)
+    first = steps[(steps["quarter"] == Q1) & (steps["step"] == 1)].iloc[0]
+    # One count, one way: the check shows the waterfall's 10, and RFD-coded is 10 + 0 shown.
+    assert out["numerator"].iat[0] == first["spells"] == 10
+    assert out["denominator"].tolist() == [10, 10] and out["numerator_suppressed"].tolist() == [False, True]
+
+
+def test_a_later_restriction_is_hidden_with_an_earlier_hidden_reason(expectations):
+    volumes = raw_volumes().assign(rfd_coded=[69, 6], counted=[40, 6], not_counted=[29, 0])
+    waterfall = raw_waterfall(volumes)
+    waterfall.loc[(waterfall["quarter"] == Q1) & waterfall["step"].isin([1, 2]), "spells"] = [7, 22]
+    table, steps = published(volumes, waterfall)
+    # 29 fail the second restriction: the 22 under it and the 7 under the first, hidden. Shown as
+    # 30 next to 20, it would tell a reader the hidden 7 is 6 or more.
+    checks = raw_checks(
+        raw_check(EMERGENCY, 7, 69), raw_check("restriction: Private Appointment Exclusion", 29, 69)
+    )
+    out = published_checks(checks, table, expectations, CIRCULATION, waterfall=steps)
+    assert out["numerator_suppressed"].tolist() == [True, True]
+    # Judged at its worst: up to 7 + 22 (20 shown, + 2) of the 60 shown: red.
+    assert out["status"].tolist() == ["red", "red"]
+
+
+def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectations):
+    checks = raw_checks(raw_check("prior_block", 5, 5, unassessed=7))
+    row = judge(checks, raw_volumes(), expectations).iloc[0]
+    # 5 assessed (hidden) and 7 not (hidden with it: counted 10 less either would give the other).
+    assert row["denominator_suppressed"] and row["unassessed_suppressed"] and row["numerator_suppressed"]
+    assert row["status"] == "not assessable" and row["note"] == f"{TOO_FEW}; * {LOOK_BACK}"
 
 
 def test_a_note_gives_only_the_published_count(expectations):
     checks = raw_checks(
-        raw_check("repeat", 10, 40, unassessed=3, note=f"3 {say('checks.notes.look_back')}"),
-        raw_check("prior_block", 40, 40, unassessed=12, note=f"12 {say('checks.notes.look_back')}"),
+        raw_check("repeat", 10, 49, unassessed=3, note=f"3 {LOOK_BACK}"),
+        raw_check("prior_block", 40, 40, unassessed=12, note=f"12 {LOOK_BACK}"),
     )
-    published = published_checks(
-        checks, published_volumes(raw_volumes(), CIRCULATION), expectations, CIRCULATION
+    out = judge(checks, raw_volumes().assign(counted=[52, 6], rfd_coded=[55, 6]), expectations)
+    less = say("checks.notes.counted_less", rounding=5)
+    assert out["note"].tolist() == [
+        f"{WORST_DENOMINATOR}; * {LOOK_BACK}; {less}",
+        f"10 {LOOK_BACK}",  # 10 shown
+    ]
+    # The issue's (b): counted 50 less a denominator would narrow the hidden 3, so the denominator
+    # is counted less 5: 45. Judged on the worst it allows, 10 of 50 - 7 = 23 % repeats: red;
+    # 40 / 40 blocks: green.
+    assert out["denominator"].tolist() == [45, 40]
+    assert out["status"].tolist() == ["red", "green"]
+
+
+def test_a_denominator_of_counted_less_5_is_judged_on_the_worst_it_allows(expectations):
+    # 41 counted, 40 assessed (1 not, hidden), 31 with a block: 78 %, red. Shown: 30 of 40 - 5;
+    # 86 % would be amber, but the denominator could be 40 - 1 = 39: 77 %, red.
+    checks = raw_checks(raw_check("prior_block", 31, 40, unassessed=1))
+    row = judge(checks, raw_volumes().assign(counted=[41, 6], rfd_coded=[41, 6]), expectations).iloc[0]
+    assert (row["numerator"], row["denominator"]) == (30, 35)
+    assert row["share"] == pytest.approx(30 / 35) and row["status"] == "red"
+    assert row["note"].startswith(WORST_DENOMINATOR)
+
+
+def test_a_numerator_is_never_shown_above_a_denominator_of_counted_less_5(expectations):
+    checks = raw_checks(raw_check("prior_block", 49, 49, unassessed=3))
+    row = judge(checks, raw_volumes().assign(counted=[52, 6], rfd_coded=[55, 6]), expectations).iloc[0]
+    assert (row["numerator"], row["denominator"], row["share"]) == (45, 45, 1.0)
+
+
+def test_with_counted_rfds_suppressed_how_many_were_unassessed_is_not_shown(expectations):
+    # 6 counted (hidden): 4 assessed and 2 not would each be *, telling a reader counted >= 2.
+    checks = raw_checks(
+        {**raw_check("prior_block", 4, 4, unassessed=2, note=f"2 {LOOK_BACK}"), "quarter": Q2}
     )
-    assert published["note"].tolist() == [
-        f"* {say('checks.notes.look_back')}",
-        f"10 {say('checks.notes.look_back')}",
-    ]  # 10 shown: no worst case
-    assert published["status"].tolist() == ["red", "green"]  # 10 / 40 = 25 % repeats; 40 / 40 blocks
+    row = judge(checks, raw_volumes(), expectations).iloc[0]
+    assert pd.isna(row["unassessed"]) and not row["unassessed_suppressed"]
+    assert row["note"].endswith(NOT_SHOWN_UNASSESSED) and "2" not in row["note"]
 
 
 def test_change_from_baseline_uses_published_counts(expectations):
     volumes = pd.concat([raw_volumes().iloc[[0]].assign(quarter=q) for q in ["Q1", "Q2", "Q3", "Q4", "Q5"]])
     volumes["counted"] = pd.array([12, 18, 22, 28, 40], dtype="Int64")
-    published = published_volumes(volumes, CIRCULATION)
+    volumes["rfd_coded"] = volumes["counted"] + 3
     row = raw_check("change_from_baseline", 40, 20.0, note="baseline: mean of Q1 to Q4")
-    checks = raw_checks({**row, "quarter": "Q5"})
-    out = published_checks(checks, published, expectations, CIRCULATION).iloc[0]
+    out = judge(raw_checks({**row, "quarter": "Q5"}), volumes, expectations).iloc[0]
     # Published 10, 20, 20, 30: mean 20; this quarter 40: +100 %, red.
     assert (out["numerator"], out["denominator"], out["share"], out["status"]) == (40, 20.0, 1.0, "red")
 
@@ -199,9 +323,9 @@ def test_change_from_baseline_uses_published_counts(expectations):
 def test_a_suppressed_baseline_quarter_leaves_the_baseline_unknown(expectations):
     volumes = pd.concat([raw_volumes().iloc[[0]].assign(quarter=q) for q in ["Q1", "Q2", "Q3", "Q4", "Q5"]])
     volumes["counted"] = pd.array([12, 3, 22, 28, 40], dtype="Int64")  # Q2's 3 is suppressed
-    published = published_volumes(volumes, CIRCULATION)
+    volumes["rfd_coded"] = volumes["counted"] + 3
     row = raw_check("change_from_baseline", 40, 16.25, note="baseline: mean of Q1 to Q4")
-    out = published_checks(raw_checks({**row, "quarter": "Q5"}), published, expectations, CIRCULATION).iloc[0]
+    out = judge(raw_checks({**row, "quarter": "Q5"}), volumes, expectations).iloc[0]
     assert pd.isna(out["denominator"]) and pd.isna(out["share"])
     assert out["status"] == "not assessable"
     assert out["note"].endswith("a baseline quarter's count is suppressed")

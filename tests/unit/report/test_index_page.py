@@ -246,3 +246,17 @@ def test_the_index_is_readable_by_others_as_the_umask_allows(tmp_path):
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_table_files_are_linked_by_name(tmp_path):
+    target = _write(tmp_path / "run" / "index.html", tables=["tables/tables.xlsx", "tables/volumes.csv"])
+    soup = BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser")
+    links = [(a.get_text(strip=True), a["href"]) for a in soup.select("section.tables a")]
+    assert links == [("tables.xlsx", "tables/tables.xlsx"), ("volumes.csv", "tables/volumes.csv")]
+    with pytest.raises(ValueError, match="relative"):
+        _write(tmp_path / "other" / "index.html", tables=["/etc/tables.xlsx"])
+
+
+def test_no_table_files_no_section(page):
+    _, soup = page
+    assert soup.select("section.tables") == []

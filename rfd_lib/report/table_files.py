@@ -1,0 +1,539 @@
+"""Every figure the circulated reports show, as tidy CSV files and one workbook, for analysts.
+
+:func:`write_tables` writes a run's ``tables/`` folder: one CSV per table and ``tables.xlsx``
+with a sheet per table (and an ``about`` sheet saying what the columns mean and how the figures
+were protected). They hold the published figures of :class:`~rfd_lib.metrics.audit.AuditMetrics`
+only — the same numbers, suppressed and rounded the same way, as the reports — and nothing at
+patient level. A figure's value in a file is the figure a report prints (a share as a fraction,
+0.25 for 25 %).
+
+The schema (:data:`COLUMNS`), one row per provider × quarter × measure × statistic:
+
+=================  ================================================================================
+column             what it holds
+=================  ================================================================================
+``provider_code``  the provider's code (blank for a figure over all providers)
+``provider_name``  its name from the populations file (its code when it has none)
+``quarter``        the financial quarter (``2026/27 Q2``), or the quarters a figure adds up
+                   (``2025/26 Q3 to 2026/27 Q2``)
+``measure``        what is counted: ``rfd_coded``, ``counted``, a check (``prior_block``,
+                   ``restriction: <criterion>``), an interval band, ``rate``, ``funnel``, a chart
+``statistic``      which figure of it: ``count``; a check's ``numerator``, ``denominator``,
+                   ``unassessed``, ``share``, ``status`` and ``note``; the waterfall's
+                   ``first failure`` (spells whose first failed restriction it is); a rate's
+                   ``rate``, ``lower`` and ``upper``; a chart's ``value`` (a point), ``range_low`` and
+                   ``range_high`` (a band drawn instead), ``mean``, ``lower``, ``upper`` …
+``label``          the words the reports use for it
+``value``          the figure; empty where it is suppressed or not applicable
+``suppressed``     ``True`` where the report prints ``*``: a count of 1 to 7, or one hidden so
+                   that another cannot be worked out (see :mod:`rfd_lib.metrics.disclosure`)
+``unit``           ``spells`` (a count of spells), ``share`` (of the denominator), ``ratio - 1``,
+                   ``people``, ``spells per quarter``, the rate's unit, ``status`` or ``text``
+=================  ================================================================================
+
+Rows of one table and provider and quarter keep the reports' order (the waterfall's steps in the
+rule's order). Tables: ``volumes`` (RFD-coded and counted spells, and counted over the last quarters),
+``waterfall``, ``checks`` (every quarter), ``intervals``, ``rates``, ``funnel`` and ``spc`` (the
+XmR charts as circulated, the all-provider trend among them: its points are the true totals
+rounded once, or a range where a total is withheld). Provider codes and names come from the data:
+no text cell starts a spreadsheet formula (:mod:`rfd_lib.extracts.safe_csv`; in the workbook every
+text cell is stored as text as well), and characters a workbook cannot hold are replaced by
+``\ufffd``.
+
+In internal mode (unsuppressed figures) every file name starts with ``INTERNAL-`` and every row
+starts with a ``banner`` column holding :data:`~rfd_lib.metrics.disclosure.INTERNAL_BANNER`.
+Each file is written whole or not at all (:func:`rfd_lib.atomic.write_atomically`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rfd_lib.atomic import write_atomically
+from rfd_lib.extracts.safe_csv import neutralised
+from rfd_lib.metrics.audit import AuditMetrics
+from rfd_lib.metrics.check_kinds import CheckKind
+from rfd_lib.metrics.disclosure import Disclosure
+from rfd_lib.metrics.funnel import FunnelResult, level_label
+from rfd_lib.metrics.spc import TooFewValues, XmR
+from rfd_lib.metrics.status import Status
+from rfd_lib.wording import say
+
+COLUMNS = [
+    "provider_code",
+    "provider_name",
+    "quarter",
+    "measure",
+    "statistic",
+    "label",
+    "value",
+    "suppressed",
+    "unit",
+]
+TABLES = ("volumes", "waterfall", "checks", "intervals", "rates", "funnel", "spc")
+WORKBOOK = "tables.xlsx"
+INTERNAL_PREFIX = "INTERNAL-"
+SPELLS = "spells"
+# Characters an .xlsx cell cannot hold (XML 1.0 control characters), and Excel's longest text.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LONGEST_CELL = 32_767
+_NUMBER = r"-?\d+(\.\d+)?"
+_KEYS = ["provider_code", "quarter"]
+
+
+def tidy_tables(
+    audit: AuditMetrics, provider_names: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Return every table a circulated report draws from, tidy (:data:`COLUMNS`), by name (:data:`TABLES`)."""
+    names = dict(provider_names or {})
+    recent = audit.quarters[-audit.expectations.rolling_quarters :]
+    restrictions = list(audit.expectations.restrictions)
+    tables = {
+        "volumes": volumes_rows(audit.volumes, audit.quarters, audit.expectations.rolling_quarters),
+        "waterfall": waterfall_rows(audit.waterfall, restrictions),
+        "checks": checks_rows(audit.checks),
+        "intervals": intervals_rows(audit.intervals, recent),
+        "rates": rates_rows(audit.rates),
+        "funnel": funnel_rows(audit.funnel, audit.quarter, audit.providers),
+        "spc": spc_rows(audit),
+    }
+    return {name: _named(table, names) for name, table in tables.items()}
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    folder: str | Path,
+    policy: Disclosure,
+    *,
+    footnote: str | None = None,
+    workbook: bool = True,
+) -> list[Path]:
+    """Write ``tables`` (from :func:`tidy_tables`) into ``folder``: CSV files and (``workbook``) one workbook.
+
+    Returns the files written, the workbook last. In internal mode (``policy``) the files are
+    named and marked as such (see the module's docstring). ``footnote`` (the disclosure
+    statement) goes on the workbook's ``about`` sheet.
+    """
+    folder = Path(folder)
+    prefix = "" if policy.circulating else INTERNAL_PREFIX
+    written = []
+    frames = {name: _with_banner(table, policy) for name, table in tables.items()}
+    for name, frame in frames.items():
+        text = _safe_csv_text(_as_text(frame)).to_csv(index=False, lineterminator="\n")
+        written.append(write_atomically(folder / f"{prefix}{name}.csv", text))
+    if workbook:
+        book = _workbook(frames, _about(policy, footnote))
+        written.append(write_atomically(folder / f"{prefix}{WORKBOOK}", book))
+    return written
+
+
+def table_files(audit: AuditMetrics, provider_names: Mapping[str, str], folder: str | Path) -> list[Path]:
+    """Write the run's tables for ``audit`` into ``folder`` (``reports/<name>/tables/``); return the files."""
+    return write_tables(
+        tidy_tables(audit, provider_names), folder, audit.policy, footnote=audit.policy.footnote
+    )
+
+
+# --- one table each --------------------------------------------------------------------------
+
+
+def volumes_rows(volumes: pd.DataFrame, quarters: Sequence[str], rolling: int) -> pd.DataFrame:
+    """Return RFD-coded and counted spells per provider and quarter, over the last quarters, and overall."""
+    table = volumes.sort_values(_KEYS, kind="stable")
+    parts = [
+        _rows(table, "rfd_coded", "count", say("charts.volume.coded_legend"), SPELLS, "rfd_coded"),
+        _rows(table, "counted", "count", say("charts.volume.counted_legend"), SPELLS, "counted"),
+    ]
+    if "counted_4q" in table.columns:
+        # A sum of published quarters, suppressed when one of them is.
+        position = table["quarter"].map({quarter: n for n, quarter in enumerate(quarters)})
+        whole = position.ge(rolling - 1).to_numpy()
+        first = position.map(lambda n: quarters[max(n - rolling + 1, 0)])
+        window = table.assign(quarter=first + " to " + table["quarter"])[whole]
+        if "counted_4q_suppressed" not in window.columns:
+            window = window.assign(counted_4q_suppressed=False)
+        label = say("summary_page.league_table.last_quarters", quarters=rolling)
+        parts.append(_rows(window, "counted", "count", label, SPELLS, "counted_4q"))
+    # No total over providers here: the summary's trend chart publishes it (spc_rows), as the true
+    # total rounded once; a second, differently made total beside it would only invite differencing.
+    return _concat(parts)
+
+
+def waterfall_rows(waterfall: pd.DataFrame, restrictions: Sequence[str] = ()) -> pd.DataFrame:
+    """Return the waterfall in its steps' order: RFD-coded, each restriction's first failures, counted.
+
+    Each reason's ``measure`` is its check's name (``restriction: <criterion>``), as in the checks
+    table: the published waterfall's ``check`` column, or else ``restrictions``, the rule's
+    restriction names in the steps' order.
+    """
+    table = waterfall.sort_values([*_KEYS, "step"], kind="stable")
+    last = int(table["step"].max())
+    ends = table["step"].map({0: "rfd_coded", last: "counted"})
+    if "check" in table.columns:
+        measure = ends.fillna(table["check"])
+    else:
+        names = {n + 1: CheckKind.RESTRICTION.check_name(name) for n, name in enumerate(restrictions)}
+        measure = ends.fillna(table["step"].map(names))
+    statistic = np.where(table["step"].between(1, last - 1), "first failure", "count")
+    return _frame(
+        table,
+        measure=measure,
+        statistic=statistic,
+        label=table["label"],
+        value=table["spells"],
+        suppressed=table["spells_suppressed"],
+        unit=SPELLS,
+    )
+
+
+def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
+    """Return each check's numerator, denominator, unassessed spells, share, status and note."""
+    table = checks.reset_index(drop=True)
+    kind = table["kind"].astype("string")
+    ratio = kind.isin([k.value for k in CheckKind if k.is_ratio]).to_numpy()
+    pathway = kind.isin([CheckKind.PRIOR_BLOCK.value, CheckKind.REPEAT.value]).to_numpy()
+    baseline = kind.eq(CheckKind.CHANGE_FROM_BASELINE.value).to_numpy()
+    denominator_unit = np.where(ratio, np.where(baseline, "spells per quarter", "people"), SPELLS)
+    status = table["status"].astype("string").fillna(Status.NOT_ASSESSABLE)
+    common = dict(measure=table["check"], label=table["label"])
+    parts = [
+        _frame(
+            table,
+            statistic="numerator",
+            value=table["numerator"],
+            suppressed=table["numerator_suppressed"],
+            unit=SPELLS,
+            **common,
+        ),
+        _frame(
+            table,
+            statistic="denominator",
+            value=table["denominator"],
+            suppressed=table["denominator_suppressed"],
+            unit=denominator_unit,
+            **common,
+        ),
+        _frame(
+            table,
+            statistic="unassessed",
+            value=table["unassessed"],
+            suppressed=table["unassessed_suppressed"],
+            unit=SPELLS,
+            **common,
+        )[pathway],
+        _frame(
+            table,
+            statistic="share",
+            value=table["share"],
+            suppressed=False,
+            unit=np.where(ratio, "ratio - 1", "share"),
+            **common,
+        ),
+        _frame(table, statistic="status", value=status, suppressed=False, unit="status", **common),
+        _frame(table, statistic="note", value=table["note"], suppressed=False, unit="text", **common),
+    ]
+    # Check by check, each one's figures in the order above (a report's table row, left to right).
+    rows = pd.concat(parts, keys=range(len(parts)), names=["_figure", "_row"]).reset_index()
+    rows = rows.sort_values(["_row", "_figure"], kind="stable")
+    return rows.drop(columns=["_figure", "_row"]).reset_index(drop=True)
+
+
+def intervals_rows(intervals: pd.DataFrame, quarters: Sequence[str]) -> pd.DataFrame:
+    """Return each provider's counted RFDs in ``quarters`` by months since the patient's previous RFD."""
+    window = f"{quarters[0]} to {quarters[-1]}" if len(quarters) > 1 else quarters[0]
+    table = intervals.assign(quarter=window)
+    return _frame(
+        table,
+        measure=table["band"],
+        statistic="count",
+        label=table["band"],
+        value=table["spells"],
+        suppressed=table["spells_suppressed"],
+        unit=SPELLS,
+    )
+
+
+def rates_rows(rates: pd.DataFrame) -> pd.DataFrame:
+    """Return each provider's rate per 100,000 population per quarter, its interval and population."""
+    table = rates.sort_values(_KEYS, kind="stable").reset_index(drop=True)
+    unit = say("shared.rate_unit")
+    label = say("summary_page.league_table.rate")
+    parts = [
+        _frame(table, measure="rate", statistic="rate", label=label, value=table["rate"], unit=unit),
+        _frame(table, measure="rate", statistic="lower", label=label, value=table["rate_lower"], unit=unit),
+        _frame(table, measure="rate", statistic="upper", label=label, value=table["rate_upper"], unit=unit),
+        _frame(
+            table,
+            measure="rate",
+            statistic="population",
+            label=label,
+            value=table["population"],
+            unit="people",
+        ),
+        _frame(table, measure="rate", statistic="note", label=label, value=table["rate_note"], unit="text"),
+    ]
+    return _interleave(parts, len(table))
+
+
+def funnel_rows(funnel: FunnelResult | None, quarter: str, providers: Sequence[str]) -> pd.DataFrame:
+    """Return the funnel plot of ``quarter``: each provider's rate, limits and position, and the peer rate."""
+    if funnel is None:
+        return _concat([])
+    unit = say("shared.rate_unit")
+    label = say("summary_page.league_table.funnel")
+    compared = funnel.providers.set_index("provider_code")
+    rows: list[dict] = [_row("", quarter, "funnel", "peer rate", label, funnel.target, unit)]
+    for code in providers:
+        figures: list[tuple[str, object, str]] = []
+        if code in compared.index:
+            row = compared.loc[code]
+            figures += [("count", row["count"], SPELLS), ("population", row["population"], "people")]
+            figures += [("rate", row["rate"], unit)]
+            for level in funnel.levels:
+                suffix = level_label(level)
+                figures += [(f"lower_{suffix}", row[f"lower_{suffix}"], unit)]
+                figures += [(f"upper_{suffix}", row[f"upper_{suffix}"], unit)]
+        figures.append(("position", funnel.position(code), "text"))
+        rows += [_row(code, quarter, "funnel", stat, label, value, unit_) for stat, value, unit_ in figures]
+    return _concat([pd.DataFrame(rows)])
+
+
+def spc_rows(audit: AuditMetrics) -> pd.DataFrame:
+    """Return the XmR charts the reports draw, as circulated: each provider's counted RFDs and facet
+    joint injections, and all providers' counted RFDs (blank provider code).
+
+    Every figure is the chart's published view (:mod:`rfd_lib.metrics.spc_disclosure`), never a
+    true count. Per chart: its points per quarter (``value``: the published count, or blank and
+    ``suppressed`` where the chart draws a band, with the band's ``range_low`` and ``range_high``;
+    ``variation``: the point's signal), then over the whole span its ``mean`` and process limits
+    (``lower``, ``upper``; blank where a chart does not publish them), ``summary_rounding`` (the
+    mean and limits are rounded to the nearest this), variation icon and summary.
+    """
+    counted = say("provider_page.counted_chart.value_label")
+    facet = say("provider_page.facet_injection_chart.value_label")
+    charts: list[tuple[str, str, str, Callable[[], XmR]]] = []
+    for code in audit.providers:
+        charts.append((code, "counted", counted, lambda code=code: audit.counted_xmr(code)))
+        charts.append(
+            (code, "facet_joint_injections", facet, lambda code=code: audit.facet_injection_xmr(code))
+        )
+    charts.append(("", "counted", say("summary_page.trend_chart.value_label"), audit.trend_xmr))
+    span = f"{audit.quarters[0]} to {audit.quarters[-1]}"
+    rows: list[dict] = []
+    for code, measure, label, chart in charts:
+        try:
+            result = chart()
+        except TooFewValues as error:
+            rows.append(_row(code, span, measure, "summary", label, f"No XmR chart: {error}.", "text"))
+            continue
+        points = result.points
+        for point in points.itertuples():
+            hidden = bool(getattr(point, "suppressed", False)) or pd.isna(point.value)
+            value = None if hidden else point.value
+            rows.append(
+                _row(code, point.period, measure, "value", label, value, SPELLS) | {"suppressed": hidden}
+            )
+            if hidden and "range_low" in points.columns and pd.notna(point.range_low):
+                for bound in ("range_low", "range_high"):
+                    rows.append(_row(code, point.period, measure, bound, label, getattr(point, bound), "text"))
+            rows.append(_row(code, point.period, measure, "variation", label, point.variation, "text"))
+        for figure in ("mean", "lower", "upper"):
+            value = getattr(result, figure)
+            rows.append(
+                _row(code, span, measure, figure, label, None if pd.isna(value) else value, "spells per quarter")
+            )
+        publication = result.publication
+        if publication is not None and publication.summary_rounding is not None:
+            rows.append(
+                _row(code, span, measure, "summary_rounding", label, publication.summary_rounding, "text")
+            )
+        rows.append(_row(code, span, measure, "variation_icon", label, result.variation_icon, "text"))
+        rows.append(_row(code, span, measure, "summary", label, result.summary, "text"))
+    return _concat([pd.DataFrame(rows)])
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _row(code: str, quarter: str, measure: str, statistic: str, label: str, value: object, unit: str) -> dict:
+    return {
+        "provider_code": code,
+        "quarter": quarter,
+        "measure": measure,
+        "statistic": statistic,
+        "label": label,
+        "value": value,
+        "suppressed": False,
+        "unit": unit,
+    }
+
+
+def _rows(
+    table: pd.DataFrame, measure: str, statistic: str, label: str, unit: str, column: str
+) -> pd.DataFrame:
+    return _frame(
+        table,
+        measure=measure,
+        statistic=statistic,
+        label=label,
+        value=table[column],
+        suppressed=table[f"{column}_suppressed"],
+        unit=unit,
+    )
+
+
+def _frame(table: pd.DataFrame, *, measure, statistic, label, value, unit, suppressed=False) -> pd.DataFrame:
+    """Return tidy rows, one per row of ``table`` (its provider and quarter), the value as published."""
+    n = len(table)
+    flags = np.broadcast_to(np.asarray(suppressed, dtype=object), (n,)).astype(bool)
+    values = (
+        pd.Series(value, index=table.index) if np.ndim(value) else pd.Series([value] * n, index=table.index)
+    )
+    values = values.astype(object).where(values.notna().to_numpy() & ~flags, None)
+    return pd.DataFrame(
+        {
+            "provider_code": table["provider_code"].astype(str).to_numpy(),
+            "quarter": table["quarter"].astype(str).to_numpy(),
+            "measure": np.broadcast_to(np.asarray(measure, dtype=object), (n,)),
+            "statistic": np.broadcast_to(np.asarray(statistic, dtype=object), (n,)),
+            "label": np.broadcast_to(np.asarray(label, dtype=object), (n,)),
+            "value": values.to_numpy(dtype=object),
+            "suppressed": flags,
+            "unit": np.broadcast_to(np.asarray(unit, dtype=object), (n,)),
+        }
+    )
+
+
+def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    frames = [part for part in parts if len(part)]
+    if not frames:
+        return pd.DataFrame(
+            {column: pd.Series(dtype=object) for column in COLUMNS if column != "provider_name"}
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _interleave(parts: Sequence[pd.DataFrame], rows: int) -> pd.DataFrame:
+    """Return ``parts`` (each one row per input row) row by row: all of a row's figures together."""
+    combined = pd.concat(parts, ignore_index=True)
+    order = np.arange(len(combined)).reshape(len(parts), rows).T.ravel()
+    return combined.iloc[order].reset_index(drop=True)
+
+
+def _named(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    codes = table["provider_code"].astype(str)
+    name = codes.map(lambda code: names.get(code) or code if code else say("table_files.all_providers"))
+    out = table.assign(provider_name=name.to_numpy())
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def _with_banner(table: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    if policy.circulating:
+        return table
+    return pd.concat([pd.DataFrame({"banner": [policy.banner] * len(table)}), table], axis=1)
+
+
+def _number_text(value: object) -> object:
+    """Return a value as a file shows it: whole numbers without decimals, others to 6 places."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+        return f"{number:.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.copy()
+    text["value"] = pd.array([_number_text(value) for value in frame["value"]], dtype="string")
+    text["suppressed"] = frame["suppressed"].map({True: "True", False: "False"}).astype("string")
+    for column in text.columns:
+        if column not in ("value", "suppressed"):
+            text[column] = text[column].astype("string")
+    return text
+
+
+def _safe_csv_text(text: pd.DataFrame) -> pd.DataFrame:
+    """Return ``text`` (all text) with no cell able to start a formula; a number (-0.25) stays a number."""
+    numbers = text["value"].str.fullmatch(_NUMBER, na=False).to_numpy()
+    safe = neutralised(text)
+    safe.loc[numbers, "value"] = text.loc[numbers, "value"]
+    return safe
+
+
+def _about(policy: Disclosure, footnote: str | None) -> list[str]:
+    lines = [say("table_files.about.title"), say("table_files.about.columns")]
+    if policy.banner:
+        lines.insert(0, policy.banner)
+    if footnote:
+        lines.append(footnote)
+    return lines
+
+
+def _cell_text(text: str) -> str:
+    """Return text a workbook cell can hold: no XML control character, at most Excel's length."""
+    return _ILLEGAL.sub("\ufffd", text)[:_LONGEST_CELL]
+
+
+def _workbook(frames: Mapping[str, pd.DataFrame], about: Sequence[str]) -> bytes:
+    """Return the workbook's bytes: an ``about`` sheet, then a sheet per table; text cells stored as text."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "about"
+    for n, line in enumerate(_safe_text(pd.DataFrame({"about": list(about)}))["about"], start=1):
+        _put(sheet.cell(row=n, column=1), line)
+    for name, frame in frames.items():
+        frame = _safe_text(frame)
+        sheet = book.create_sheet(name)
+        for column, heading in enumerate(frame.columns, start=1):
+            _put(sheet.cell(row=1, column=column), str(heading))
+        for row, values in enumerate(frame.itertuples(index=False), start=2):
+            for column, value in enumerate(values, start=1):
+                _put(sheet.cell(row=row, column=column), value)
+        sheet.freeze_panes = "A2"
+    stream = io.BytesIO()
+    book.save(stream)
+    return stream.getvalue()
+
+
+def _safe_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every text cell (numbers and flags kept) unable to start a formula."""
+    text = frame.map(lambda value: isinstance(value, str))
+    out = frame.astype(object)
+    for column in frame.columns:
+        rows = text[column].to_numpy(dtype=bool)
+        if rows.any():
+            safe = neutralised(
+                pd.DataFrame({"t": pd.array(frame.loc[rows, column].tolist(), dtype="string")})
+            )
+            out.loc[rows, column] = safe["t"].astype(object).to_numpy()
+    return out
+
+
+def _put(cell, value: object) -> None:
+    """Set a workbook cell: numbers as numbers, booleans as booleans, everything else as plain text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return
+    if isinstance(value, bool | np.bool_):
+        cell.value = bool(value)
+    elif isinstance(value, int | np.integer):
+        cell.value = int(value)
+    elif isinstance(value, float | np.floating):
+        cell.value = float(value)
+    else:
+        cell.value = _cell_text(str(value))
+        cell.data_type = "s"  # never a formula, whatever the text starts with
