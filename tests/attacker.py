@@ -730,11 +730,15 @@ def audit_of(groups: Sequence[Spells], policy):
     labelled = activity(groups, restrictions)
     quarters = sorted(labelled["quarter"].unique())
     providers = sorted(labelled["provider_code"].unique())
+    # Only the quarters covered are read from it: the first day of the first, the last of the last.
+    dates = [quarter_bounds(quarters[0])[0]] * len(providers) + [quarter_bounds(quarters[-1])[1]] * len(
+        providers
+    )
     classified = pd.DataFrame(
         {
             "provider_code": pd.array(providers * 2, dtype="string"),
-            "admission_date": [quarter_bounds(quarters[0])[0]] * len(providers)
-            + [quarter_bounds(quarters[-1])[1]] * len(providers),
+            "admission_date": dates,
+            "discharge_date": dates,
         }
     )
     with mock.patch("rfd_lib.metrics.audit.label_activity", return_value=labelled):

@@ -75,7 +75,7 @@ from rfd_lib.report.outcome import SUMMARY, Report
 from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
-from rfd_lib.report.saved_audit import GUIDANCE, AuditRun, long_date, provider_names, save_run
+from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names, save_run
 from rfd_lib.report.table_files import table_files
 from rfd_lib.wording import wording
 from rfd_lib.yaml_model import listed

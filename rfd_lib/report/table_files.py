@@ -63,6 +63,7 @@ from rfd_lib.metrics.disclosure import Disclosure
 from rfd_lib.metrics.funnel import FunnelResult, level_label
 from rfd_lib.metrics.spc import TooFewValues, XmR
 from rfd_lib.metrics.status import Status
+from rfd_lib.report.saved_audit import RATE_PER
 from rfd_lib.wording import say
 
 COLUMNS = [
@@ -94,13 +95,14 @@ def tidy_tables(
     names = dict(provider_names or {})
     recent = audit.quarters[-audit.expectations.rolling_quarters :]
     restrictions = list(audit.expectations.restrictions)
+    per = say(RATE_PER[audit.rate_denominator])
     tables = {
         "volumes": volumes_rows(audit.volumes, audit.quarters, audit.expectations.rolling_quarters),
         "waterfall": waterfall_rows(audit.waterfall, restrictions),
         "checks": checks_rows(audit.checks),
         "intervals": intervals_rows(audit.intervals, recent),
-        "rates": rates_rows(audit.rates),
-        "funnel": funnel_rows(audit.funnel, audit.quarter, audit.providers),
+        "rates": rates_rows(audit.rates, per),
+        "funnel": funnel_rows(audit.funnel, audit.quarter, audit.providers, say("shared.rate_unit", per=per)),
         "spc": spc_rows(audit),
     }
     return {name: _named(table, names) for name, table in tables.items()}
@@ -259,11 +261,14 @@ def intervals_rows(intervals: pd.DataFrame, quarters: Sequence[str]) -> pd.DataF
     )
 
 
-def rates_rows(rates: pd.DataFrame) -> pd.DataFrame:
-    """Return each provider's rate per 100,000 population per quarter, its interval and population."""
+def rates_rows(rates: pd.DataFrame, per: str) -> pd.DataFrame:
+    """Return each provider's rate per quarter, its interval, population and which population.
+
+    ``per`` says what the rates are per (the wording file's ``shared.rate_per``).
+    """
     table = rates.sort_values(_KEYS, kind="stable").reset_index(drop=True)
-    unit = say("shared.rate_unit")
-    label = say("summary_page.league_table.rate")
+    unit = say("shared.rate_unit", per=per)
+    label = say("summary_page.league_table.rate", per=per)
     parts = [
         _frame(table, measure="rate", statistic="rate", label=label, value=table["rate"], unit=unit),
         _frame(table, measure="rate", statistic="lower", label=label, value=table["rate_lower"], unit=unit),
@@ -276,16 +281,28 @@ def rates_rows(rates: pd.DataFrame) -> pd.DataFrame:
             value=table["population"],
             unit="people",
         ),
+        _frame(
+            table,
+            measure="rate",
+            statistic="denominator",
+            label=label,
+            value=table["denominator"].map({code: say(key) for code, key in RATE_PER.items()}),
+            unit="text",
+        ),
         _frame(table, measure="rate", statistic="note", label=label, value=table["rate_note"], unit="text"),
     ]
     return _interleave(parts, len(table))
 
 
-def funnel_rows(funnel: FunnelResult | None, quarter: str, providers: Sequence[str]) -> pd.DataFrame:
-    """Return the funnel plot of ``quarter``: each provider's rate, limits and position, and the peer rate."""
+def funnel_rows(
+    funnel: FunnelResult | None, quarter: str, providers: Sequence[str], unit: str
+) -> pd.DataFrame:
+    """Return the funnel plot of ``quarter``: each provider's rate, limits and position, and the peer rate.
+
+    Rates are in ``unit``.
+    """
     if funnel is None:
         return _concat([])
-    unit = say("shared.rate_unit")
     label = say("summary_page.league_table.funnel")
     compared = funnel.providers.set_index("provider_code")
     rows: list[dict] = [_row("", quarter, "funnel", "peer rate", label, funnel.target, unit)]
@@ -305,8 +322,10 @@ def funnel_rows(funnel: FunnelResult | None, quarter: str, providers: Sequence[s
 
 
 def spc_rows(audit: AuditMetrics) -> pd.DataFrame:
-    """Return the XmR charts the reports draw, as circulated: each provider's counted RFDs and facet
-    joint injections, and all providers' counted RFDs (blank provider code).
+    """Return the XmR charts the reports draw, as circulated.
+
+    The charts: each provider's counted RFDs and facet joint injections, and all providers'
+    counted RFDs (blank provider code).
 
     Every figure is the chart's published view (:mod:`rfd_lib.metrics.spc_disclosure`), never a
     true count. Per chart: its points per quarter (``value``: the published count, or blank and
@@ -341,13 +360,13 @@ def spc_rows(audit: AuditMetrics) -> pd.DataFrame:
             )
             if hidden and "range_low" in points.columns and pd.notna(point.range_low):
                 for bound in ("range_low", "range_high"):
-                    rows.append(_row(code, point.period, measure, bound, label, getattr(point, bound), "text"))
+                    value = getattr(point, bound)
+                    rows.append(_row(code, point.period, measure, bound, label, value, "text"))
             rows.append(_row(code, point.period, measure, "variation", label, point.variation, "text"))
         for figure in ("mean", "lower", "upper"):
             value = getattr(result, figure)
-            rows.append(
-                _row(code, span, measure, figure, label, None if pd.isna(value) else value, "spells per quarter")
-            )
+            value = None if pd.isna(value) else value
+            rows.append(_row(code, span, measure, figure, label, value, "spells per quarter"))
         publication = result.publication
         if publication is not None and publication.summary_rounding is not None:
             rows.append(
