@@ -15,30 +15,33 @@ protected separately:
   numbers: counts are whole, the points are shown to the nearest 5 so a line finer than a whole
   number adds nothing a reader can use, and the mean then gives the true sum only to within the
   number of quarters, n (±n/2). Before they are published, :func:`summary_rounding` checks
-  that they narrow no suppressed point. A reader knows each published point (a rounded count
-  ``p`` is one of ``p-2 … p+2``, and more than 7; a suppressed one is 1 … 7; a 0 is 0), and,
-  from the rounded mean and limits, a window for the true mean, ``mean + 2.66 × mR-bar`` and
-  ``mean - 2.66 × mR-bar``. For every suppressed point and every value 1 … 7 it may have, the
-  guard looks for a whole series a reader cannot tell from the true one: every point within
-  what is published, the suppressed point at that value, and a mean and limits that round to
-  the published ones (a greedy search over one- and two-point changes, from the true series;
-  each series it finds is checked exactly, so a "safe" answer is always proved, and a search that
-  finds none counts as unsafe). If a value has no such series, the mean and limits are rounded
-  to the nearest 5, then 10, and otherwise not published at all; the caption says which.
-  The moving ranges, mR-bar and the 2-sigma lines are not published (the limits give mR-bar).
+  that they narrow no point. A reader knows each published point (a rounded count ``p`` is one
+  of ``p-2 … p+2``, and more than 7; a suppressed one is 1 … 7; a 0 is 0), and, from the rounded
+  mean and limits, a window for the true mean, ``mean + 2.66 × mR-bar`` and ``mean - 2.66 ×
+  mR-bar``. For every point and every value it may have (1 … 7 for a suppressed one; ``p-2 …
+  p+2`` for one rounded to ``p``, since a mean that pinned a rounded count would let a reader
+  subtract it from another table's count), the guard looks for a whole series a reader cannot
+  tell from the true one: every point within what is published, that point at that value, and a
+  mean and limits that round to the published ones (a greedy search over one- and two-point
+  changes, from the true series; each series it finds is checked exactly, so a "safe" answer is
+  always proved, and a search that finds none counts as unsafe). If a value has no such series,
+  the mean and limits are rounded to the nearest 5, then 10, and otherwise not published at all;
+  the caption says which. The moving ranges, mR-bar and the 2-sigma lines are not published
+  (the limits give mR-bar).
 * **Totals over providers** (the summary's all-provider trend) are the true totals, rounded
   once to 5, not sums of rounded cells. A total next to the providers' published cells of its
   quarter can expose a suppressed one (with two providers, one of them suppressed, the total less
   the other's rounded count is within a few). :func:`quarter_total` therefore publishes a
   quarter's total only if, knowing it, every suppressed cell of that quarter can still be each of
-  1 … 7 (interval arithmetic: the other cells' possible sum is an unbroken range). Otherwise the
-  point is shown as the range the cells allow (their published bounds added up) and the caption
-  names the quarter. Whether a total is published must not itself be a clue, so the totals that
-  are withheld are fixed from the published cells alone, before the true total is looked at: the
-  rounded totals that would narrow a cell, any that could be 1 … 7, and then more, until every
-  suppressed cell can still be each of 1 … 7 among the totals withheld. The total series' own
-  mean and limits then go through :func:`summary_rounding` as above, its points being the totals
-  a reader cannot tell apart.
+  1 … 7, and every rounded cell each value it may stand for (interval arithmetic: the other
+  cells' possible sum is an unbroken range). Otherwise the point is shown as the range the cells
+  allow (their published bounds added up) and the caption names the quarter. Whether a total is
+  published must not itself be a clue, so the totals that are withheld are fixed from the
+  published cells alone, before the true total is looked at: the rounded totals that would
+  narrow a cell, any that could be 1 … 7, and then more, one at a time, until every cell can
+  still be each of its values among the totals withheld. With two providers that is every total;
+  with the demo's twenty, none. The total series' own mean and limits then go through
+  :func:`summary_rounding` as above, its points being the totals a reader cannot tell apart.
 
 In internal mode the XmR is that of the true counts, as :func:`~rfd_lib.metrics.spc.xmr` gives it.
 What remains (the signals themselves, series checked one at a time) is listed under "Not covered"
@@ -111,9 +114,10 @@ def published_xmr(
     hidden = suppressed.reindex(true.index).fillna(False).to_numpy(dtype=bool)
     values = published.reindex(true.index).astype("Float64").fillna(0).to_numpy(dtype=float)
     allowed = _boxes(y, values, hidden, policy)
-    targets = [
-        (int(t), [np.array([v]) for v in range(1, policy.threshold + 1)]) for t in np.flatnonzero(hidden)
-    ]
+    # Every value a published cell may stand for must stay possible too, not only the suppressed
+    # ones: a mean that pins a rounded count (20 -> 18 or 19) lets a reader difference it against
+    # another table's count (counted less assessed = a suppressed unassessed count).
+    targets = [(int(t), [np.array([v]) for v in box]) for t, box in enumerate(allowed) if len(box) > 1]
     stats = partial(_summaries, **settings)
     rounding = summary_rounding(y, allowed, targets, stats)
     publication = Publication(policy.rounding, policy.threshold, rounding)
@@ -200,7 +204,7 @@ def total_xmr(
         boxes = _boxes(_whole(wide[true].loc[quarter], "true"), cells, hidden, policy)
         total = quarter_total(boxes, hidden, int(totals.iloc[t]), policy)
         allowed.append(total.allowed)
-        targets += [(t, sets) for sets in total.if_cell]
+        targets += [(t, sets) for sets in (*total.if_cell, *total.if_shown)]
         if total.published is None:
             low[t], high[t] = total.allowed_range
             texts.append(f"{int(low[t]):,}–{int(high[t]):,}")
@@ -228,13 +232,15 @@ class QuarterTotal:
     ``published`` is the true total rounded once, or None when it is withheld; ``allowed`` the
     totals a reader cannot rule out (given the cells and what is published); ``allowed_range``
     the range the cells allow (how a withheld total is drawn); ``if_cell`` one list per
-    suppressed cell: for each value 1 … threshold the cell may have, the totals then allowed.
+    suppressed cell: for each value 1 … threshold the cell may have, the totals then allowed;
+    ``if_shown`` the same per rounded cell, for each value it may stand for.
     """
 
     published: int | None
     allowed: np.ndarray
     allowed_range: tuple[int, int]
     if_cell: list[list[np.ndarray]]
+    if_shown: list[list[np.ndarray]] = ()
 
 
 def quarter_total(
@@ -245,40 +251,53 @@ def quarter_total(
     ``boxes`` holds, per cell, the true counts a reader cannot rule out from its published value
     (:func:`cell_values`; 1 … threshold where ``hidden``). Which rounded totals are withheld is
     decided from the boxes alone: those that would leave a suppressed cell fewer than all of
-    1 … threshold, those that could be 1 … threshold themselves, then more (every rounded total
-    of an offending range) until each suppressed cell can still be each of 1 … threshold among
-    the withheld ones. The total is published, rounded once, unless it is one of them.
+    1 … threshold, or a rounded cell fewer than all the values it may stand for, those that could
+    be 1 … threshold themselves, then more (one rounded total in an offending range at a time)
+    until each cell can still be each of its values among the withheld ones. The total is published, rounded
+    once, unless it is one of them. ``if_cell`` and ``if_shown`` give, per suppressed and per
+    rounded cell, the totals then allowed at each of its values (the mean and limits' guard).
     """
     low = np.array([int(box.min()) for box in boxes], dtype=np.int64)
     high = np.array([int(box.max()) for box in boxes], dtype=np.int64)
     bottom, top = int(low.sum()), int(high.sum())
     totals = np.arange(bottom, top + 1)
     window = _round_int(totals, policy.rounding)
-    # The totals a suppressed cell allows at each of its values: v + the others' range.
+    # The totals a cell allows at each of its values: v + the others' range. A suppressed cell must
+    # stay each of 1 … threshold, and a rounded one each value it may stand for: a total that pins
+    # a rounded count lets a reader difference it against another table's count.
     ranges = [
         [(v + bottom - low[i], v + top - high[i]) for v in range(1, policy.threshold + 1)]
         for i in np.flatnonzero(hidden)
     ]
+    shown = [
+        [(v + bottom - low[i], v + top - high[i]) for v in boxes[i]]
+        for i in np.flatnonzero(~hidden)
+        if len(boxes[i]) > 1
+    ]
     withheld = set(window[(totals >= 1) & (totals <= policy.threshold)].tolist())
     for w in np.unique(window):
         inside = totals[window == w]
-        if any(not _meets(inside, span) for spans in ranges for span in spans):
+        if any(not _meets(inside, span) for spans in (*ranges, *shown) for span in spans):
             withheld.add(int(w))
     changed = bool(withheld)
     while changed:
         changed = False
         among = totals[np.isin(window, list(withheld))]
-        for spans in ranges:
+        for spans in (*ranges, *shown):
             for first, last in spans:
                 if not _meets(among, (first, last)):
-                    inside = (totals >= first) & (totals <= last)
-                    withheld |= set(window[inside].tolist())
+                    # Withhold one rounded total more, the one nearest the middle of the range
+                    # (withholding every one of them would leave no total to publish).
+                    middle = min(max((first + last) // 2, bottom), top)
+                    withheld.add(int(window[middle - bottom]))
                     changed = True
+                    among = totals[np.isin(window, list(withheld))]
     rounded = int(_round_int(np.array([truth]), policy.rounding)[0])
     published = None if rounded in withheld else rounded
     allowed = totals[np.isin(window, list(withheld))] if published is None else totals[window == published]
     if_cell = [[allowed[(allowed >= first) & (allowed <= last)] for first, last in spans] for spans in ranges]
-    return QuarterTotal(published, allowed, (bottom, top), if_cell)
+    if_shown = [[allowed[(allowed >= first) & (allowed <= last)] for first, last in spans] for spans in shown]
+    return QuarterTotal(published, allowed, (bottom, top), if_cell, if_shown)
 
 
 def cell_values(published: float, policy: Disclosure) -> np.ndarray:

@@ -696,13 +696,18 @@ def reader(values: list[int], screen: bool) -> tuple[np.ndarray, np.ndarray, np.
     return series, np.stack([mean, upper, lower], axis=1), np.flatnonzero(hidden.to_numpy())
 
 
-def possible(values: list[int], screen: bool, rounding: int) -> dict[int, set[int]]:
-    """Each suppressed point's values left possible once the mean and limits are published rounded."""
-    series, summaries, hidden = reader(values, screen)
+def possible(values: list[int], screen: bool, rounding: int) -> dict[int, tuple[set[int], set[int]]]:
+    """Per point a reader cannot read exactly (suppressed, or rounded and not 0): the values left
+    possible once the mean and limits are published rounded, and the values its cell allows."""
+    series, summaries, _ = reader(values, screen)
     rounded = np.floor(summaries / rounding + 0.5) * rounding
     true = rounded[np.flatnonzero((series == np.array(values)).all(axis=1))[0]]
     fits = (rounded == true).all(axis=1)
-    return {int(h): set(series[fits, h].astype(int).tolist()) for h in hidden}
+    return {
+        t: (set(series[fits, t].astype(int).tolist()), set(series[:, t].astype(int).tolist()))
+        for t in range(series.shape[1])
+        if len(set(series[:, t].tolist())) > 1
+    }
 
 
 def test_a_trend_that_rounding_flattens_is_still_a_trend():
@@ -800,7 +805,9 @@ GUARD = [
     # true counts                  screened  rounding  (mean, lower, upper) published
     # four hidden among rounded 15s: whole numbers narrow none of them
     ([15, 16, 14, 15, 6, 5, 7, 4], True, 1, (10, 6, 15)),
-    ([0, 0, 0, 0, 0, 11, 3, 0], True, 1, (2, 0, 7)),
+    # the 11 is published as 10 (8 … 12): whole numbers (2, 0, 7) would say it is not 8 (an 8
+    # cannot give an upper limit of 7), which a reader could subtract from another table's count
+    ([0, 0, 0, 0, 0, 11, 3, 0], True, 5, (0, 0, 5)),
     # mean 3 / 8 = 0.375 → 0 would say the hidden count is 1 to 3 (a 4 makes the mean 0.5 → 1);
     # to the nearest 5 the mean says under 20; the limits (moving ranges screened out) add nothing
     ([0, 0, 0, 0, 0, 0, 0, 3], True, 5, (0, 0, 0)),
@@ -815,7 +822,7 @@ GUARD = [
 
 
 @pytest.mark.parametrize(("values", "screen", "rounding", "summary"), GUARD)
-def test_the_mean_and_limits_are_published_only_as_finely_as_leaves_every_hidden_count_1_to_7(
+def test_the_mean_and_limits_are_published_only_as_finely_as_leaves_every_count_as_possible(
     values, screen, rounding, summary
 ):
     result = circulated(values, screen_outliers=screen)
@@ -824,11 +831,12 @@ def test_the_mean_and_limits_are_published_only_as_finely_as_leaves_every_hidden
         assert np.isnan([result.mean, result.lower, result.upper]).all()
     else:
         assert (result.mean, result.lower, result.upper) == summary
-        # with these published, a reader still cannot rule out any of 1 … 7 at any hidden point
-        assert all(seen == set(range(1, 8)) for seen in possible(values, screen, rounding).values())
+        # with these published, a reader still cannot rule out any value at any point (1 … 7 at a
+        # hidden one, p-2 … p+2 at one rounded to p)
+        assert all(seen == box for seen, box in possible(values, screen, rounding).values())
     # and every finer rounding would have ruled one out
     for finer in [r for r in SUMMARY_ROUNDINGS if rounding is None or r < rounding]:
-        assert any(seen != set(range(1, 8)) for seen in possible(values, screen, finer).values())
+        assert any(seen != box for seen, box in possible(values, screen, finer).values())
 
 
 def test_the_caption_says_when_the_mean_and_limits_are_rounded_coarsely_or_not_shown():
@@ -846,7 +854,9 @@ def test_the_caption_says_when_the_mean_and_limits_are_rounded_coarsely_or_not_s
 # published counts alone (so that a total is withheld says nothing either).
 TOTALS = [
     # true counts       published        total published   drawn as the range
-    ((98, 53), (100, 55), 150, None),  # true total 151 rounded once (the published counts add to 155)
+    # true total 151 would be 150, saying the 100 is 98 or 99 (150 + 2 less 53): withheld
+    ((98, 53), (100, 55), None, (151, 159)),
+    ((98, 53, 40, 70), (100, 55, 40, 70), 260, None),  # 261 rounded once: 4 cells, none narrowed
     ((98, 2), (100, None), None, (99, 109)),  # 100 would say the hidden one is 1 to 4
     ((102, 3), (100, None), None, (99, 109)),  # 105 would not; but withholding only 100 and 110 would
     ((98, 51, 6), (100, 50, None), 155, None),  # 155: the hidden one is 1 to 7 (153 … 157 less 146 … 154)
@@ -875,7 +885,7 @@ def test_a_quarter_total_is_the_true_total_rounded_once_unless_it_gives_a_count_
     "published",
     [(100, None), (100, 50, None), (None, None), (100, None, None), (10, None), (0, None), (20, 10, None)],
 )
-def test_whatever_the_true_counts_a_quarter_total_leaves_every_hidden_count_1_to_7(published):
+def test_whatever_the_true_counts_a_quarter_total_narrows_no_cell(published):
     # Every true configuration the published counts allow, and what quarter_total then publishes (a
     # rounded total, or "withheld"): among the configurations that publish the same, each hidden
     # count still takes every value 1 … 7.
@@ -888,3 +898,7 @@ def test_whatever_the_true_counts_a_quarter_total_leaves_every_hidden_count_1_to
     for shown, configurations in outcomes.items():
         for i in np.flatnonzero(hidden):
             assert {cells[i] for cells in configurations} == set(range(1, 8)), (shown, i)
+        # and each rounded count every value it may stand for (else it could be subtracted from
+        # another table's count to narrow a hidden one there)
+        for i in np.flatnonzero(~hidden):
+            assert {cells[i] for cells in configurations} == set(boxes[i].tolist()), (shown, i)
