@@ -841,7 +841,7 @@ def test_the_mean_and_limits_are_published_only_as_finely_as_leaves_every_count_
 
 def test_the_caption_says_when_the_mean_and_limits_are_rounded_coarsely_or_not_shown():
     coarse = spc_chart(circulated([0, 0, 0, 0, 0, 0, 0, 3]), title="t", value_label="v")
-    assert "rounded to the nearest 5, as whole numbers would narrow what a suppressed count" in coarse.caption
+    assert "rounded to the nearest 5, as whole numbers would narrow what a suppressed or" in coarse.caption
     hidden = spc_chart(
         circulated([0, 2, 0, 0, 0, 0, 0, 0], screen_outliers=False), title="t", value_label="v"
     )

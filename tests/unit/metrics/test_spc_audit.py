@@ -204,7 +204,8 @@ def test_a_mean_that_would_pin_a_hidden_count_is_published_more_coarsely(shaped)
     assert [int(np.floor(hidden / 8 + 0.5)) for hidden in range(1, 8)] == [0, 0, 0, 1, 1, 1, 1]
     caption = ProviderPage(run_of(audit, populations), "ZA1").spc_chart().caption
     assert (
-        "rounded to the nearest 5, as whole numbers would narrow what a suppressed count could be" in caption
+        "rounded to the nearest 5, as whole numbers would narrow what a suppressed or rounded count could be"
+        in caption
     )
 
 
