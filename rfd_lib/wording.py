@@ -162,6 +162,13 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "table_files.all_providers": (),
     "table_files.about.title": (),
     "table_files.about.columns": (),
+    # The case lists for local review (rfd_lib/metrics/case_lists.py, rfd_lib/report/case_lists.py).
+    "case_lists.why.counted": ("check",),
+    "case_lists.why.not_counted": ("check",),
+    "case_lists.about.title": (),
+    "case_lists.about.columns": (),
+    "case_lists.about.counts": (),
+    "case_lists.banner": (),
     # Charts (rfd_lib/charts/).
     "charts.suppressed_note": (),
     "charts.volume.title": ("provider",),
