@@ -131,6 +131,9 @@ def _run_audit(args: argparse.Namespace) -> int:
     print(f"{len(made)} of {len(result.reports)} reports written to {result.output} in {seconds:.0f} s")
     if result.tables:
         print(f"tables for analysts (CSV and .xlsx) in {result.tables[0].parent}")
+    if result.case_lists:
+        folder = result.case_lists[0].parent
+        print(f"case lists for local review (patient level, NOT for circulation) in {folder}")
     print(f"open {result.index}")
     if result.failures:
         print(f"\n{len(result.failures)} report(s) failed:", file=sys.stderr)

@@ -29,7 +29,9 @@ def label_activity(
 
     Columns: ``provider_code``, ``quarter`` (financial quarter of ``expectations.period_date``;
     ``<NA>`` when that date is missing), ``patient_id`` (``<NA>`` if the extract has none),
-    ``admission_date``, ``kind`` ('rfd', 'block' or 'facet_injection'), ``counted`` (the rule
+    ``admission_date``, ``spell_row`` (the spell's position in ``classified``, where its
+    identifier, dates and codes are: the case lists read them there), ``kind`` ('rfd', 'block' or
+    'facet_injection'), ``counted`` (the rule
     counts it), ``fails: <restriction>`` (one per restriction of the rule: FALSE or UNKNOWN on it),
     ``first_failure`` (the first restriction an RFD-coded spell fails or is UNKNOWN
     on, in published order, as the rule names it), ``day_case``, and for RFD spells
@@ -60,6 +62,7 @@ def label_activity(
             "quarter": financial_quarter(spells[expectations.period_date]),
             "patient_id": patient.astype("string"),
             "admission_date": spells["admission_date"],
+            "spell_row": np.flatnonzero(keep),
             "kind": pd.Series(kind[keep], index=spells.index, dtype="string"),
             "counted": spells["ebi_category"].notna().to_numpy(),
             "first_failure": _first_failure(spells, rule),

@@ -18,7 +18,9 @@ Layout of a run's output folder (``reports/<name>/`` by default)::
     tables/                       every figure the reports show, as tidy CSV files and tables.xlsx
                                   (rfd_lib.report.table_files; INTERNAL-*.csv in internal mode)
     internal/                     NOT for circulation: classified spells, quarantine, findings,
-                                  the saved audit, executed notebooks, run.json
+                                  the saved audit, executed notebooks, run.json, and
+                                  case_lists/ (patient-level case lists for local review:
+                                  rfd_lib.report.case_lists), written in every mode
 
 Every file meant to be read is written whole or not at all (a temporary file renamed into place).
 From the moment the inputs are accepted, ``internal/run.json`` and ``index.html`` say the run has
@@ -49,16 +51,18 @@ import pandas as pd
 from rfd_lib import config
 from rfd_lib.atomic import write_atomically
 from rfd_lib.engine.classification import classify
-from rfd_lib.engine.rule import load_rule
+from rfd_lib.engine.rule import Rule, load_rule
 from rfd_lib.errors import RunInterrupted
 from rfd_lib.extracts.populations import check_populations, read_populations
 from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.extracts.sources import expand_sources, query_text
 from rfd_lib.extracts.writing import write_classified
-from rfd_lib.metrics.audit import audit_metrics
-from rfd_lib.metrics.code_lists import load_code_lists
+from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
+from rfd_lib.metrics.case_lists import case_lists
+from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL
-from rfd_lib.metrics.expectations import load_expectations
+from rfd_lib.metrics.expectations import Expectations, load_expectations
 from rfd_lib.metrics.volumes import audit_quarters
 from rfd_lib.pipeline.output_folder import (
     RUN_RECORD,
@@ -70,6 +74,8 @@ from rfd_lib.pipeline.output_folder import (
 from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
 from rfd_lib.pipeline.provenance import Provenance, collect_provenance, providers_by_file
 from rfd_lib.pipeline.workers import ReportTask, make_reports
+from rfd_lib.report.case_lists import FOLDER as CASE_LISTS
+from rfd_lib.report.case_lists import write_case_lists
 from rfd_lib.report.index import run_subtitle, run_title, write_index, write_run_index
 from rfd_lib.report.outcome import SUMMARY, Report
 from rfd_lib.report.pages import provider_title
@@ -99,6 +105,8 @@ class RunResult:
     # Per extract file: its column profile and rows read = accepted + quarantined (counts only).
     extracts: tuple[str, ...] = ()
     tables: tuple[Path, ...] = ()  # the table files for analysts (tables/), the workbook last
+    # Patient-level case lists for local review (internal/case_lists/): NOT for circulation.
+    case_lists: tuple[Path, ...] = ()
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -246,6 +254,7 @@ def _run(
         saved = save_run(run, work / "audit_run.pkl")
         save_run(run, internal / "audit_run.pkl")
         tables = table_files(audit, run.provider_names, output / TABLES)
+        cases = _case_lists(classified, rule, code_lists, expectations, audit, internal)
         notes += _unread_sources(extract)
 
         chromium = None
@@ -273,6 +282,7 @@ def _run(
         interrupted,
         extracts=_files_read(extract, given=params.extracts.profile is not None),
         tables=tuple(tables),
+        case_lists=tuple(cases),
     )
     _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
     return result
@@ -286,7 +296,7 @@ def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Pat
     """
     remove_leftovers(output, previous_reports(output))
     shutil.rmtree(output / TABLES, ignore_errors=True)  # the earlier run's: this folder is held as ours
-    for folder in ("work", "notebooks"):
+    for folder in ("work", "notebooks", CASE_LISTS):
         shutil.rmtree(internal / folder, ignore_errors=True)
     work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
     work.mkdir(parents=True)
@@ -313,6 +323,24 @@ class _Inputs:
     sources: list[str | Path]
     files: list[Path]
     populations: Path | None
+
+
+def _case_lists(
+    classified: pd.DataFrame,
+    rule: Rule,
+    code_lists: CodeLists,
+    expectations: Expectations,
+    audit: AuditMetrics,
+    internal: Path,
+) -> list[Path]:
+    """Write the case lists of every provider audited under ``internal/case_lists/``; return the files.
+
+    They select from the same labelled activity the checks count (patient level, so never kept
+    in the saved audit), over the checks and quarters the audit publishes.
+    """
+    activity = label_activity(classified, rule, code_lists, expectations)
+    lists = case_lists(activity, classified, audit.checks, expectations)
+    return write_case_lists(lists, internal / CASE_LISTS, report_stems(audit.providers))
 
 
 def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
@@ -478,4 +506,5 @@ def _write_run_record(
         ]
         record["notes"] = list(result.notes)
         record["tables"] = [str(path) for path in result.tables]
+        record["case_lists"] = [str(path) for path in result.case_lists]
     write_atomically(internal.parent / RUN_RECORD, json.dumps(record, indent=1))

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 
 from rfd_lib.atomic import write_atomically
+from rfd_lib.metrics.changes import changes_in_words, previous_quarter, status_changes
 from rfd_lib.metrics.status import Status
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
@@ -242,6 +243,12 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry
         (audit.checks["provider_code"] == code) & (audit.checks["quarter"] == audit.quarter)
     ]
     statuses = tuple(zip(checks["short"], checks["status"].fillna(Status.NOT_ASSESSABLE), strict=True))
+    # What changed since the previous quarter, in a few words ("2 new red, 1 resolved").
+    previous = previous_quarter(audit.quarters, audit.quarter)
+    changed = say("run_index.headline.no_previous_quarter")
+    if previous is not None:
+        moved = status_changes(audit.checks[audit.checks["provider_code"] == code], audit.quarter, previous)
+        changed = changes_in_words(moved).iat[0] if len(moved) else say("changes.none")
     return IndexEntry(
         provider_code=code,
         provider_name=run.provider_name(code),
@@ -257,6 +264,7 @@ def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry
                 say("run_index.headline.funnel"),
                 say("shared.funnel_not_compared") if audit.funnel is None else audit.funnel.position(code),
             ),
+            (say("run_index.headline.changes"), changed),
         ),
         statuses=statuses,
         failed=say("run_index.report_failed", error=report.error, notebook=_link(report.executed, output))

@@ -19,6 +19,7 @@ from rfd_lib.charts.house_style import Chart, data_text
 from rfd_lib.charts.spc import spc_chart
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import AuditMetrics
+from rfd_lib.metrics.changes import changes_in_words, counted_changes, previous_quarter, status_changes
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.spc import TooFewValues
 from rfd_lib.metrics.status import Status
@@ -131,6 +132,20 @@ class ProviderPage:
             else say("provider_page.summary.no_red_check"),
         ]
         return paragraphs(texts)
+
+    def since_last_quarter(self) -> Fragment:
+        """Return what changed since the previous quarter: counted RFDs, each check's status and share."""
+        audit, quarter = self.audit, self.audit.quarter
+        previous = previous_quarter(audit.quarters, quarter)
+        if previous is None:
+            return paragraphs([say("provider_page.since_last_quarter.first_quarter", quarter=quarter)])
+        changes = status_changes(audit.checks, quarter, previous)
+        return since_last_quarter(
+            changes[changes["provider_code"] == self.code],
+            counted_changes(audit.volumes, quarter, previous).set_index("provider_code").loc[self.code],
+            quarter,
+            previous,
+        )
 
     def volume_chart(self) -> Chart:
         """Return the RFD-coded and counted spells per quarter."""
@@ -396,6 +411,62 @@ def checks_table(
     frame, classes = _headed(frame, classes, headed)
     hidden = any_suppressed(checks["numerator_suppressed"], checks["denominator_suppressed"])
     return table(frame, classes=classes, footnote=footnote if hidden else None)
+
+
+def since_last_quarter(changes: pd.DataFrame, counted: pd.Series, quarter: str, previous: str) -> Fragment:
+    """Return one provider's changes since ``previous``: counted RFDs and its changes in words, then a table.
+
+    ``changes`` are the provider's rows of :func:`~rfd_lib.metrics.changes.status_changes`;
+    ``counted`` its row of :func:`~rfd_lib.metrics.changes.counted_changes` (published counts).
+    """
+    sentences = paragraphs(
+        [
+            say(
+                "provider_page.since_last_quarter.counted",
+                previous=_one(counted["previous_counted"], counted["previous_counted_suppressed"]),
+                previous_quarter=previous,
+                counted=_one(counted["counted"], counted["counted_suppressed"]),
+                quarter=quarter,
+            ),
+            say(
+                "provider_page.since_last_quarter.statuses",
+                previous_quarter=previous,
+                changes=changes_in_words(changes).iat[0] if len(changes) else say("changes.none"),
+            ),
+        ]
+    )
+    ratio = changes["kind"].isin(RATIO_CHECKS)
+    shares = {
+        column: percent(changes[column]).where(~ratio, signed_percent(changes[column]))
+        for column in ("previous_share", "share")
+    }
+    frame = pd.DataFrame(
+        {
+            "check": changes["label"].astype("string").array,
+            "previous_share": shares["previous_share"].array,
+            "previous_status": changes["previous_status"].array,
+            "share": shares["share"].array,
+            "status": changes["status"].array,
+            "change": changes["change"].array,
+        }
+    )
+    classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    classes[["previous_share", "share"]] = "number"
+    for column in ("previous_status", "status"):
+        classes[column] = status_classes(frame[column]).to_numpy()
+        frame[column] = frame[column].replace(Status.NOT_ASSESSABLE, Status.NOT_ASSESSABLE.badge)
+    keys = {
+        "check": ("provider_page.since_last_quarter.check", None),
+        "previous_share": ("provider_page.since_last_quarter.previous_share", previous),
+        "previous_status": ("provider_page.since_last_quarter.previous_status", previous),
+        "share": ("provider_page.since_last_quarter.share", quarter),
+        "status": ("provider_page.since_last_quarter.status", quarter),
+        "change": ("provider_page.since_last_quarter.change", None),
+    }
+    headings = {column: (key, say(key, quarter=of) if of else say(key)) for column, (key, of) in keys.items()}
+    frame, classes = _headed(frame, classes, headings)
+    note = say("provider_page.since_last_quarter.note")
+    return Fragment(sentences + table(frame, classes=classes, footnote=note))
 
 
 def _listed(codes: list[str], limit: int = 10) -> str:

@@ -130,7 +130,7 @@ def write_tables(
         text = _safe_csv_text(_as_text(frame)).to_csv(index=False, lineterminator="\n")
         written.append(write_atomically(folder / f"{prefix}{name}.csv", text))
     if workbook:
-        book = _workbook(frames, _about(policy, footnote))
+        book = workbook_bytes(frames, _about(policy, footnote))
         written.append(write_atomically(folder / f"{prefix}{WORKBOOK}", book))
     return written
 
@@ -506,8 +506,12 @@ def _cell_text(text: str) -> str:
     return _ILLEGAL.sub("\ufffd", text)[:_LONGEST_CELL]
 
 
-def _workbook(frames: Mapping[str, pd.DataFrame], about: Sequence[str]) -> bytes:
-    """Return the workbook's bytes: an ``about`` sheet, then a sheet per table; text cells stored as text."""
+def workbook_bytes(frames: Mapping[str, pd.DataFrame], about: Sequence[str]) -> bytes:
+    """Return the workbook's bytes: an ``about`` sheet, then a sheet per frame (named by its key).
+
+    Every text cell is formula-safe and holds no character a workbook cannot (the case lists'
+    workbook is made here too).
+    """
     from openpyxl import Workbook
 
     book = Workbook()

@@ -2,7 +2,9 @@
 
 Hostile provider codes, output folders that are not the run's, two runs into one folder, a full
 disk, a browser that fails, and runs killed (SIGKILL) or interrupted (SIGINT, as Ctrl-C sends it
-to every process of the run) mid-way. Each case here failed before issue 10.
+to every process of the run) mid-way. Each case here failed before issue 10. The case lists
+(patient level) are written under ``internal/`` only, in either mode, and no file outside it names
+a spell of the extract (issue 13).
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from openpyxl import load_workbook
 
 from rfd_lib.atomic import WriteError, partial_path, write_atomically
 from rfd_lib.cli import main
@@ -97,6 +102,10 @@ def params_file(folder: Path, folder_of_extracts: Path, name: str, **change: obj
     path = folder / f"{name}.yaml"
     path.write_text(json.dumps(text), encoding="utf-8")  # JSON is YAML
     return path
+
+
+# The providers params_file runs.
+RUN_CODES = ("ZF6", "ZH8", "ZK1")
 
 
 def test_reports_of_codes_that_name_the_runs_own_files_go_elsewhere(extracts, tmp_path):
@@ -344,3 +353,55 @@ def test_a_run_stopped_mid_way_leaves_no_process_no_partial_report_and_reruns_th
     pd.testing.assert_frame_equal(
         stopped.checks, load_run(output / "internal" / "audit_run.pkl").audit.checks
     )
+
+
+# --- the case lists: patient level, under internal/ only ---------------------------------------
+
+
+def texts(path: Path) -> list[str]:
+    """Return what a reader of ``path`` sees: its text, or each member's of a zip (a workbook)."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return [book.read(member).decode("utf-8", "replace") for member in book.namelist()]
+    return [path.read_bytes().decode("utf-8", "replace")]
+
+
+def test_a_circulation_run_writes_case_lists_in_internal_only_and_nothing_else_names_a_spell(
+    extracts, tmp_path, capsys
+):
+    assert main(["run", str(params_file(tmp_path, extracts, "q2")), "--quiet"]) == 0
+    output = tmp_path / "q2"
+    out = capsys.readouterr().out
+    folder = output / "internal" / "case_lists"
+    assert f"case lists for local review (patient level, NOT for circulation) in {folder}" in out
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        [*(f"{code}.csv" for code in RUN_CODES), "case_lists.xlsx"]
+    )
+    record = json.loads((output / "internal" / "run.json").read_text(encoding="utf-8"))
+    assert record["case_lists"] == [str(folder / f"{code}.csv") for code in RUN_CODES] + [
+        str(folder / "case_lists.xlsx")
+    ]
+    assert load_workbook(folder / "case_lists.xlsx").sheetnames == ["about", *RUN_CODES]
+    spells = set(
+        load_extracts([extracts / f"{code}.csv" for code in RUN_CODES]).spells["spell_id"].astype(str)
+    )
+    listed = pd.read_csv(folder / "ZK1.csv", dtype=str)  # ZH8 is the clean provider: headings only
+    assert len(listed) and set(listed["provider_code"]) == {"ZK1"} and set(listed["spell_id"]) <= spells
+
+    circulated = [path for path in output.rglob("*") if path.is_file() and "internal" not in path.parts]
+    assert any(path.suffix == ".xlsx" for path in circulated) and any(
+        path.suffix == ".html" for path in circulated
+    )
+    # Every run of digits or letters that could be an identifier, in every circulated file.
+    tokens = {token for path in circulated for text in texts(path) for token in re.findall(r"\w+", text)}
+    assert not tokens & spells, sorted(tokens & spells)[:5]
+    assert tokens & set(RUN_CODES), "the scan read the files"
+
+
+def test_an_internal_run_writes_them_too(extracts, tmp_path, capsys):
+    path = params_file(tmp_path, extracts, "internal", disclosure="internal", providers=["ZH8"])
+    assert main(["run", str(path), "--quiet"]) == 0
+    output = tmp_path / "internal"
+    folder = output / "internal" / "case_lists"
+    assert (folder / "case_lists.xlsx").is_file() and (folder / "ZH8.csv").is_file()
+    assert "NOT for circulation" in capsys.readouterr().out
