@@ -159,21 +159,32 @@ class WithinEarlierReasons:
 
     The waterfall puts a spell under the first restriction it fails, in the rule's order, so the
     spells failing restriction i (a check's numerator) number at most the waterfall's reasons
-    1..i, and the first restriction's failures are exactly its first reason.
+    1..i, and the first restriction's failures are exactly its first reason. ``numerators``
+    selects the counts of failures; ``restriction`` (a pattern) names the one restriction they
+    all count, where it is not their own measure (the diagnosis-outside-list check).
     """
+
+    numerators: S = S("checks", RESTRICTION, "numerator")
+    restriction: re.Pattern | None = None
 
     def __call__(self, counts: pd.DataFrame, figures: pd.DataFrame) -> Iterator[Constraint]:
         reasons = S("waterfall", RESTRICTION, "first failure").of(counts)
-        numerators = S("checks", RESTRICTION, "numerator").of(counts)
+        numerators = self.numerators.of(counts)
         order = {measure: n for n, measure in enumerate(dict.fromkeys(reasons["measure"]))}
+        named = None
+        if self.restriction is not None:
+            named = next((m for m in order if self.restriction.search(m)), None)
+            if named is None:
+                return
         reasons = reasons.assign(order=reasons["measure"].map(order))
         by_key = {key: group.sort_values("order") for key, group in reasons.groupby(KEYS)}
         for row in numerators.itertuples():
+            measure = named or row.measure
             group = by_key.get((row.provider_code, row.quarter))
-            if group is None or row.measure not in order:
+            if group is None or measure not in order:
                 continue
-            earlier = group[group["order"] <= order[row.measure]]["id"].tolist()
-            if order[row.measure] == 0:
+            earlier = group[group["order"] <= order[measure]]["id"].tolist()
+            if order[measure] == 0:
                 yield _eq([row.id], earlier)
             else:
                 yield _le([row.id], earlier)
@@ -266,7 +277,16 @@ def _quarters(text: str) -> list[str]:
     return quarter_range(first, last) if last else [first]
 
 
-COUNT_KINDS = ("prior_block", "repeat", "facet_joint_injection", "day_case")
+COUNT_KINDS = (
+    "prior_block",
+    "repeat",
+    "therapeutic_block",
+    "facet_joint_injection",
+    "day_case",
+    "rfd_without_lumbar_site",
+    "rfd_diagnosis_outside_list",
+)
+DIAGNOSIS_LIST = re.compile(r"Primary_Spell_Diagnosis")  # the rule's restriction on the primary diagnosis
 
 # fmt: off
 RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = [
@@ -275,6 +295,7 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     Same(S("waterfall", "counted"), S("volumes", "counted")),                               # ... and ends at their counted RFDs
     Same(S("checks", RESTRICTION, "denominator"), S("volumes", "rfd_coded")),               # a restriction is checked on the RFD-coded spells
     Same(S("checks", "day_case", "denominator"), S("volumes", "counted")),                  # day cases are out of the counted RFDs
+    Same(S("checks", "rfd_diagnosis_outside_list", "denominator"), S("volumes", "rfd_coded")),  # diagnoses off the list, of the RFD-coded spells
     Same(S("checks", "change_from_baseline", "numerator"), S("volumes", "counted")),        # this quarter's counted RFDs, against the baseline
     Same(S("checks", "expected_rate", "numerator"), S("volumes", "counted")),               # ... and per 100,000 people
     Same(S("funnel", "funnel"), S("volumes", "counted")),                                   # the funnel plots the counted RFDs
@@ -284,6 +305,7 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     Total(S("volumes", "rfd_coded"), [S("waterfall", "counted"), S("waterfall", RESTRICTION, "first failure")]),  # RFD-coded = counted + every reason
     Total(S("volumes", "counted"), [S("checks", "prior_block", "denominator"), S("checks", "prior_block", "unassessed")]),  # counted = assessed + not
     Total(S("volumes", "counted"), [S("checks", "repeat", "denominator"), S("checks", "repeat", "unassessed")]),  # the same for repeats
+    Total(S("checks", "rfd_without_lumbar_site", "denominator"), [S("volumes", "rfd_coded"), S("checks", "rfd_without_lumbar_site", "numerator")]),  # RFD primary procedures = RFD-coded + those without a site
     OverQuarters(S("volumes", "counted")),                                                  # counted over the last quarters = those quarters' sum
     OverProviders(S("spc", "counted", "value")),                                            # the all-provider trend's points = the providers' sum
     # --- bounds ------------------------------------------------------------------------------------------------------------
@@ -291,6 +313,9 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     AtMost(S("checks", RESTRICTION, "numerator"), S("checks", RESTRICTION, "denominator"), by_measure=True),  # failing it <= RFD-coded
     AtMost(S("waterfall", RESTRICTION, "first failure"), S("checks", RESTRICTION, "numerator"), by_measure=True),  # failing it first <= failing it
     WithinEarlierReasons(),                                                                 # failing restriction i <= failing 1..i first (= for i = 1)
+    WithinEarlierReasons(S("checks", "rfd_diagnosis_outside_list", "numerator"), DIAGNOSIS_LIST),  # diagnosis off the list: the diagnosis restriction's failures
+    AtMost(S("checks", "repeat", "without side"), S("checks", "repeat", "numerator")),      # repeats judged without a side <= repeats
+    AtMost(S("checks", "therapeutic_block", "denominator"), S("checks", "facet_joint_injection", "denominator")),  # patients blocked <= block spells <= lumbar injections
     RepeatWindow(),                                                                         # repeats <= with a previous RFD <= assessable <= counted, over the window
     # --- figures worked out from counts --------------------------------------------------------------------------------------
     MeanOf(S("spc", "counted", "mean"), S("spc", "counted", "value")),                       # an XmR mean: of the true counts, rounded
@@ -306,7 +331,11 @@ def totals(cells: pd.DataFrame) -> pd.Series:
     not held to "every one of 1 to 7 possible", only to "at least 7 possible values".
     """
     coded = cells["measure"].eq("rfd_coded") | (
-        cells["measure"].str.contains(RESTRICTION) & cells["statistic"].eq("denominator")
+        (
+            cells["measure"].str.contains(RESTRICTION)
+            | cells["measure"].isin(["rfd_diagnosis_outside_list", "rfd_without_lumbar_site"])
+        )
+        & cells["statistic"].eq("denominator")
     )
     return (
         coded
@@ -324,11 +353,25 @@ def _sum_of_parts(counts: pd.DataFrame) -> pd.Series:
         [S("waterfall", "counted").of(counts), S("waterfall", RESTRICTION, "first failure").of(counts)]
     )
     summed = parts["number"].fillna(0).groupby([parts["provider_code"], parts["quarter"]]).sum()
-    coded = counts[(counts["measure"] == "rfd_coded") | counts["measure"].str.contains(RESTRICTION)]
+    coded = counts[
+        (counts["measure"] == "rfd_coded")
+        | counts["measure"].str.contains(RESTRICTION)
+        | (counts["measure"] == "rfd_diagnosis_outside_list")
+    ]
     coded = coded[coded["statistic"].isin(["count", "denominator"])]
     key = pd.MultiIndex.from_frame(coded[KEYS])
     total = pd.Series(summed.reindex(key).to_numpy(), index=coded.index)
     return coded["number"].eq(total)
+
+
+def _coded_plus_numerator(counts: pd.DataFrame) -> pd.Series:
+    """Return, per RFD-without-site denominator, whether it equals RFD-coded plus its numerator as published (* as 0)."""
+    denominator = S("checks", "rfd_without_lumbar_site", "denominator").of(counts)
+    numerator = S("checks", "rfd_without_lumbar_site", "numerator").of(counts).set_index(KEYS)["number"]
+    coded = S("volumes", "rfd_coded").of(counts).set_index(KEYS)["number"]
+    key = pd.MultiIndex.from_frame(denominator[KEYS])
+    total = coded.reindex(key).fillna(0).to_numpy() + numerator.reindex(key).fillna(0).to_numpy()
+    return pd.Series(denominator["number"].to_numpy() == total, index=denominator.index)
 
 
 def _derived_denominator(counts: pd.DataFrame) -> pd.Series:
@@ -352,6 +395,7 @@ DERIVED: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
     ("counted over several quarters: a sum of published quarters", lambda c: c["quarter"].str.contains(" to ") & c["table"].eq("volumes")),
     ("RFD-coded spells equal to counted plus the reasons as published", _sum_of_parts),
     ("a pathway check's denominator: counted less 5 beside a suppressed unassessed count", _derived_denominator),
+    ("RFD primary procedures: RFD-coded plus those without a site, as published", _coded_plus_numerator),
 ]
 # fmt: on
 
@@ -396,6 +440,8 @@ PRIMARY_ONLY: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
      lambda c: c["measure"].eq("counted") & c["table"].isin(["volumes", "waterfall", "funnel", "spc"]) & ~c["quarter"].str.contains(" to ") & c["provider_code"].ne("")),
     ("day cases, facet joint injections and lumbar injections",
      lambda c: c["table"].eq("checks") & (c["measure"].isin(["day_case", "facet_joint_injection"]) & c["statistic"].eq("numerator") | c["measure"].eq("facet_joint_injection") & c["statistic"].eq("denominator"))),
+    ("therapeutic blocks (patients) and RFD without a lumbar site code",
+     lambda c: c["table"].eq("checks") & (c["measure"].eq("therapeutic_block") & c["statistic"].isin(["numerator", "denominator"]) | c["measure"].eq("rfd_without_lumbar_site") & c["statistic"].eq("numerator"))),
     ("a restriction's failures, when no reason up to it is suppressed",
      lambda c: _first_failures_hidden_up_to(c).reindex(c.index, fill_value=True).eq(False)),
 ]
@@ -419,7 +465,7 @@ def problem(figures: pd.DataFrame, relations: Sequence = RELATIONS) -> Problem:
     """Return what a reader of ``figures`` (from :func:`read_figures`) knows, as a :class:`Problem`."""
     counts = figures[
         figures["table"].isin(COUNT_TABLES)
-        & figures["unit"].eq("spells")
+        & figures["unit"].isin(["spells", "patients"])
         & (figures["suppressed"] | figures["number"].notna())
     ].reset_index(drop=True)
     counts = counts.assign(id=np.arange(len(counts)))
@@ -668,7 +714,8 @@ def _widen(matrix: csr_array, columns: int) -> csr_array:
 class Spells:
     """``n`` alike spells of one provider's quarter, as :func:`rfd_lib.metrics.activity.label_activity` labels them.
 
-    ``fails``: the restrictions (indexes in the rule's order) an RFD-coded spell fails; it is
+    ``kind``: 'rfd', 'rfd_no_site', 'block' or 'facet_injection'. ``fails``: the restrictions
+    (indexes in the rule's order; 0 is the diagnosis list) an RFD-coded spell fails; it is
     counted when it fails none. ``prior_block`` and ``repeat``: None where they cannot be assessed
     (the look-back starts before the extract). ``previous``: days since the patient's previous
     RFD (None for a first RFD); a repeat needs one.
@@ -683,6 +730,8 @@ class Spells:
     prior_block: bool | None = True
     repeat: bool | None = False
     previous: int | None = None
+    without_side: bool = False  # a repeat judged without a side (laterality not coded)
+    therapeutic: bool = False  # a block completing repeated blocks with no RFD after them
 
 
 def activity(groups: Sequence[Spells], restrictions: Sequence[str]) -> pd.DataFrame:
@@ -704,6 +753,7 @@ def activity(groups: Sequence[Spells], restrictions: Sequence[str]) -> pd.DataFr
             "counted": rfd & np.array([not row.fails for row in rows], dtype=bool),
             "first_failure": pd.array(first, dtype="string"),
             **fails,
+            "diagnosis_outside_list": pd.array([0 in row.fails for row in rows], dtype="boolean"),
             "day_case": pd.array([row.day_case for row in rows], dtype="boolean"),
             "prior_block": pd.array(
                 [row.prior_block if row.kind == "rfd" else None for row in rows], dtype="boolean"
@@ -711,6 +761,16 @@ def activity(groups: Sequence[Spells], restrictions: Sequence[str]) -> pd.DataFr
             "prior_block_note": pd.array([None] * len(rows), dtype="string"),
             "days_since_previous": pd.array([row.previous for row in rows], dtype="Int64"),
             "repeat": pd.array([row.repeat if row.kind == "rfd" else None for row in rows], dtype="boolean"),
+            "repeat_without_side": pd.array(
+                [
+                    row.repeat and row.without_side if row.kind == "rfd" and row.repeat is not None else None
+                    for row in rows
+                ],
+                dtype="boolean",
+            ),
+            "therapeutic_block": pd.array(
+                [row.therapeutic if row.kind == "block" else None for row in rows], dtype="boolean"
+            ),
         }
     )
 

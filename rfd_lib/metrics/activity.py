@@ -1,7 +1,8 @@
 """One row per spell of the audit's interest, with everything the metrics count (patient level).
 
 :func:`label_activity` reads classified spells (the output of :func:`rfd_lib.classify` over an
-extract) and keeps the spells the audit counts — RFD-coded spells, medial branch blocks and facet
+extract) and keeps the spells the audit counts — RFD-coded spells, spells with an RFD primary
+procedure but no lumbar site code (which the rule does not count), medial branch blocks and facet
 joint injections — with their quarter and the flags the volumes and checks add up. It is
 internal: it holds patient identifiers and must never be shown in a circulated report.
 """
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from rfd_lib.metrics.code_lists import CodeLists
+from rfd_lib.engine.expressions import columns_of
+from rfd_lib.metrics.code_lists import CodeLists, starts_with_any
 from rfd_lib.metrics.expectations import Expectations
-from rfd_lib.metrics.pathways import block_before, intervals
+from rfd_lib.metrics.pathways import block_before, intervals, therapeutic_blocks
 from rfd_lib.metrics.periods import financial_quarter
 
 if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled rule
@@ -30,12 +32,16 @@ def label_activity(
     Columns: ``provider_code``, ``quarter`` (financial quarter of ``expectations.period_date``;
     ``<NA>`` when that date is missing), ``patient_id`` (``<NA>`` if the extract has none),
     ``admission_date``, ``spell_row`` (the spell's position in ``classified``, where its
-    identifier, dates and codes are: the case lists read them there), ``kind`` ('rfd', 'block' or
-    'facet_injection'), ``counted`` (the rule
-    counts it), ``fails: <restriction>`` (one per restriction of the rule: FALSE or UNKNOWN on it),
-    ``first_failure`` (the first restriction an RFD-coded spell fails or is UNKNOWN
-    on, in published order, as the rule names it), ``day_case``, and for RFD spells
-    ``prior_block``, ``prior_block_note``, ``days_since_previous`` and ``repeat`` (see
+    identifier, dates and codes are: the case lists read them there), ``kind`` ('rfd': RFD-coded by the rule; 'rfd_no_site': an RFD primary
+    procedure, ``code_lists.rfd``, with no lumbar site code; 'block' or 'facet_injection'),
+    ``counted`` (the rule counts it), ``fails: <restriction>`` (one per restriction of the rule:
+    FALSE or UNKNOWN on it), ``first_failure`` (the first restriction an RFD-coded spell fails or
+    is UNKNOWN on, in published order, as the rule names it), ``diagnosis_outside_list`` (RFD-coded
+    spells failing the rule's primary-diagnosis restriction, :func:`diagnosis_restriction`; ``<NA>``
+    when the rule has none), ``day_case``; for RFD spells ``block_in_spell`` (a medial branch
+    block among the spell's own procedures), ``left`` and ``right`` (the sides its laterality
+    codes say), ``prior_block``, ``prior_block_note``, ``days_since_previous``, ``repeat`` and
+    ``repeat_without_side``; and for block spells ``therapeutic_block`` (see
     :mod:`rfd_lib.metrics.pathways`). Look-backs start at the earliest admission date in ``classified``.
     """
     scope = np.logical_and.reduce(
@@ -43,7 +49,13 @@ def label_activity(
     )
     block = code_lists.matches("medial_branch_block", classified).to_numpy()
     facet = code_lists.matches("facet_joint_injection", classified).to_numpy()
-    kind = np.select([scope, block, facet], ["rfd", "block", "facet_injection"], default="")
+    no_site = (
+        code_lists.matches("rfd", classified)
+        & ~starts_with_any(classified["Any_Spell_Procedure"], code_lists.lumbar_site.codes)
+    ).to_numpy()
+    kind = np.select(
+        [scope, block, facet, no_site], ["rfd", "block", "facet_injection", "rfd_no_site"], default=""
+    )
     keep = kind != ""
     spells = classified.loc[keep]
     patient = (
@@ -70,19 +82,57 @@ def label_activity(
                 f"fails: {criterion.name}": ~spells[criterion.name].fillna(False).to_numpy(dtype=bool)
                 for criterion in rule.restrictions
             },
+            "diagnosis_outside_list": _diagnosis_outside_list(spells, rule),
             "day_case": day_case.astype("boolean"),
         },
         index=spells.index,
     )
     data_start = classified["admission_date"].min()
     rfd = activity["kind"].eq("rfd")
-    linked = block_before(
-        activity[rfd],
-        activity[activity["kind"].eq("block")],
-        months=expectations.block_before_rfd_months,
-        data_start=data_start,
-    ).join(intervals(activity[rfd], months=expectations.repeat_within_months, data_start=data_start))
-    return activity.join(linked).reset_index(drop=True)
+    blocks = activity["kind"].eq("block")
+    sides = code_lists.laterality.sides(spells[rfd.to_numpy()])
+    rfd_spells = activity[rfd].assign(
+        block_in_spell=code_lists.anywhere("medial_branch_block", spells[rfd.to_numpy()]).to_numpy(),
+        left=sides["left"].to_numpy(),
+        right=sides["right"].to_numpy(),
+    )
+    linked = (
+        rfd_spells[["block_in_spell", "left", "right"]]
+        .join(
+            block_before(
+                rfd_spells,
+                activity[blocks],
+                months=expectations.block_before_rfd_months,
+                data_start=data_start,
+            )
+        )
+        .join(intervals(rfd_spells, months=expectations.repeat_within_months, data_start=data_start))
+    )
+    settings = expectations.therapeutic_block
+    therapeutic = therapeutic_blocks(
+        activity[blocks],
+        activity[activity["kind"].isin(["rfd", "rfd_no_site"])],
+        months=settings.window_months,
+        min_blocks=settings.min_blocks,
+    )
+    labelled = activity.join(linked).join(therapeutic.rename("therapeutic_block"))
+    return labelled.reset_index(drop=True)
+
+
+def diagnosis_restriction(rule: Rule) -> str | None:
+    """Return the name of the rule's restriction on the primary diagnosis (its list), or None."""
+    for criterion in rule.restrictions:
+        if set(columns_of(criterion.expression)) == {"Primary_Spell_Diagnosis"}:
+            return criterion.name
+    return None
+
+
+def _diagnosis_outside_list(spells: pd.DataFrame, rule: Rule) -> pd.Series:
+    """Return, per spell, whether it fails the rule's diagnosis restriction (``<NA>``: it has none)."""
+    name = diagnosis_restriction(rule)
+    if name is None:
+        return pd.Series(pd.NA, index=spells.index, dtype="boolean")
+    return pd.Series(~spells[name].fillna(False).to_numpy(dtype=bool), index=spells.index, dtype="boolean")
 
 
 def _first_failure(spells: pd.DataFrame, rule: Rule) -> pd.Series:

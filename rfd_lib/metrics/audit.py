@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.activity import diagnosis_restriction, label_activity
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
@@ -199,7 +199,14 @@ def audit_metrics(
         rolling_total(hidden, "hidden", window=expectations.rolling_quarters).gt(0).fillna(False).astype(bool)
     )
     raw_checks = restricted_use_checks(activity, expectations, quarters, populations, providers)
-    checks = published_checks(raw_checks, published, expectations, policy, waterfall=steps)
+    checks = published_checks(
+        raw_checks,
+        published,
+        expectations,
+        policy,
+        waterfall=steps,
+        diagnosis=diagnosis_restriction(compiled),
+    )
     facet = checks[checks["kind"] == CheckKind.FACET_JOINT_INJECTION][
         ["provider_code", "quarter", "numerator", "numerator_suppressed"]
     ]

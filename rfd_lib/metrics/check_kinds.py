@@ -18,10 +18,13 @@ class CheckKind(StrEnum):
     RESTRICTION = "restriction"
     PRIOR_BLOCK = "prior_block"
     REPEAT = "repeat"
+    THERAPEUTIC_BLOCK = "therapeutic_block"
     FACET_JOINT_INJECTION = "facet_joint_injection"
     DAY_CASE = "day_case"
     CHANGE_FROM_BASELINE = "change_from_baseline"
     EXPECTED_RATE = "expected_rate"
+    RFD_WITHOUT_LUMBAR_SITE = "rfd_without_lumbar_site"
+    RFD_DIAGNOSIS_OUTSIDE_LIST = "rfd_diagnosis_outside_list"
 
     @property
     def is_ratio(self) -> bool:
@@ -32,6 +35,11 @@ class CheckKind(StrEnum):
     def counts_spells(self) -> bool:
         """Return True when the denominator is a count of spells (not a mean or a population)."""
         return not self.is_ratio
+
+    @property
+    def counts_patients(self) -> bool:
+        """Return True when numerator and denominator are patients, not spells (therapeutic blocks)."""
+        return self is CheckKind.THERAPEUTIC_BLOCK
 
     def check_name(self, restriction: str | None = None) -> str:
         """Return the ``check`` a row of this kind has: ``"restriction: <name>"`` or the kind itself."""

@@ -6,17 +6,31 @@ against its threshold in ``params/expectations.yaml`` (once, from the published 
 lacks (a patient identifier, a patient classification, a population, an expected rate) is
 "not assessable" with the reason, never a misleading zero.
 
-=======================  ===============================================  ===========================
-check (kind)             numerator                                        denominator
-=======================  ===============================================  ===========================
-restriction: <name>      RFD-coded spells failing (or UNKNOWN on) it      RFD-coded spells
-prior_block              counted RFDs with a block in the look-back       counted RFDs assessable
-repeat                   counted RFDs within the repeat window of another counted RFDs assessable
-facet_joint_injection    facet joint injection spells                     lumbar injection spells
-day_case                 counted RFDs done as day cases                   counted RFDs
-change_from_baseline     counted RFDs this quarter                        baseline's mean a quarter
-expected_rate            counted RFDs per 100,000 a year (annualised)     the expected rate
-=======================  ===============================================  ===========================
+==========================  ============================================  ================================
+check (kind)                numerator                                     denominator
+==========================  ============================================  ================================
+restriction: <name>         RFD-coded spells failing (or UNKNOWN on) it   RFD-coded spells
+prior_block                 counted RFDs with a block coded in the        counted RFDs assessable
+                            look-back (or in the same spell)
+repeat                      counted RFDs within the repeat window of      counted RFDs assessable
+                            another on the same side (any side where
+                            either has no side coded)
+therapeutic_block           patients whose block in the quarter completes patients with a block spell in
+                            repeated blocks with no RFD after them        the quarter
+facet_joint_injection       facet joint injection spells                  lumbar injection spells
+day_case                    counted RFDs done as day cases                counted RFDs
+change_from_baseline        counted RFDs this quarter                     baseline's mean a quarter
+expected_rate               counted RFDs per 100,000 a year (annualised)  the expected rate
+rfd_without_lumbar_site     spells with an RFD primary procedure and no   those spells and the RFD-coded
+                            lumbar site code                              spells
+rfd_diagnosis_outside_list  RFD-coded spells failing the rule's primary-  RFD-coded spells
+                            diagnosis list
+==========================  ============================================  ================================
+
+What each check means and what to ask the provider are in the wording file
+(``checks.meaning.<kind>`` and ``checks.ask.<kind>``: :data:`MEANING`), as the ``meaning`` and
+``ask`` columns. The repeat check's ``without_side`` counts its repeats judged without a side
+(laterality not coded on one or both RFDs; ``<NA>`` for the other checks).
 
 For the last two the share is the ratio minus one: +0.25 is a quarter above the baseline. The
 expected-rate check's denominator is the quarter's person-years (the population, adults 19+ when
@@ -50,9 +64,38 @@ COLUMNS = [
     "numerator",
     "denominator",
     "unassessed",
+    "without_side",
     "status",
     "note",
+    "meaning",
+    "ask",
 ]
+
+# What each kind of check means and what to ask the provider about it (params/wording.yaml).
+MEANING: dict[CheckKind, tuple[str, str]] = {
+    CheckKind.RESTRICTION: ("checks.meaning.restriction", "checks.ask.restriction"),
+    CheckKind.PRIOR_BLOCK: ("checks.meaning.prior_block", "checks.ask.prior_block"),
+    CheckKind.REPEAT: ("checks.meaning.repeat", "checks.ask.repeat"),
+    CheckKind.THERAPEUTIC_BLOCK: ("checks.meaning.therapeutic_block", "checks.ask.therapeutic_block"),
+    CheckKind.FACET_JOINT_INJECTION: (
+        "checks.meaning.facet_joint_injection",
+        "checks.ask.facet_joint_injection",
+    ),
+    CheckKind.DAY_CASE: ("checks.meaning.day_case", "checks.ask.day_case"),
+    CheckKind.CHANGE_FROM_BASELINE: (
+        "checks.meaning.change_from_baseline",
+        "checks.ask.change_from_baseline",
+    ),
+    CheckKind.EXPECTED_RATE: ("checks.meaning.expected_rate", "checks.ask.expected_rate"),
+    CheckKind.RFD_WITHOUT_LUMBAR_SITE: (
+        "checks.meaning.rfd_without_lumbar_site",
+        "checks.ask.rfd_without_lumbar_site",
+    ),
+    CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST: (
+        "checks.meaning.rfd_diagnosis_outside_list",
+        "checks.ask.rfd_diagnosis_outside_list",
+    ),
+}
 
 
 def restricted_use_checks(
@@ -86,6 +129,7 @@ def restricted_use_checks(
     has_patients = activity["patient_id"].notna().any()
     for kind in (CheckKind.PRIOR_BLOCK, CheckKind.REPEAT):
         parts.append(_pathway(table, counted, kind, checks.of(kind).label, has_patients))
+    parts.append(_therapeutic(table, in_range, checks.therapeutic_block.label, has_patients))
     injections = in_range[in_range["kind"].isin(["block", "facet_injection"])]
     facet = CheckKind.FACET_JOINT_INJECTION
     parts.append(
@@ -106,10 +150,12 @@ def restricted_use_checks(
     parts.append(_change_from_baseline(volumes, baseline, checks.change_from_baseline.label))
     expected_rate = expectations.expected_rate_per_100000
     parts.append(_expected_rate(volumes, populations, expected_rate, checks.expected_rate.label))
+    parts += _coding_quality(table, in_range, rfd, expectations)
     result = pd.concat(parts, ignore_index=True)
-    if "unassessed" not in result:
-        result["unassessed"] = pd.NA
-    result["unassessed"] = result["unassessed"].astype("Int64")
+    for column in ("unassessed", "without_side"):
+        if column not in result:
+            result[column] = pd.NA
+        result[column] = result[column].astype("Int64")
     result["kind"] = result["kind"].astype("string")
     # The index's column name: a restriction's own label, or the kind's short name.
     short = result["kind"].map({kind.value: checks.of(kind).short for kind in CheckKind})
@@ -117,6 +163,9 @@ def restricted_use_checks(
     result["expected"] = result["kind"].map({kind.value: checks.of(kind).expected for kind in CheckKind})
     result["expected"] = result["expected"].astype("string")
     result["status"] = result["status"].astype("string")
+    for n, column in enumerate(("meaning", "ask")):
+        said = {kind.value: say(keys[n]) for kind, keys in MEANING.items()}
+        result[column] = result["kind"].map(said).astype("string")
     return result[COLUMNS]
 
 
@@ -160,7 +209,45 @@ def _pathway(
     left_out = _counts(table, counted, counted[column].isna())["numerator"]
     result["unassessed"] = left_out
     result["note"] = result["note"].mask(left_out.gt(0), look_back_notes(left_out.astype("string")))
+    if kind is CheckKind.REPEAT:
+        # Repeats judged without a side: laterality not coded on the RFD or on the earlier one.
+        without = assessable["repeat_without_side"].fillna(False).astype(bool)
+        result["without_side"] = _counts(table, assessable, without)["numerator"]
     return result
+
+
+def _therapeutic(table: pd.DataFrame, spells: pd.DataFrame, label: str, has_patients: bool) -> pd.DataFrame:
+    """Return the therapeutic-block check: patients, not spells (see the module's table)."""
+    kind = CheckKind.THERAPEUTIC_BLOCK
+    blocks = spells[spells["kind"].eq("block") & spells["patient_id"].notna()]
+    # One row per patient and quarter: blocked then, and whether a block then completed repeated blocks.
+    patients = (
+        blocks.assign(_flag=blocks["therapeutic_block"].fillna(False).astype(bool))
+        .groupby([*KEYS, "patient_id"], observed=True)["_flag"]
+        .any()
+        .reset_index()
+    )
+    result = _share(table, patients["_flag"], patients, kind, label)
+    if not has_patients:
+        return _not_assessable(result, say("checks.notes.no_patient_identifier"))
+    return result
+
+
+def _coding_quality(
+    table: pd.DataFrame, spells: pd.DataFrame, rfd: pd.DataFrame, expectations: Expectations
+) -> list[pd.DataFrame]:
+    """Return the two coding-quality checks: RFD without a lumbar site code, diagnosis outside the list."""
+    checks = expectations.checks
+    site = CheckKind.RFD_WITHOUT_LUMBAR_SITE
+    primary_rfd = spells[spells["kind"].isin(["rfd", "rfd_no_site"])]
+    no_site = _share(table, primary_rfd["kind"].eq("rfd_no_site"), primary_rfd, site, checks.of(site).label)
+    outside = CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST
+    diagnosis = _share(
+        table, rfd["diagnosis_outside_list"].fillna(False), rfd, outside, checks.of(outside).label
+    )
+    if len(rfd) and rfd["diagnosis_outside_list"].isna().all():
+        diagnosis = _not_assessable(diagnosis, say("checks.notes.no_diagnosis_list"))
+    return [no_site, diagnosis]
 
 
 def _change_from_baseline(volumes: pd.DataFrame, baseline: list[str], label: str) -> pd.DataFrame:

@@ -95,18 +95,56 @@ class PatientClassification(BaseModel):
         return values.astype("string").str.strip().isin(self.patient_classification).mask(values.isna())
 
 
+class Laterality(BaseModel):
+    """OPCS-4 laterality codes (Z94), looked for in any procedure column of a spell.
+
+    ``bilateral`` is both sides; ``right`` and ``left`` one side each; ``unilateral`` one side
+    not stated, which tells the repeat check nothing about which side (a spell with only it is
+    judged without a side).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    bilateral: tuple[str, ...] = Field(min_length=1)
+    right: tuple[str, ...] = Field(min_length=1)
+    left: tuple[str, ...] = Field(min_length=1)
+    unilateral: tuple[str, ...] = ()
+
+    @field_validator("bilateral", "right", "left", "unilateral", mode="before")
+    @classmethod
+    def _opcs(cls, values: object) -> tuple[str, ...]:
+        return _codes(values)
+
+    def sides(self, spells: pd.DataFrame) -> pd.DataFrame:
+        """Return, per spell, ``left`` and ``right``: whether a code says that side (bilateral: both).
+
+        A spell with neither has no side coded (no Z94 code, or only "unilateral").
+        """
+        codes = spells["Any_Spell_Procedure"]
+        both = starts_with_any(codes, self.bilateral)
+        return pd.DataFrame(
+            {
+                "left": both | starts_with_any(codes, self.left),
+                "right": both | starts_with_any(codes, self.right),
+            },
+            index=spells.index,
+        )
+
+
 class CodeLists(BaseModel):
     """The code lists the checks use; the procedure lists' ``with_any`` must name a site list."""
 
     model_config = ConfigDict(extra="forbid")
     lumbar_site: SiteCodes
+    rfd: ProcedureList
     medial_branch_block: ProcedureList
     facet_joint_injection: ProcedureList
+    laterality: Laterality
     day_case: PatientClassification
 
     @model_validator(mode="after")
     def _sites_exist(self) -> CodeLists:
-        for name in ("medial_branch_block", "facet_joint_injection"):
+        for name in ("rfd", "medial_branch_block", "facet_joint_injection"):
             site = getattr(self, name).with_any
             if site is not None and site != "lumbar_site":
                 raise ValueError(f"{name}: with_any names {quoted(site)}, not a list of site codes here")
@@ -116,6 +154,19 @@ class CodeLists(BaseModel):
         """Return, per spell, whether it is a spell of list ``name`` (False where codes are NULL)."""
         wanted: ProcedureList = getattr(self, name)
         found = starts_with_any(spells["Primary_Spell_Procedure"], wanted.primary_procedure)
+        if wanted.with_any is not None:
+            sites: SiteCodes = getattr(self, wanted.with_any)
+            found &= starts_with_any(spells["Any_Spell_Procedure"], sites.codes)
+        return found
+
+    def anywhere(self, name: str, spells: pd.DataFrame) -> pd.Series:
+        """Return, per spell, whether any of its procedures (not only the primary) is of list ``name``.
+
+        The site condition (``with_any``) applies as in :meth:`matches`: a medial branch block
+        coded beside an RFD in the same spell, with the spell's lumbar site code.
+        """
+        wanted: ProcedureList = getattr(self, name)
+        found = starts_with_any(spells["Any_Spell_Procedure"], wanted.primary_procedure)
         if wanted.with_any is not None:
             sites: SiteCodes = getattr(self, wanted.with_any)
             found &= starts_with_any(spells["Any_Spell_Procedure"], sites.codes)

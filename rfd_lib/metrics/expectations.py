@@ -30,6 +30,22 @@ class ExpectationsError(RfdAuditError):
     """The expectations file cannot be used (unreadable, unknown key, threshold out of order)."""
 
 
+class Basis(BaseModel):
+    """What a check's expectation rests on: the guidance (quoted exactly), local policy or data quality."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["guidance", "local_policy", "data_quality"]
+    quote: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _quoted_only_for_guidance(self) -> Basis:
+        if self.kind == "guidance" and self.quote is None:
+            raise ValueError("a basis of kind guidance needs the quote: the guidance's sentence, exactly")
+        if self.kind != "guidance" and self.quote is not None:
+            raise ValueError(f"only a basis of kind guidance has a quote, not one of kind {self.kind}")
+        return self
+
+
 class Check(BaseModel):
     """One kind of check as a report names it, and how its share is judged (green, amber or red).
 
@@ -44,6 +60,8 @@ class Check(BaseModel):
     good: Literal["low", "high"]
     green: float = Field(ge=0)
     amber: float = Field(ge=0)
+    # What the expectation rests on. Optional until every entry of the shipped file carries one.
+    basis: Basis | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Check:
@@ -89,10 +107,13 @@ class Checks(BaseModel):
     restriction: Check
     prior_block: Check
     repeat: Check
+    therapeutic_block: Check
     facet_joint_injection: Check
     day_case: Check
     change_from_baseline: Check
     expected_rate: Check
+    rfd_without_lumbar_site: Check
+    rfd_diagnosis_outside_list: Check
 
     def of(self, kind: CheckKind | str) -> Check:
         """Return the settings of checks of ``kind``."""
@@ -113,6 +134,14 @@ class Trends(BaseModel):
     screen_moving_range_outliers: StrictBool = True
 
 
+class TherapeuticBlock(BaseModel):
+    """When medial branch blocks count as repeated: ``min_blocks`` block spells within ``window_months``."""
+
+    model_config = ConfigDict(extra="forbid")
+    window_months: int = Field(12, ge=1, le=120)
+    min_blocks: int = Field(2, ge=2, le=20)
+
+
 class Expectations(BaseModel):
     """The checks' settings; see ``params/expectations.yaml`` for what each one means."""
 
@@ -129,6 +158,7 @@ class Expectations(BaseModel):
     trends: Trends = Trends()
     block_before_rfd_months: int = Field(6, ge=1, le=120)
     repeat_within_months: int = Field(16, ge=1, le=120)
+    therapeutic_block: TherapeuticBlock = TherapeuticBlock()
     restrictions: dict[str, Restriction]
     checks: Checks
 

@@ -26,6 +26,22 @@ every table and chart, and counts that add up are protected together, across tab
   provider; two bands more where one of those counts is suppressed and the bands, as published,
   could bound it; no bands at all where the window's counts could bound a suppressed band.
 * **Day cases** are the volumes' day cases, protected once.
+* **Repeats judged without a side** (the repeat check's ``without_side``, a part of its
+  numerator) are protected on their own, and hidden too (unless 0) wherever the numerator is
+  suppressed or published no higher than a derived denominator: shown beside them, they would
+  bound it from below.
+* **Therapeutic blocks** count patients (numerator at most the denominator), each protected on
+  its own.
+* **RFD without a lumbar site code**: the spells are protected on their own; the denominator
+  (those spells and the RFD-coded ones) is their total as published: the RFD-coded spells as
+  the volumes publish them plus the numerator as published, suppressed ones left out, as the
+  waterfall's total is. Rounded on its own, it would bound a suppressed numerator by difference.
+* **RFD-coded spells with a primary diagnosis outside the list** are exactly the failures of the
+  rule's diagnosis restriction, so the check publishes no count of its own: its numerator is
+  that restriction's failures as the waterfall publishes them (the first reason when the
+  diagnosis is the rule's first restriction, as in 2K_RFD_back) and its denominator the volumes'
+  RFD-coded spells. It is kept, rather than left to the waterfall, because it is judged (red,
+  amber, green, as data quality) where the waterfall's steps are context only.
 
 Shares, statuses, rates and the funnel are then worked out from published counts only. The SPC
 charts are the exception: their limits and signals come from the true counts, and
@@ -267,6 +283,7 @@ def published_checks(
     policy: Disclosure,
     *,
     waterfall: pd.DataFrame | None = None,
+    diagnosis: str | None = None,
 ) -> pd.DataFrame:
     """Return the checks with published counts, and each share and status worked out from them.
 
@@ -277,7 +294,10 @@ def published_checks(
     published one way only. ``waterfall`` is :func:`published_waterfall`'s table (with its
     restrictions named; required in circulation mode): a restriction's failures follow its
     reasons (see the module's docstring), and the pathway checks are protected with the counted
-    RFDs they split.
+    RFDs they split. ``diagnosis`` names the rule's primary-diagnosis restriction
+    (:func:`rfd_lib.metrics.activity.diagnosis_restriction`), whose failures the
+    ``rfd_diagnosis_outside_list`` check publishes as the waterfall does (required in
+    circulation mode when that check has counts).
     Where a count is suppressed the share is ``<NA>`` and the status is the worst one the count's
     possible values allow (1 to the threshold, or for a restriction's failures hidden with its
     reasons, up to what the reasons shown allow), so a suppressed breach still shows amber or red.
@@ -286,7 +306,7 @@ def published_checks(
     counts = checks.assign(
         denominator=checks["denominator"].where(kind.isin(COUNTS_SPELLS)).round().astype("Int64")
     )
-    out = protect(counts, ["numerator", "denominator", "unassessed"], policy=policy)
+    out = protect(counts, ["numerator", "denominator", "unassessed", "without_side"], policy=policy)
     largest = pd.Series(float(policy.threshold), index=out.index)
     counted_less = np.zeros(len(out), dtype=bool)
     if policy.circulating:
@@ -295,23 +315,40 @@ def published_checks(
                 "a restriction's failures are published with the waterfall's reasons: give the waterfall",
                 hint="published_checks(..., waterfall=published_waterfall(..., restrictions=[...]))",
             )
-        largest = _follow_the_waterfall(out, checks, waterfall, policy)
+        outside = kind.eq(CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST) & checks["numerator"].notna()
+        if diagnosis is None and outside.any():
+            raise DisclosureError(
+                "the diagnosis-outside-list check is published as the waterfall's diagnosis step: name it",
+                hint="published_checks(..., diagnosis=rfd_lib.metrics.activity.diagnosis_restriction(rule))",
+            )
+        largest = _follow_the_waterfall(out, checks, waterfall, policy, diagnosis)
         counted_less = _pathways_with_counted(out, checks, volumes, policy)
+        _hide_without_side(out, checks, counted_less)
     # The note said how many were left out: say it again with the published count.
     left_out = out["unassessed"].fillna(0).gt(0) | out["unassessed_suppressed"]
     shown = as_text(out["unassessed"], out["unassessed_suppressed"])
     out["note"] = out["note"].mask(left_out, look_back_notes(shown))
+    without = out["without_side"].fillna(0).gt(0) | out["without_side_suppressed"]
+    said = as_text(out["without_side"], out["without_side_suppressed"]).map(
+        lambda count: say("checks.notes.without_side", count=count)
+    )
+    out.loc[without, "note"] = (out.loc[without, "note"] + "; " + said[without]).fillna(said[without])
     less = say("checks.notes.counted_less", rounding=policy.rounding)
     out.loc[counted_less, "note"] = out.loc[counted_less, "note"] + "; " + less
     # Published counts, or a mean or population for the last two checks.
     out["denominator"] = out["denominator"].astype("Float64")
     # The same spells as the published volumes, not rounded a second time.
-    same = {CheckKind.RESTRICTION: "rfd_coded", CheckKind.DAY_CASE: "counted"}
+    same = {
+        CheckKind.RESTRICTION: "rfd_coded",
+        CheckKind.DAY_CASE: "counted",
+        CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST: "rfd_coded",
+    }
     for check, column in same.items():
         rows = kind.eq(check).to_numpy()
         joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
         out.loc[rows, "denominator"] = joined[column].to_numpy()
         out.loc[rows, "denominator_suppressed"] = joined[f"{column}_suppressed"].to_numpy()
+    _total_with_rfd_coded(out, checks, volumes)
     # Day cases: the volumes' day cases (the same spells), where the extract can tell them.
     rows = (kind.eq(CheckKind.DAY_CASE) & checks["numerator"].notna()).to_numpy()
     joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
@@ -358,7 +395,44 @@ def published_checks(
     worst = derived & judged & ~out["numerator_suppressed"].astype(bool)
     worst_note = say("checks.notes.worst_denominator")
     out.loc[worst, "note"] = (worst_note + "; " + out.loc[worst, "note"]).fillna(worst_note)
+    # Why the prior-block check says "coded", beside it wherever it is shown.
+    coded = kind.eq(CheckKind.PRIOR_BLOCK).to_numpy()
+    coded_note = say("checks.notes.coded_blocks")
+    out.loc[coded, "note"] = (out.loc[coded, "note"] + "; " + coded_note).fillna(coded_note)
     return out
+
+
+def _total_with_rfd_coded(out: pd.DataFrame, checks: pd.DataFrame, volumes: pd.DataFrame) -> None:
+    """Publish the RFD-without-site denominator (in ``out``): RFD-coded plus its numerator, as published.
+
+    Suppressed parts are left out, and the total is suppressed only when a part is and no part
+    shown is above 0 (the rule of :func:`rfd_lib.metrics.disclosure.add_totals`).
+    """
+    rows = (checks["kind"].eq(CheckKind.RFD_WITHOUT_LUMBAR_SITE) & checks["denominator"].notna()).to_numpy()
+    if not rows.any():
+        return
+    joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
+    coded = joined["rfd_coded"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    coded_hidden = joined["rfd_coded_suppressed"].fillna(False).to_numpy(dtype=bool)
+    numerator = out.loc[rows, "numerator"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    numerator_hidden = out.loc[rows, "numerator_suppressed"].to_numpy(dtype=bool)
+    hidden = (coded_hidden | numerator_hidden) & ~((coded > 0) | (numerator > 0))
+    out.loc[rows, "denominator"] = np.where(hidden, np.nan, coded + numerator)
+    out.loc[rows, "denominator_suppressed"] = hidden
+
+
+def _hide_without_side(out: pd.DataFrame, checks: pd.DataFrame, counted_less: np.ndarray) -> None:
+    """Hide the repeats judged without a side (in ``out``) wherever the repeats are hidden or capped.
+
+    They are a part of the repeat numerator, so shown beside a suppressed or capped numerator
+    they would bound it from below (and, through it, the counts it is tied to).
+    """
+    repeat = checks["kind"].eq(CheckKind.REPEAT).to_numpy()
+    raw = checks["without_side"].fillna(0).to_numpy() > 0
+    tied = out["numerator_suppressed"].to_numpy(dtype=bool) | counted_less
+    hide = repeat & raw & tied & ~out["without_side_suppressed"].to_numpy(dtype=bool)
+    out.loc[hide, "without_side"] = pd.NA
+    out.loc[hide, "without_side_suppressed"] = True
 
 
 def _shares(out: pd.DataFrame, kind: pd.Series, expectations: Expectations) -> pd.Series:
@@ -416,17 +490,27 @@ def _status(
 
 
 def _follow_the_waterfall(
-    out: pd.DataFrame, checks: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclosure
+    out: pd.DataFrame,
+    checks: pd.DataFrame,
+    waterfall: pd.DataFrame,
+    policy: Disclosure,
+    diagnosis: str | None = None,
 ) -> pd.Series:
     """Publish each restriction's failures (in ``out``) with the waterfall's reasons; return their maxima.
 
-    The first restriction's failures are its first reason, published as the waterfall publishes
-    it. A later restriction's failures number at most the reasons up to it, so where one of those
-    is suppressed they are suppressed too (unless they are 0, which bounds nothing); their largest
-    possible value is then the most those reasons can hold, as published.
+    The rows are the restriction checks and the diagnosis-outside-list check (the failures of
+    restriction ``diagnosis``). The first restriction's failures are its first reason, published
+    as the waterfall publishes it. A later restriction's failures number at most the reasons up to
+    it, so where one of those is suppressed they are suppressed too (unless they are 0, which
+    bounds nothing); their largest possible value is then the most those reasons can hold, as
+    published.
     """
     largest = pd.Series(float(policy.threshold), index=out.index)
-    rows = checks["kind"].eq(CheckKind.RESTRICTION).to_numpy()
+    names = checks["check"].where(checks["kind"].eq(CheckKind.RESTRICTION))
+    if diagnosis is not None:
+        outside = checks["kind"].eq(CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST) & checks["numerator"].notna()
+        names = names.mask(outside, CheckKind.RESTRICTION.check_name(diagnosis))
+    rows = names.notna().to_numpy()
     if not rows.any():
         return largest
     reasons = waterfall[waterfall["check"].notna()].sort_values([*KEYS, "step"], kind="stable")
@@ -439,12 +523,16 @@ def _follow_the_waterfall(
     reasons["_up_to"] = grouped["_most"].cumsum()
     reasons["_hidden_up_to"] = grouped["_hidden"].cumsum()
     first_step = reasons["step"].eq(reasons.groupby(KEYS)["step"].transform("min"))
-    joined = checks.loc[rows, [*KEYS, "check", "numerator"]].merge(
-        reasons.assign(_first=first_step)[
-            [*KEYS, "check", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
-        ],
-        on=[*KEYS, "check"],
-        how="left",
+    joined = (
+        checks.loc[rows, [*KEYS, "numerator"]]
+        .assign(check=names[rows])
+        .merge(
+            reasons.assign(_first=first_step)[
+                [*KEYS, "check", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
+            ],
+            on=[*KEYS, "check"],
+            how="left",
+        )
     )
     index = out.index[rows]
     first = joined["_first"].fillna(False).to_numpy(dtype=bool)

@@ -19,7 +19,8 @@ column             what it holds
 ``measure``        what is counted: ``rfd_coded``, ``counted``, a check (``prior_block``,
                    ``restriction: <criterion>``), an interval band, ``rate``, ``funnel``, a chart
 ``statistic``      which figure of it: ``count``; a check's ``numerator``, ``denominator``,
-                   ``unassessed``, ``share``, ``status`` and ``note``; the waterfall's
+                   ``unassessed``, ``without side`` (repeats judged without a side),
+                   ``share``, ``status`` and ``note``; the waterfall's
                    ``first failure`` (spells whose first failed restriction it is); a rate's
                    ``rate``, ``lower`` and ``upper``; a chart's ``value`` (a point), ``range_low`` and
                    ``range_high`` (a band drawn instead), ``mean``, ``lower``, ``upper`` …
@@ -27,8 +28,9 @@ column             what it holds
 ``value``          the figure; empty where it is suppressed or not applicable
 ``suppressed``     ``True`` where the report prints ``*``: a count of 1 to 7, or one hidden so
                    that another cannot be worked out (see :mod:`rfd_lib.metrics.disclosure`)
-``unit``           ``spells`` (a count of spells), ``share`` (of the denominator), ``ratio - 1``,
-                   ``people``, ``spells per quarter``, the rate's unit, ``status`` or ``text``
+``unit``           ``spells`` (a count of spells), ``patients`` (of patients), ``share`` (of the
+                   denominator), ``ratio - 1``, ``people``, ``spells per quarter``, the rate's
+                   unit, ``status`` or ``text``
 =================  ================================================================================
 
 Rows of one table and provider and quarter keep the reports' order (the waterfall's steps in the
@@ -81,6 +83,7 @@ TABLES = ("volumes", "waterfall", "checks", "intervals", "rates", "funnel", "spc
 WORKBOOK = "tables.xlsx"
 INTERNAL_PREFIX = "INTERNAL-"
 SPELLS = "spells"
+PATIENTS = "patients"
 # Characters an .xlsx cell cannot hold (XML 1.0 control characters), and Excel's longest text.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LONGEST_CELL = 32_767
@@ -201,7 +204,10 @@ def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
     ratio = kind.isin([k.value for k in CheckKind if k.is_ratio]).to_numpy()
     pathway = kind.isin([CheckKind.PRIOR_BLOCK.value, CheckKind.REPEAT.value]).to_numpy()
     baseline = kind.eq(CheckKind.CHANGE_FROM_BASELINE.value).to_numpy()
-    denominator_unit = np.where(ratio, np.where(baseline, "spells per quarter", "people"), SPELLS)
+    patients = kind.isin([k.value for k in CheckKind if k.counts_patients]).to_numpy()
+    repeat = kind.eq(CheckKind.REPEAT.value).to_numpy()
+    count_unit = np.where(patients, PATIENTS, SPELLS)
+    denominator_unit = np.where(ratio, np.where(baseline, "spells per quarter", "people"), count_unit)
     status = table["status"].astype("string").fillna(Status.NOT_ASSESSABLE)
     common = dict(measure=table["check"], label=table["label"])
     parts = [
@@ -210,7 +216,7 @@ def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
             statistic="numerator",
             value=table["numerator"],
             suppressed=table["numerator_suppressed"],
-            unit=SPELLS,
+            unit=count_unit,
             **common,
         ),
         _frame(
@@ -229,6 +235,14 @@ def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
             unit=SPELLS,
             **common,
         )[pathway],
+        _frame(
+            table,
+            statistic="without side",
+            value=table["without_side"],
+            suppressed=table["without_side_suppressed"],
+            unit=SPELLS,
+            **common,
+        )[repeat],
         _frame(
             table,
             statistic="share",

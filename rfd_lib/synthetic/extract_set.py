@@ -16,7 +16,11 @@ from ``(seed, provider number)``. For each, patients are drawn from Poisson coun
 (V48.5 / V48.7) 1-5 months later for those who respond, or with no block at all; repeat RFDs 6-15
 months later (against the 16-month policy) or 16-30 months later, with or without a fresh block.
 Alongside come epidurals, back-pain admissions with or without procedures, back surgery, other V48
-codes and about 3 % unrelated spells. Pathways start up to ``pathways.LOOKBACK_DAYS`` before the extract so
+codes and about 3 % unrelated spells. Drawn afterwards from a stream of their own (so the spells
+above are the same with or without them): some RFDs staged, the left side first (Z94.3) and
+the right (Z94.2) 2-6 weeks later, which is not a repeat; and patients given two or three
+medial branch blocks a few months apart with no RFD after them (therapeutic blocks, most at the
+heavy user; none at the clean provider). Pathways start up to ``pathways.LOOKBACK_DAYS`` before the extract so
 that repeats are in steady state; only spells inside the quarters are kept, so (as in real
 extracts) some RFDs early in the period have their block before it. A spell still in hospital
 when the extract was taken (discharged after its last day) has no discharge date, as in SUS+.
@@ -350,7 +354,8 @@ def _make_set(
         style = pathways.ARCHETYPES[provider.archetype]
         if provider.archetype == "typical":
             style = pathways.vary(rng, style)
-        frame = _provider_frame(rng, index, provider, style, window, scale)
+        extra = np.random.default_rng([seed, index, 13])
+        frame = _provider_frame(rng, index, provider, style, window, scale, extra)
         if provider.archetype == "bad_coder":
             frame, anomalies[provider.code] = _spoil(rng, frame)
         frames[provider.code] = frame
@@ -364,8 +369,12 @@ def _provider_frame(
     style: pathways.Style,
     window: pathways.Window,
     scale: float,
+    extra: np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """Return one provider's spells in the extract's window, ordered by admission date."""
+    """Return one provider's spells in the extract's window, ordered by admission date.
+
+    ``extra`` draws the staged RFDs and therapeutic blocks (:func:`_staged_and_repeated_blocks`).
+    """
     plan = pathways.plan_pathways(rng, style, provider.catchment_population * scale, window)
     kind, patient, day = plan.spells()
     inside = (day >= window.start) & (day < window.end)
@@ -394,7 +403,84 @@ def _provider_frame(
         pa.array([provider.code], pa.large_string()).take(np.zeros(len(kind), np.int64)),
         draw(rng, sites, len(kind)), extract_end=window.end,
     )  # fmt: skip
-    return _assemble({column: [values] for column, values in columns.items()})
+    frame = _assemble({column: [values] for column, values in columns.items()})
+    if extra is None:
+        return frame
+    return _staged_and_repeated_blocks(
+        extra, frame, index, provider, style, window, scale, kind, patient, day, people, sites
+    )
+
+
+def _staged_and_repeated_blocks(
+    rng: np.random.Generator,
+    frame: pd.DataFrame,
+    index: int,
+    provider: _Provider,
+    style: pathways.Style,
+    window: pathways.Window,
+    scale: float,
+    kind: np.ndarray,
+    patient: np.ndarray,
+    day: np.ndarray,
+    people: pathways.People,
+    sites: tuple[list[str], list[float] | None],
+) -> pd.DataFrame:
+    """Return ``frame`` with staged RFDs and therapeutic blocks added, ordered by admission date.
+
+    Staged: a share ``style.staged`` of RFDs is coded left (Z94.3), and the same patient has a
+    right-sided RFD (Z94.2) 14-42 days later. Therapeutic: ``style.repeated_blocks_rate`` new
+    patients per 100,000 a year get two or three blocks 60-150 days apart and no RFD.
+    """
+    staged = np.flatnonzero((kind == RFD) & (rng.random(len(kind)) < style.staged))
+    second_day = day[staged] + rng.integers(14, 43, len(staged))
+    inside = second_day < window.end
+    staged, second_day = staged[inside], second_day[inside]
+    procedures = frame["Der_Procedure_All"]
+    left = _with_side(procedures.iloc[staged], "Z943")
+    procedures = procedures.copy()
+    procedures.iloc[staged] = left.to_numpy()
+    frame = frame.assign(Der_Procedure_All=procedures)
+
+    m = pathways.how_many(rng, style.repeated_blocks_rate, provider.catchment_population * scale, window, 0.0)
+    offset = people.key_offset + len(people.birth)
+    blocked = pathways.draw_people(rng, style, np.zeros(m, bool), window, key_offset=offset)
+    first = pathways.spread(rng, m, window, 0.0)
+    count = rng.integers(2, 4, m)
+    gaps = np.cumsum(rng.integers(60, 151, (m, 2)), axis=1)
+    block_days = np.concatenate([first, (first + gaps[:, 0])[count >= 2], (first + gaps[:, 1])[count >= 3]])
+    block_who = np.concatenate([np.arange(m), np.arange(m)[count >= 2], np.arange(m)[count >= 3]])
+    keep = (block_days >= window.start) & (block_days < window.end)
+    block_days, block_who = block_days[keep], block_who[keep]
+
+    base = 4_100_000_000 + index * 40_000_000 + 30_000_000
+    parts = [frame]
+    for spells_kind, who, days, owners in (
+        (RFD, patient[staged], second_day, people),
+        (MBB, block_who, block_days, blocked),
+    ):
+        n = len(days)
+        if n == 0:
+            continue
+        ids = base + np.cumsum(rng.integers(1, 4, n))
+        base = int(ids[-1]) + 1
+        columns = _render(
+            rng, style, np.full(n, spells_kind, np.int8), days, who, owners, ids,
+            pa.array([provider.code], pa.large_string()).take(np.zeros(n, np.int64)),
+            draw(rng, sites, n), extract_end=window.end,
+        )  # fmt: skip
+        part = _assemble({column: [values] for column, values in columns.items()})
+        if spells_kind == RFD:
+            part = part.assign(Der_Procedure_All=_with_side(part["Der_Procedure_All"], "Z942").to_numpy())
+        parts.append(part)
+    combined = pd.concat(parts, ignore_index=True)
+    order = np.argsort(combined["Admission_Date"].to_numpy(dtype=str), kind="stable")
+    return combined.iloc[order].reset_index(drop=True)
+
+
+def _with_side(procedures: pd.Series, side: str) -> pd.Series:
+    """Return SUS+ procedure strings with any laterality code (Z94) replaced by ``side`` after the primary."""
+    bare = procedures.str.replace(r"[ ,]*Z94\d", "", regex=True)
+    return bare.str.replace(r"^(\|\|[^,|]+)", r"\1," + side, regex=True).astype(procedures.dtype)
 
 
 def _render(

@@ -70,6 +70,8 @@ class Style:
     null_diagnoses: float = 0.005  # Der_Diagnosis_All NULL
     null_site: float = 0.002
     noise: float = 0.03  # unrelated spells, as a share of the rest
+    staged: float = 0.08  # RFDs done left side first, the right side 2-6 weeks later (Z94.3, Z94.2)
+    repeated_blocks_rate: float = 5.0  # patients given 2-3 blocks a few months apart and no RFD
 
 
 TYPICAL = Style()
@@ -95,7 +97,7 @@ ARCHETYPES = {
         reblock=1.0, fji_first=0.0, fji_rate=0.0, lumbar_site=1.0, back_diagnosis=1.0,
         emergency=0.0, transfer=0.0, day_case=1.0, private=0.0, other_category=0.0, cancer=0.0,
         under_19=0.0, age_null=0.0, age_999=0.0, lower=0.0, dotted=0.0, null_category=0.0,
-        null_patient=0.0, null_diagnoses=0.0, null_site=0.0,
+        null_patient=0.0, null_diagnoses=0.0, null_site=0.0, staged=0.0, repeated_blocks_rate=0.0,
     ),
 }  # fmt: skip
 

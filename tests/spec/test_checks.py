@@ -41,8 +41,8 @@ DIAGNOSIS = "LEFT(Primary_Spell_Diagnosis, 4) IN ('M512', 'M518', 'M519', 'M545'
 AGE = "Age between 19 and 120"
 
 
-def spells() -> pd.DataFrame:
-    rows = [line.split(None, 10) for line in SPELLS.strip().splitlines()]
+def spells(table: str = SPELLS) -> pd.DataFrame:
+    rows = [line.split(None, 10) for line in table.strip().splitlines()]
     text = pd.DataFrame(
         rows,
         columns=[
@@ -154,7 +154,8 @@ def test_check(checks, quarter, check, numerator, denominator, status):
 def test_pathway_checks_say_what_they_could_not_assess(checks):
     assert (
         checks.loc[("2025/26 Q2", "repeat"), "note"]
-        == "1 not assessable (no patient identifier, or the look-back starts before the extract)"
+        == "1 not assessable (no patient identifier, or the look-back starts before the extract); "
+        "1 judged without a side (no laterality code on the RFD or the earlier one)"
     )
     assert checks.loc[("2025/26 Q2", "repeat"), "unassessed"] == 1  # S08, no patient
     assert checks.loc[("2025/26 Q1", "prior_block"), "unassessed"] == 0
@@ -177,7 +178,8 @@ def test_without_patient_identifiers_the_pathway_checks_are_not_assessable():
     checks = judged(activity)
     for check in ("prior_block", "repeat"):
         row = checks.loc[("2025/26 Q2", check)]
-        assert row["status"] == "not assessable" and row["note"] == "the extract has no patient identifier"
+        assert row["status"] == "not assessable"
+        assert row["note"].startswith("the extract has no patient identifier")
         assert pd.isna(row["numerator"])
 
 
@@ -205,3 +207,179 @@ def test_thresholds_the_wrong_way_round_fail_to_load(tmp_path):
     )
     with pytest.raises(ExpectationsError, match=r"checks.prior_block: amber \(0.8\) is on the wrong side"):
         load_expectations(path)
+
+
+# --- the checks an auditor expects (issue 13): sides, same-spell blocks, therapeutic blocks, coding -------
+# The extract starts in January 2024, so a 16-month look-back from May 2025 is inside it. Z94.1
+# bilateral, Z94.2 right, Z94.3 left, Z94.4 one side, not stated. Every spell but H00 is kept.
+# spell patient admitted   class method category age primary any                  diagnosis  what it is
+PATHWAYS = """
+H00   P0      2024-01-01 1     11     01       70  W401    ||W401               M170       the extract starts here
+L1    P1      2025-04-10 2     11     01       50  V485    ||V485,Z676,Z943     M545       left RFD
+L2    P1      2025-05-08 2     11     01       50  V485    ||V485,Z676,Z942     M545       right 4 weeks later: staged
+B1    P2      2025-04-15 2     11     01       50  V485    ||V485,Z676,Z941     M545       bilateral RFD
+B2    P2      2025-06-20 2     11     01       50  V485    ||V485,Z676,Z943     M545       then left: a repeat by side
+N1    P3      2025-04-20 2     11     01       50  V485    ||V485,Z676          M545       no side coded
+N2    P3      2025-06-25 2     11     01       50  V485    ||V485,Z676,Z942     M545       right: repeat judged without a side
+U1    P4      2025-04-22 2     11     01       50  V485    ||V485,Z676,Z944     M545       one side, not stated
+U2    P4      2025-06-01 2     11     01       50  V485    ||V485,Z676,Z943     M545       left: repeat judged without a side
+S1    P5      2025-05-10 2     11     01       50  V487    ||V487,A577,Z993     M549       block and RFD in one spell
+S2    .       2025-05-15 2     11     01       50  V485    ||V485,A577,Z676     M545       the same, no patient
+T1    P6      2025-01-10 2     11     01       50  A577    ||A577,Z676          M545       block
+T2    P6      2025-05-20 2     11     01       50  A735    ||A735,Z676          M545       block again, no RFD: therapeutic
+D1    P7      2025-02-01 2     11     01       50  A577    ||A577,Z676          M545       block
+D2    P7      2025-04-25 2     11     01       50  A577    ||A577,Z676          M545       block again
+D3    P7      2025-06-15 2     11     01       50  V485    ||V485,Z676          M545       then RFD: the blocks were diagnostic
+O1    P8      2025-05-05 2     11     01       50  A577    ||A577,Z676          M545       one block
+X1    P9      2025-05-12 2     11     01       50  V485    ||V485               M545       RFD without a site code
+X2    P10     2025-05-13 2     11     01       50  V485    ||V485,Z676          M479       RFD coded spondylosis: off the list
+"""
+PATHWAY_SPELLS = [line.split()[0] for line in PATHWAYS.strip().splitlines()][1:]
+
+
+@pytest.fixture(scope="module")
+def pathway_activity() -> pd.DataFrame:
+    rule = load_rule()
+    labelled = label_activity(
+        classify(spells(PATHWAYS)), rule, load_code_lists(), load_expectations(rule=rule)
+    )
+    return labelled.set_axis(PATHWAY_SPELLS)
+
+
+@pytest.fixture(scope="module")
+def pathway_checks(pathway_activity) -> pd.DataFrame:
+    return judged(pathway_activity).loc["2025/26 Q1"]
+
+
+def flags(activity: pd.DataFrame, column: str, spells: list[str]) -> list[object]:
+    return [None if pd.isna(value) else bool(value) for value in activity.loc[spells, column]]
+
+
+def test_a_block_in_the_same_spell_is_before_the_rfd(pathway_activity):
+    assert pathway_activity.loc[["S1", "S2"], "kind"].tolist() == ["rfd", "rfd"]
+    # No block spell for P5, and no patient at all for S2: the spell's own block is prior.
+    assert flags(pathway_activity, "prior_block", ["S1", "S2"]) == [True, True]
+    assert flags(pathway_activity, "prior_block", ["D3", "N2"]) == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("spell", "repeat", "without_side"),
+    [
+        ("L2", False, False),  # left then right four weeks apart: staged treatment
+        ("B2", True, False),  # bilateral then left: the left side again
+        ("N2", True, True),  # no side on the first: any side counts
+        ("U2", True, True),  # "one side" (Z94.4) says no side
+        ("S1", False, False),  # the patient's first RFD, look-back inside the extract
+        ("L1", None, None),  # first RFD, look-back starts before the extract
+    ],
+)
+def test_repeats_are_judged_by_side(pathway_activity, spell, repeat, without_side):
+    assert flags(pathway_activity, "repeat", [spell]) == [repeat]
+    assert flags(pathway_activity, "repeat_without_side", [spell]) == [without_side]
+
+
+def test_the_repeat_check_counts_by_side_and_says_how_many_without_one(pathway_checks):
+    row = pathway_checks.loc["repeat"]
+    # Assessable: L2 B2 N2 U2 S1 D3; repeats B2 N2 U2, of which N2 and U2 judged without a side.
+    assert (row["numerator"], row["denominator"], row["without_side"]) == (3, 6, 2)
+    assert "2 judged without a side" in row["note"]
+
+
+@pytest.mark.parametrize(
+    ("spell", "therapeutic"),
+    [
+        ("T1", False),  # one block so far
+        ("T2", True),  # the second within 12 months, and no RFD after
+        ("D2", False),  # two blocks, then an RFD: diagnostic
+        ("O1", False),  # a single block
+    ],
+)
+def test_repeated_blocks_with_no_rfd_after_are_therapeutic(pathway_activity, spell, therapeutic):
+    assert flags(pathway_activity, "therapeutic_block", [spell]) == [therapeutic]
+
+
+def test_the_therapeutic_block_check_counts_patients(pathway_checks):
+    row = pathway_checks.loc["therapeutic_block"]
+    # Blocked in 2025/26 Q1: P6 (T2), P7 (D2), P8 (O1); P6's blocks are therapeutic.
+    assert (row["numerator"], row["denominator"]) == (1, 3)
+    assert row["status"] == "amber"  # 33 %: above green at 30 %, within amber at 40 %
+
+
+def test_without_patient_identifiers_therapeutic_blocks_are_not_assessable():
+    rule = load_rule()
+    anonymous = spells(PATHWAYS).assign(patient_id=pd.Series([None] * 20, dtype="string"))
+    activity = label_activity(classify(anonymous), rule, load_code_lists(), load_expectations(rule=rule))
+    row = judged(activity).loc[("2025/26 Q1", "therapeutic_block")]
+    assert row["status"] == "not assessable" and pd.isna(row["numerator"])
+
+
+def test_coding_quality_checks(pathway_activity, pathway_checks):
+    assert pathway_activity.loc["X1", "kind"] == "rfd_no_site"
+    no_site = pathway_checks.loc["rfd_without_lumbar_site"]
+    # RFD primary procedures in Q1: the 12 RFD-coded spells and X1, which has no lumbar site code.
+    assert (no_site["numerator"], no_site["denominator"]) == (1, 13)
+    outside = pathway_checks.loc["rfd_diagnosis_outside_list"]
+    assert (outside["numerator"], outside["denominator"]) == (1, 12)  # X2, coded M47.9
+    diagnosis = pathway_checks.loc[f"restriction: {DIAGNOSIS}"]
+    assert (outside["numerator"], outside["denominator"]) == (
+        diagnosis["numerator"],
+        diagnosis["denominator"],
+    )
+
+
+def test_the_prior_block_check_says_coded_and_why(checks):
+    row = checks.loc[("2025/26 Q1", "prior_block")]
+    assert "coded in the look-back" in row["label"]
+    assert "outpatient or at another provider" in row["note"]
+    assert "outpatient or at another provider" in row["meaning"]
+    assert row["ask"]
+
+
+def test_every_check_says_what_it_means_and_what_to_ask(checks):
+    assert checks["meaning"].notna().all() and checks["ask"].notna().all()
+
+
+def test_a_basis_of_guidance_needs_its_quote(tmp_path):
+    from rfd_lib.config import EXPECTATIONS
+
+    text = EXPECTATIONS.read_text(encoding="utf-8")
+    quote = '      quote: "Medial branch blocks should be offered only in accordance with the low back pain pathway."\n'
+    assert quote in text
+    path = tmp_path / "expectations.yaml"
+    path.write_text(text.replace(quote, ""), encoding="utf-8")
+    with pytest.raises(ExpectationsError, match=r"therapeutic_block\.basis.*needs the quote"):
+        load_expectations(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "kind: data_quality",
+            'kind: data_quality\n      quote: "x"',
+            "only a basis of kind guidance has a quote",
+        ),
+        ("kind: data_quality", "kind: national", "basis.kind"),
+        ("  min_blocks: 2", "  min_blocks: 1", "therapeutic_block.min_blocks"),
+        ("  window_months: 12", "  window_months: 12\n  window: 3", "therapeutic_block.window"),
+    ],
+)
+def test_a_faulty_basis_or_therapeutic_setting_fails_to_load(tmp_path, old, new, message):
+    from rfd_lib.config import EXPECTATIONS
+
+    text = EXPECTATIONS.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "expectations.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ExpectationsError, match=message):
+        load_expectations(path)
+
+
+def test_the_therapeutic_block_basis_quotes_the_guidance_exactly():
+    from tests.paths import GUIDANCE
+
+    basis = load_expectations().checks.therapeutic_block.basis
+    assert basis is not None and basis.kind == "guidance"
+    if GUIDANCE.is_file():
+        assert basis.quote in GUIDANCE.read_text(encoding="utf-8")
+    assert load_expectations().therapeutic_block.model_dump() == {"window_months": 12, "min_blocks": 2}

@@ -63,6 +63,26 @@ def test_the_same_for_repeats(tmp_path):
     assert unassessed.true == 6 and unassessed.feasible_small == ALL_SMALL
 
 
+def test_repeats_judged_without_a_side_do_not_narrow_a_hidden_unassessed_count(tmp_path):
+    # 18 counted, all repeats, 12 assessable of which 12 judged without a side, 6 not assessable.
+    # Shown beside a capped numerator, "12 without a side" would bound the hidden 6 from above.
+    found = attacked(
+        [
+            Spells("RXA", Q1, 12, repeat=True, previous=40, without_side=True),
+            Spells("RXA", Q1, 6, repeat=None),
+        ],
+        tmp_path,
+    )
+    unassessed = cell(found, "checks", "repeat", "unassessed")
+    assert unassessed.true == 6 and unassessed.feasible_small == ALL_SMALL
+
+
+def test_a_small_number_of_rfds_without_a_site_is_not_worked_out_from_the_total(tmp_path):
+    found = attacked([Spells("RXA", Q1, 18), Spells("RXA", Q1, 5, kind="rfd_no_site")], tmp_path)
+    no_site = cell(found, "checks", "rfd_without_lumbar_site", "numerator")
+    assert no_site.true == 5 and no_site.feasible_small == ALL_SMALL
+
+
 def test_a_later_restriction_does_not_bound_an_earlier_hidden_reason(tmp_path):
     # 7 fail the diagnosis (hidden) and the age restriction too; 22 fail the age restriction only.
     # Age's failures (29 -> 30) less its first failures (22 -> 20) would say diagnosis >= 6.
@@ -88,7 +108,7 @@ previous = st.sampled_from(
 
 @st.composite
 def spells(draw, provider: str, quarter: str) -> Spells:
-    kind = draw(st.sampled_from(["rfd"] * 6 + ["block", "facet_injection"]))
+    kind = draw(st.sampled_from(["rfd"] * 6 + ["block", "block", "facet_injection", "rfd_no_site"]))
     repeat, days = draw(previous)
     fails = draw(st.one_of(st.just(()), st.sets(st.integers(0, 4), min_size=1, max_size=2)))
     return Spells(
@@ -101,6 +121,8 @@ def spells(draw, provider: str, quarter: str) -> Spells:
         prior_block=draw(st.sampled_from([True, True, False, None])),
         repeat=repeat,
         previous=days,
+        without_side=draw(st.booleans()),
+        therapeutic=draw(st.booleans()),
     )
 
 

@@ -27,6 +27,7 @@ TOO_FEW = say("checks.notes.too_few")
 WORST_CASE = say("checks.notes.worst_case")
 WORST_DENOMINATOR = say("checks.notes.worst_denominator")
 NOT_SHOWN_UNASSESSED = say("checks.notes.not_shown_unassessed")
+CODED = say("checks.notes.coded_blocks")  # beside every prior-block check
 Q1, Q2 = "2025/26 Q1", "2025/26 Q2"
 VOLUME_COUNTS = ["rfd_coded", "counted", "patients_coded", "patients_counted", "day_cases"]
 
@@ -87,7 +88,9 @@ def judge(checks: pd.DataFrame, volumes: pd.DataFrame, expectations, policy=CIRC
     return published_checks(checks, table, expectations, policy, waterfall=steps)
 
 
-def raw_check(check: str, numerator, denominator, *, unassessed=None, note=None, status=pd.NA) -> dict:
+def raw_check(
+    check: str, numerator, denominator, *, unassessed=None, note=None, status=pd.NA, without_side=None
+) -> dict:
     """Return one row of counts as restricted_use_checks gives it (a restriction check names its own)."""
     kind = "restriction" if check.startswith("restriction: ") else check
     return dict(
@@ -104,8 +107,11 @@ def raw_check(check: str, numerator, denominator, *, unassessed=None, note=None,
                 numerator,
                 denominator,
                 unassessed,
+                without_side,
                 status,
                 note,
+                "what it means",
+                "what to ask",
             ],
             strict=True,
         )
@@ -114,7 +120,7 @@ def raw_check(check: str, numerator, denominator, *, unassessed=None, note=None,
 
 def raw_checks(*rows: dict) -> pd.DataFrame:
     table = pd.DataFrame(list(rows), columns=COLUMNS)
-    for column in ("numerator", "unassessed"):
+    for column in ("numerator", "unassessed", "without_side"):
         table[column] = table[column].astype("Int64")
     table["denominator"] = table["denominator"].astype("Float64")
     for column in ("status", "note", "check"):
@@ -263,7 +269,7 @@ def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectation
     row = judge(checks, raw_volumes(), expectations).iloc[0]
     # 5 assessed (hidden) and 7 not (hidden with it: counted 10 less either would give the other).
     assert row["denominator_suppressed"] and row["unassessed_suppressed"] and row["numerator_suppressed"]
-    assert row["status"] == "not assessable" and row["note"] == f"{TOO_FEW}; * {LOOK_BACK}"
+    assert row["status"] == "not assessable" and row["note"] == f"{TOO_FEW}; * {LOOK_BACK}; {CODED}"
 
 
 def test_a_note_gives_only_the_published_count(expectations):
@@ -275,7 +281,7 @@ def test_a_note_gives_only_the_published_count(expectations):
     less = say("checks.notes.counted_less", rounding=5)
     assert out["note"].tolist() == [
         f"{WORST_DENOMINATOR}; * {LOOK_BACK}; {less}",
-        f"10 {LOOK_BACK}",  # 10 shown
+        f"10 {LOOK_BACK}; {CODED}",  # 10 shown
     ]
     # The issue's (b): counted 50 less a denominator would narrow the hidden 3, so the denominator
     # is counted less 5: 45. Judged on the worst it allows, 10 of 50 - 7 = 23 % repeats: red;
@@ -307,7 +313,7 @@ def test_with_counted_rfds_suppressed_how_many_were_unassessed_is_not_shown(expe
     )
     row = judge(checks, raw_volumes(), expectations).iloc[0]
     assert pd.isna(row["unassessed"]) and not row["unassessed_suppressed"]
-    assert row["note"].endswith(NOT_SHOWN_UNASSESSED) and "2" not in row["note"]
+    assert row["note"].endswith(f"{NOT_SHOWN_UNASSESSED}; {CODED}") and "2" not in row["note"]
 
 
 def test_change_from_baseline_uses_published_counts(expectations):

@@ -57,7 +57,15 @@ def test_every_table_is_tidy_and_holds_published_figures_only(audits):
     assert reasons["statistic"].iloc[1:-1].eq("first failure").all()
     assert reasons["suppressed"].iloc[1]
     checks = tables["checks"]
-    assert set(checks["statistic"]) == {"numerator", "denominator", "unassessed", "share", "status", "note"}
+    assert set(checks["statistic"]) == {
+        "numerator",
+        "denominator",
+        "unassessed",
+        "without side",
+        "share",
+        "status",
+        "note",
+    }
 
 
 def test_no_text_cell_can_run_as_a_formula_in_the_csv_files(tmp_path, audits):

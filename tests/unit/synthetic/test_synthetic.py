@@ -85,17 +85,28 @@ def has_lumbar_site(frame: pd.DataFrame) -> pd.Series:
 def rfd_pathways(frame: pd.DataFrame) -> pd.DataFrame:
     """Each RFD spell with its patient's last lumbar block before it and the previous RFD."""
     spells = pd.DataFrame({"patient": frame["Der_Pseudo_NHS_Number"], "admitted": admitted(frame)})
+    procedures = frame["Der_Procedure_All"].fillna("")
+    # Sides (OPCS Z94): a left-only RFD, then a right-only one, is staged treatment.
+    spells["left"] = procedures.str.contains("Z943") & ~procedures.str.contains("Z94[12]")
+    spells["right"] = procedures.str.contains("Z942") & ~procedures.str.contains("Z94[13]")
     block = code(frame["Der_Primary_Procedure_Code"]).isin(BLOCK).fillna(False) & has_lumbar_site(frame)
     rfd = spells[is_rfd(frame)].dropna().sort_values("admitted")
     blocks = (
-        spells[block.astype(bool)].dropna().rename(columns={"admitted": "blocked"}).sort_values("blocked")
+        spells[block.astype(bool)][["patient", "admitted"]]
+        .dropna()
+        .rename(columns={"admitted": "blocked"})
+        .sort_values("blocked")
     )
     rfd = pd.merge_asof(
         rfd, blocks, left_on="admitted", right_on="blocked", by="patient", direction="backward"
     )
     rfd["no_block_6m"] = ~(rfd["blocked"] >= rfd["admitted"] - pd.DateOffset(months=6))
     previous = rfd.groupby("patient")["admitted"].shift()
-    rfd["repeat_within_16m"] = previous.notna() & (rfd["admitted"] < previous + pd.DateOffset(months=16))
+    # Staged treatment (left side, then right weeks later: OPCS Z94.3 then Z94.2) is not a repeat.
+    staged = rfd.groupby("patient")["left"].shift(fill_value=False).astype(bool) & rfd["right"]
+    rfd["repeat_within_16m"] = (
+        previous.notna() & (rfd["admitted"] < previous + pd.DateOffset(months=16)) & ~staged
+    )
     return rfd
 
 
