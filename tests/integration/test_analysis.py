@@ -104,7 +104,9 @@ def test_a_notebook_opened_by_hand_reads_the_newest_run(run, kernels, tmp_path, 
         execute(ROOT / "notebooks" / notebook, tmp_path / notebook, {}, kernels=kernels), as_version=4
     )
     html = "".join(
-        output.get("data", {}).get("text/html", "") for cell in executed.cells for output in cell.get("outputs", [])
+        output.get("data", {}).get("text/html", "")
+        for cell in executed.cells
+        for output in cell.get("outputs", [])
     )
     assert "Counted RFDs by age band, 2026/27 Q2" in html  # the run's quarter, from the run
 
