@@ -1,11 +1,11 @@
 """The built-in synthetic set as the audit sees it, and the audit a notebook opened by hand shows.
 
 :func:`demo_data` is the one road from the synthetic set to classified spells (written, read back
-through the real reader, classified): the demo command, a notebook run by hand and the tests take
-it. A notebook's ``audit_file`` parameter names a run saved by ``rfd-audit run`` (the run fills
-it in); left empty, as when an analyst opens the notebook by hand, :func:`load_run` reads the
-newest run under ``reports/`` (or the one its ``run_name`` parameter names), found through
-:mod:`rfd_lib.config`. :func:`demo_run` audits the synthetic set without a run.
+through the real reader, classified): the demo command and the tests take it. A notebook's
+``audit_file`` parameter names a run saved by ``rfd-audit run`` (the run fills it in); left
+empty, as when an analyst opens the notebook by hand, :func:`load_run` reads the newest run under
+``reports/`` (or the one its ``run_name`` parameter names), found through :mod:`rfd_lib.config`.
+:func:`demo_run` audits the synthetic set without a run.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def find_run(run_name: str = "") -> Path:
 
 
 def demo_run(seed: int = 2025) -> AuditRun:
-    """Return the built-in synthetic set's audit (made in a temporary folder), for notebooks run by hand."""
+    """Return the synthetic set's audit (made in a temporary folder; it keeps no spells for page.spells)."""
     with tempfile.TemporaryDirectory(prefix="rfd-demo-") as folder:
         data = demo_data(folder, seed=seed)
     return AuditRun(

@@ -108,7 +108,10 @@ def analysis_spells(run: AuditRun, provider: str | None = None) -> pd.DataFrame:
             f"this audit has no classified spells saved{f' ({path})' if path else ''}",
             hint="open a run made by `make report` or rfd-audit run (its internal/ folder holds them)",
         )
-    return _spells(str(path), path.stat().st_mtime_ns, run.rule, run.audit.expectations.period_date, provider)
+    spells = _spells(
+        str(path), path.stat().st_mtime_ns, run.rule, run.audit.expectations.period_date, provider
+    )
+    return spells.copy()  # the analyst's to change: the cached copy stays as read
 
 
 @functools.lru_cache(maxsize=4)

@@ -5,8 +5,9 @@ once, wraps it with the provider names, the provenance and the run date as an :c
 and saves it in the run's internal folder; each notebook reads it back with :func:`load_run`.
 It holds published (disclosure-controlled) figures, never spells, and, for the SPC charts
 alone, the true counts per provider and quarter they are worked out from (``spc_true_counts``:
-never shown, never to be written out). (A notebook opened by hand with its default parameters
-gets the built-in synthetic set's audit: :mod:`rfd_lib.pipeline.demo`.)
+never shown, never to be written out), and where the run's classified spells are (the
+notebooks' ``page.spells``: :mod:`rfd_lib.report.analyst`). (A notebook opened by hand reads the
+newest run: :mod:`rfd_lib.pipeline.demo`.)
 """
 
 from __future__ import annotations
