@@ -286,6 +286,11 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "charts.spc.caption.assurance": ("assurance",),
     "charts.spc.caption.no_assurance": (),
     "charts.spc.caption.note": ("note",),
+    # An analyst's own chart of counts (rfd_lib/charts/counts.py).
+    "charts.counts.figure": ("label", "count"),
+    "charts.counts.figures": ("figures",),
+    # An analyst's own table (rfd_lib/report/analyst.py, page.publish).
+    "analyst.total": (),
 }
 
 _HINT = "change the words, keep each sentence's {placeholders}; the file's header says how"

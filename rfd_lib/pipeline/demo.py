@@ -1,9 +1,11 @@
 """The built-in synthetic set as the audit sees it, and the audit a notebook opened by hand shows.
 
 :func:`demo_data` is the one road from the synthetic set to classified spells (written, read back
-through the real reader, classified): the demo command, a notebook run by hand and the tests take
-it. A notebook's ``audit_file`` parameter names a run saved by ``rfd-audit run``; left empty, the
-notebook audits the synthetic set (:func:`demo_run`).
+through the real reader, classified): the demo command and the tests take it. A notebook's
+``audit_file`` parameter names a run saved by ``rfd-audit run`` (the run fills it in); left
+empty, as when an analyst opens the notebook by hand, :func:`load_run` reads the newest run under
+``reports/`` (or the one its ``run_name`` parameter names), found through :mod:`rfd_lib.config`.
+:func:`demo_run` audits the synthetic set without a run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from rfd_lib import config
 from rfd_lib.engine.classification import classify
+from rfd_lib.errors import RfdAuditError
 from rfd_lib.extracts.populations import read_populations
 from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.metrics.audit import audit_metrics
@@ -53,13 +57,39 @@ def demo_data(
     return DemoData(written, extract, classify(extract.spells, rule), read_populations(written.populations))
 
 
-def load_run(path: str | os.PathLike[str] | None) -> AuditRun:
-    """Return the :class:`AuditRun` saved at ``path``; ``""`` or None gives :func:`demo_run`."""
-    return load_saved_run(path) if path else demo_run()
+def load_run(path: str | os.PathLike[str] | None, run_name: str = "") -> AuditRun:
+    """Return the :class:`AuditRun` saved at ``path``, or else the run named ``run_name``, or else the newest.
+
+    Runs are looked for under the reports folder (:func:`rfd_lib.config.saved_runs`); with none
+    there, or none of that name, raises :class:`RfdAuditError` in one line.
+    """
+    if path:
+        return load_saved_run(path)
+    return load_saved_run(find_run(run_name))
+
+
+def find_run(run_name: str = "") -> Path:
+    """Return the saved audit of the run ``run_name`` under the reports folder (``""``: the newest run)."""
+    runs = config.saved_runs()
+    folders = " or ".join(str(folder) for folder in config.report_folders())
+    if run_name:
+        named = [path for path in runs if path.parents[1].name == run_name]
+        if not named:
+            known = ", ".join(sorted({path.parents[1].name for path in runs})) or "none"
+            raise RfdAuditError(
+                f"no audit run named {run_name!r} in {folders} (runs there: {known})",
+                hint="leave run_name empty for the newest run, or run `make report` first",
+            )
+        return named[0]
+    if not runs:
+        raise RfdAuditError(
+            f"no audit run yet in {folders}", hint="run `make report` first (or rfd-audit run PARAMS.yaml)"
+        )
+    return runs[0]
 
 
 def demo_run(seed: int = 2025) -> AuditRun:
-    """Return the built-in synthetic set's audit (made in a temporary folder), for notebooks run by hand."""
+    """Return the synthetic set's audit (made in a temporary folder; it keeps no spells for page.spells)."""
     with tempfile.TemporaryDirectory(prefix="rfd-demo-") as folder:
         data = demo_data(folder, seed=seed)
     return AuditRun(

@@ -249,6 +249,8 @@ def _run(
             provider_names=provider_names(populations),
             provenance=provenance.rows(),
             run_date=long_date(date.today()),
+            spells_file=str(written.spells.resolve()),
+            rule=str(rule.path),
         )
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")

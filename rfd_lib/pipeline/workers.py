@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.pipeline.output_folder import remove_leftovers
+from rfd_lib.report.analyst import unprotected_cell
 from rfd_lib.report.outcome import NOT_MADE, Report
 from rfd_lib.report.pdf import PdfError, print_pdf
 from rfd_lib.report.render import ReportContext, render_html
@@ -100,9 +101,16 @@ def _one_report(task: ReportTask) -> Report:
     started = time.perf_counter()
     try:
         execute(task.notebook, task.executed, task.parameters, kernels=task.kernels, reuse_kernel=True)
+        # Also stopped where the cell itself could not fail (a figure shown after the cell ran).
+        refused = unprotected_cell(task.executed)
+        if refused:
+            return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=refused)
         html = render_html(task.executed, task.html, task.context) if task.html else None
     except PapermillExecutionError as error:
-        reason = f"{error.ename}: {str(error.evalue).splitlines()[0] if error.evalue else ''}"
+        # A cell the disclosure guard stopped is named by its number and first line.
+        reason = unprotected_cell(task.executed) or (
+            f"{error.ename}: {str(error.evalue).splitlines()[0] if error.evalue else ''}"
+        )
         return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=reason)
     except RfdAuditError as error:
         return Report(task.name, task.executed, seconds=time.perf_counter() - started, error=str(error))

@@ -23,6 +23,7 @@ from rfd_lib.metrics.changes import changes_in_words, counted_changes, previous_
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.spc import TooFewValues
 from rfd_lib.metrics.status import Status
+from rfd_lib.report.analyst import AnalystTools
 from rfd_lib.report.saved_audit import AuditRun
 from rfd_lib.report.tables import (
     Fragment,
@@ -58,8 +59,8 @@ def provider_title(run: AuditRun, code: str) -> str:
     return say("provider_page.title", provider=run.provider_name(code), code=code)
 
 
-class ProviderPage:
-    """One provider's report sections for the run's quarter."""
+class ProviderPage(AnalystTools):
+    """One provider's report sections for the run's quarter (and an analyst's: :class:`AnalystTools`)."""
 
     def __init__(self, run: AuditRun, provider: str) -> None:
         if provider not in run.audit.providers:
@@ -69,6 +70,7 @@ class ProviderPage:
             )
         self.run, self.audit, self.code = run, run.audit, provider
         self.footnote = self.audit.policy.footnote
+        self._open_for_analysis()
 
     @property
     def title(self) -> str:
@@ -213,12 +215,13 @@ class ProviderPage:
         return checks[(checks["provider_code"] == self.code) & (checks["quarter"] == self.audit.quarter)]
 
 
-class SummaryPage:
-    """The summary report's sections: every provider in the run's quarter."""
+class SummaryPage(AnalystTools):
+    """The summary report's sections: every provider in the run's quarter (and :class:`AnalystTools`)."""
 
     def __init__(self, run: AuditRun) -> None:
         self.run, self.audit = run, run.audit
         self.footnote = self.audit.policy.footnote
+        self._open_for_analysis()
 
     def headline(self) -> Fragment:
         """Return the headline boxes: providers, counted RFDs, providers outside the funnel, red checks."""

@@ -5,15 +5,16 @@ once, wraps it with the provider names, the provenance and the run date as an :c
 and saves it in the run's internal folder; each notebook reads it back with :func:`load_run`.
 It holds published (disclosure-controlled) figures, never spells, and, for the SPC charts
 alone, the true counts per provider and quarter they are worked out from (``spc_true_counts``:
-never shown, never to be written out). (A notebook opened by hand with its default parameters
-gets the built-in synthetic set's audit: :mod:`rfd_lib.pipeline.demo`.)
+never shown, never to be written out), and where the run's classified spells are (the
+notebooks' ``page.spells``: :mod:`rfd_lib.report.analyst`). (A notebook opened by hand reads the
+newest run: :mod:`rfd_lib.pipeline.demo`.)
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import AuditMetrics
 from rfd_lib.wording import say
 
+SPELLS_FILE = "classified_spells.parquet"  # in a run's internal folder, beside audit_run.pkl
 GUIDANCE = "NHS England Evidence-Based Interventions: lumbar radiofrequency facet joint denervation"
 # What the rates are per, and the funnel plot's x axis, by the population they divide by.
 RATE_PER = {
@@ -43,6 +45,10 @@ class AuditRun:
     provider_names: dict[str, str]
     provenance: tuple[tuple[str, str], ...]
     run_date: str  # e.g. "25 November 2026"
+    # The run's classified spells (internal/classified_spells.parquet: patient level, for the
+    # notebooks' page.spells) and the rule that classified them; empty when not saved.
+    spells_file: str = ""
+    rule: str = "2K_RFD_back"
 
     def provider_name(self, code: str) -> str:
         """Return the provider's name, or its code when the populations file gives none."""
@@ -74,6 +80,10 @@ def load_run(path: str | os.PathLike[str]) -> AuditRun:
         run = pickle.load(handle)
     if not isinstance(run, AuditRun):
         raise RfdAuditError(f"{path}: not an audit run saved by rfd-audit")
+    # A run folder moved or copied (or saved before runs recorded it): its spells are beside it.
+    beside = path.resolve().parent / SPELLS_FILE
+    if not (run.spells_file and Path(run.spells_file).is_file()) and beside.is_file():
+        run = replace(run, spells_file=str(beside))
     return run
 
 

@@ -157,3 +157,23 @@ def test_the_attacker_finds_every_suppressed_count_as_uncertain_as_a_star(figure
         f"\nattacker, demo run: {len(found)} suppressed counts, smallest feasible set {smallest} "
         f"(goal: {THRESHOLD}); every one of the {int(small.sum())} counts of 1 to {THRESHOLD} keeps all of 1 to {THRESHOLD}"
     )
+
+
+def test_the_readme_age_band_chart_is_in_every_report_disclosure_controlled(run):
+    """The README's worked example (notebooks' "Your analysis") runs in the demo run, its figures protected."""
+    checked = 0
+    for report in run.reports:
+        soup = BeautifulSoup(report.html.read_text(encoding="utf-8"), "html.parser")
+        (caption,) = [
+            figure.figcaption.get_text(" ", strip=True)
+            for figure in soup.select("figure.chart")
+            if "Counted RFDs by age band" in figure.img["alt"]
+        ]
+        figures = re.search(r"The figures: (.*?)\. ", caption).group(1).split("; ")
+        assert [figure.split(": ")[0] for figure in figures] == ["19–39", "40–59", "60–79", "80+"]
+        for figure in figures:
+            value = figure.split(": ")[1]
+            assert value == "*" or int(value.replace(",", "")) % 5 == 0, (report.name, figure)
+            checked += value != "0"
+        assert "rounded to the nearest 5" in caption
+    assert checked > 20
