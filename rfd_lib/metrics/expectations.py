@@ -139,7 +139,7 @@ class TherapeuticBlock(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     window_months: int = Field(12, ge=1, le=120)
-    min_blocks: int = Field(2, ge=2, le=20)
+    min_blocks: int = Field(3, ge=2, le=20)
 
 
 class Expectations(BaseModel):

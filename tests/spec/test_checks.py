@@ -226,9 +226,11 @@ U2    P4      2025-06-01 2     11     01       50  V485    ||V485,Z676,Z943     
 S1    P5      2025-05-10 2     11     01       50  V487    ||V487,A577,Z993     M549       block and RFD in one spell
 S2    .       2025-05-15 2     11     01       50  V485    ||V485,A577,Z676     M545       the same, no patient
 T1    P6      2025-01-10 2     11     01       50  A577    ||A577,Z676          M545       block
-T2    P6      2025-05-20 2     11     01       50  A735    ||A735,Z676          M545       block again, no RFD: therapeutic
+T2    P6      2025-03-20 2     11     01       50  A735    ||A735,Z676          M545       block again
+T3    P6      2025-05-20 2     11     01       50  A577    ||A577,Z676          M545       a third within 12 months, no RFD: therapeutic
 D1    P7      2025-02-01 2     11     01       50  A577    ||A577,Z676          M545       block
-D2    P7      2025-04-25 2     11     01       50  A577    ||A577,Z676          M545       block again
+D2    P7      2025-03-25 2     11     01       50  A577    ||A577,Z676          M545       block again
+D4    P7      2025-04-25 2     11     01       50  A577    ||A577,Z676          M545       and a third
 D3    P7      2025-06-15 2     11     01       50  V485    ||V485,Z676          M545       then RFD: the blocks were diagnostic
 O1    P8      2025-05-05 2     11     01       50  A577    ||A577,Z676          M545       one block
 X1    P9      2025-05-12 2     11     01       50  V485    ||V485               M545       RFD without a site code
@@ -289,8 +291,9 @@ def test_the_repeat_check_counts_by_side_and_says_how_many_without_one(pathway_c
     ("spell", "therapeutic"),
     [
         ("T1", False),  # one block so far
-        ("T2", True),  # the second within 12 months, and no RFD after
-        ("D2", False),  # two blocks, then an RFD: diagnostic
+        ("T2", False),  # the second: two can be diagnostic (the guidance's "one or more")
+        ("T3", True),  # the third within 12 months, and no RFD after
+        ("D4", False),  # three blocks, then an RFD: diagnostic
         ("O1", False),  # a single block
     ],
 )
@@ -300,9 +303,9 @@ def test_repeated_blocks_with_no_rfd_after_are_therapeutic(pathway_activity, spe
 
 def test_the_therapeutic_block_check_counts_patients(pathway_checks):
     row = pathway_checks.loc["therapeutic_block"]
-    # Blocked in 2025/26 Q1: P6 (T2), P7 (D2), P8 (O1); P6's blocks are therapeutic.
+    # Blocked in 2025/26 Q1: P6 (T3), P7 (D4), P8 (O1); P6's blocks are therapeutic.
     assert (row["numerator"], row["denominator"]) == (1, 3)
-    assert row["status"] == "amber"  # 33 %: above green at 30 %, within amber at 40 %
+    assert row["status"] == "red"  # 33 %: above amber at 10 %
 
 
 def test_without_patient_identifiers_therapeutic_blocks_are_not_assessable():
@@ -360,7 +363,7 @@ def test_a_basis_of_guidance_needs_its_quote(tmp_path):
             "only a basis of kind guidance has a quote",
         ),
         ("kind: data_quality", "kind: national", "basis.kind"),
-        ("  min_blocks: 2", "  min_blocks: 1", "therapeutic_block.min_blocks"),
+        ("  min_blocks: 3", "  min_blocks: 1", "therapeutic_block.min_blocks"),
         ("  window_months: 12", "  window_months: 12\n  window: 3", "therapeutic_block.window"),
     ],
 )
@@ -382,4 +385,4 @@ def test_the_therapeutic_block_basis_quotes_the_guidance_exactly():
     assert basis is not None and basis.kind == "guidance"
     if GUIDANCE.is_file():
         assert basis.quote in GUIDANCE.read_text(encoding="utf-8")
-    assert load_expectations().therapeutic_block.model_dump() == {"window_months": 12, "min_blocks": 2}
+    assert load_expectations().therapeutic_block.model_dump() == {"window_months": 12, "min_blocks": 3}
