@@ -32,8 +32,9 @@ def label_activity(
     Columns: ``provider_code``, ``quarter`` (financial quarter of ``expectations.period_date``;
     ``<NA>`` when that date is missing), ``patient_id`` (``<NA>`` if the extract has none),
     ``admission_date``, ``spell_row`` (the spell's position in ``classified``, where its
-    identifier, dates and codes are: the case lists read them there), ``kind`` ('rfd': RFD-coded by the rule; 'rfd_no_site': an RFD primary
-    procedure, ``code_lists.rfd``, with no lumbar site code; 'block' or 'facet_injection'),
+    identifier, dates and codes are: the case lists read them there), ``kind`` ('rfd': RFD-coded
+    by the rule; 'rfd_no_site': an RFD primary procedure, ``code_lists.rfd``, with no lumbar site
+    code; 'block' or 'facet_injection'),
     ``counted`` (the rule counts it), ``fails: <restriction>`` (one per restriction of the rule:
     FALSE or UNKNOWN on it), ``first_failure`` (the first restriction an RFD-coded spell fails or
     is UNKNOWN on, in published order, as the rule names it), ``diagnosis_outside_list`` (RFD-coded
