@@ -36,19 +36,19 @@ SITES = ("Z675", "Z676", "Z677", "Z993")
 
 STEMS = [
     # pattern              stems                                   why
-    ("%V48[57]%", ("V485", "V487"), "a set is expanded"),
-    ("%Z67[567]%", ("Z675", "Z676", "Z677"), "three members"),
-    ("%Z993%", ("Z993",), "a plain code"),
-    ("O29[1-3]%", ("O29",), "a range ends the run: its members are the collation's"),
-    ("%C[0-9][0-9]%", ("C",), "two ranges: only the letter is sure"),
-    ("%D4[012345678]%", tuple(f"D4{d}" for d in "012345678"), "nine members, within the limit"),
-    ("V48[^57]", ("V48",), "a negated set ends the run"),
-    ("M54_", ("M54",), "_ ends the run"),
-    ("2%", ("2",), "a one-character stem"),
-    ("a[_]b", ("A_B",), "[_] is a literal underscore, upper-cased around it"),
-    ("%", (), "no literal: nothing is sure"),
-    ("_%", (), "wildcards only"),
-]
+    ("%V48[57]%",          ("V485", "V487"),                       "a set is expanded"),
+    ("%Z67[567]%",         ("Z675", "Z676", "Z677"),               "three members"),
+    ("%Z993%",             ("Z993",),                              "a plain code"),
+    ("O29[1-3]%",          ("O29",),                               "a range ends the run: its members are the collation's"),
+    ("%C[0-9][0-9]%",      ("C",),                                 "two ranges: only the letter is sure"),
+    ("%D4[012345678]%",    tuple(f"D4{d}" for d in "012345678"),  "nine members, within the limit"),
+    ("V48[^57]",           ("V48",),                               "a negated set ends the run"),
+    ("M54_",               ("M54",),                               "_ ends the run"),
+    ("2%",                 ("2",),                                 "a one-character stem"),
+    ("a[_]b",              ("A_B",),                               "[_] is a literal underscore, upper-cased around it"),
+    ("%",                  (),                                     "no literal: nothing is sure"),
+    ("_%",                 (),                                     "wildcards only"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("pattern", "expected", "why"), STEMS, ids=[case[0] for case in STEMS])
@@ -82,17 +82,14 @@ def made_up(tmp_path, condition: str) -> Prefilter:
 
 
 KEEP_ALL = [
-    # scope                                                                  why nothing can be derived
-    ("LEN(Primary_Spell_Procedure) >= 4", "a length says nothing of the codes"),
-    ("Primary_Spell_Procedure NOT LIKE 'X%'", "NOT LIKE is met by nearly anything"),
-    (
-        "Primary_Spell_Procedure LIKE '%V48%' OR Primary_Spell_Procedure IS NULL",
-        "one side of an OR has no condition",
-    ),
-    ("Primary_Spell_Procedure IN ('02', '2')", "a number column would equal '02'"),
-    ("ISNULL(Primary_Spell_Procedure, 'V485') LIKE '%V48%'", "a constant may stand in for the column"),
-    ("Primary_Spell_Procedure LIKE '%'", "a pattern without a literal"),
-]
+    # scope                                                                       why nothing can be derived
+    ("LEN(Primary_Spell_Procedure) >= 4",                                         "a length says nothing of the codes"),
+    ("Primary_Spell_Procedure NOT LIKE 'X%'",                                     "NOT LIKE is met by nearly anything"),
+    ("Primary_Spell_Procedure LIKE '%V48%' OR Primary_Spell_Procedure IS NULL",   "one side of an OR has no condition"),
+    ("Primary_Spell_Procedure IN ('02', '2')",                                    "a number column would equal '02'"),
+    ("ISNULL(Primary_Spell_Procedure, 'V485') LIKE '%V48%'",                      "a constant may stand in for the column"),
+    ("Primary_Spell_Procedure LIKE '%'",                                          "a pattern without a literal"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("scope", "why"), KEEP_ALL, ids=[case[1] for case in KEEP_ALL])
@@ -119,18 +116,18 @@ def test_an_and_narrows_by_the_side_that_can(tmp_path):
 
 
 MASK = [
-    # value of Primary_Spell_Procedure      kept   why
-    ("V485", True, "the code"),
-    ("v487", True, "lower case"),
-    ("  V485   ", True, "blanks either side"),
-    ("V48.5", True, "a dotted code: not counted by the rule, kept by a superset"),
-    ("||W401 ,V487", True, "inside a code string"),
-    ("V4855", True, "a 5-character code"),
-    ("V486", False, "another V48 code"),
-    ("V48", False, "too short"),
-    ("", False, "empty"),
-    (None, False, "NULL: the rule's LIKE is UNKNOWN"),
-]
+    # value of Primary_Spell_Procedure   kept   why
+    ("V485",                             True,  "the code"),
+    ("v487",                             True,  "lower case"),
+    ("  V485   ",                        True,  "blanks either side"),
+    ("V48.5",                            True,  "a dotted code: not counted by the rule, kept by a superset"),
+    ("||W401 ,V487",                     True,  "inside a code string"),
+    ("V4855",                            True,  "a 5-character code"),
+    ("V486",                             False, "another V48 code"),
+    ("V48",                              False, "too short"),
+    ("",                                 False, "empty"),
+    (None,                               False, "NULL: the rule's LIKE is UNKNOWN"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("value", "kept", "why"), MASK, ids=[case[2] for case in MASK])
