@@ -102,17 +102,9 @@ def test_a_scope_without_a_code_condition_keeps_every_spell(tmp_path, scope, why
 
 
 def test_an_and_narrows_by_the_side_that_can(tmp_path):
-    prefilter = made_up(
-        tmp_path,
-        "LEN(Primary_Spell_Procedure) >= 4 AND ISNULL(Primary_Spell_Procedure, Any_Spell_Procedure) = 'v485 '",
-    )
-    assert prefilter.clauses == (
-        (Contains(AP, ("V485",)),),
-        (Contains(P, ("V485",)),),
-    ) or prefilter.clauses == (
-        (Contains(P, ("V485",)),),
-        (Contains(AP, ("V485",)),),
-    )
+    scope = "LEN(Primary_Spell_Procedure) >= 4 AND ISNULL(Primary_Spell_Procedure, Any_Spell_Procedure) = 'v48.5 '"
+    # ISNULL's value is one of its columns': either may hold the code (case, dot and blanks gone).
+    assert made_up(tmp_path, scope).clauses == ((Contains(P, ("V485",)),), (Contains(AP, ("V485",)),))
 
 
 MASK = [
