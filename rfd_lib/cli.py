@@ -7,6 +7,7 @@ nothing is written when a command fails.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RfdAuditError, RunInterrupted
 from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.extracts.writing import COMPANIONS, Written, beside, reconciliation_text, write_classified
+from rfd_lib.pipeline.extract_sql import DEFAULT_TABLE, extract_sql
 from rfd_lib.synthetic import example_spells
 
 
@@ -95,6 +97,24 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
     audit.set_defaults(run=_run_audit)
 
+    pull = commands.add_parser(
+        "extract-sql",
+        help="print a T-SQL query that pulls from SUS+ only the spells and columns the audit needs",
+    )
+    pull.add_argument("--profile", default="sus_apcs", help="column profile of spells (default sus_apcs)")
+    pull.add_argument(
+        "--from",
+        dest="table",
+        default=DEFAULT_TABLE,
+        help=f"the APCS table or view (default {DEFAULT_TABLE})",
+    )
+    pull.add_argument("--start", type=_day, help="first period date (discharge date by default), YYYY-MM-DD")
+    pull.add_argument("--end", type=_day, help="last period date, included, YYYY-MM-DD")
+    pull.add_argument("--rule", default="2K_RFD_back", help="packaged rule name or rule file path")
+    pull.add_argument("--code-lists", type=Path, default=config.CODE_LISTS, help="the code lists (.yaml)")
+    pull.add_argument("--expectations", type=Path, default=config.EXPECTATIONS, help="its period_date")
+    pull.set_defaults(run=_run_extract_sql)
+
     rule = commands.add_parser("rule", help="show a rule's criteria and provenance")
     rule.add_argument("rule", nargs="?", default="2K_RFD_back", help="packaged rule name or rule file path")
     rule.set_defaults(run=_run_rule)
@@ -105,6 +125,13 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return int(text)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
 
 
 def _formats(text: str) -> list[str]:
@@ -227,6 +254,22 @@ def summarise(classified: pd.DataFrame) -> pd.Series:
     """Return how many spells were counted and, for the rest, how many per reason."""
     reasons = classified["reason"].cat.add_categories(["counted"]).fillna("counted")
     return reasons.value_counts(sort=False).rename("spells").rename_axis("outcome")
+
+
+def _run_extract_sql(args: argparse.Namespace) -> int:
+    print(
+        extract_sql(
+            profile=args.profile,
+            table=args.table,
+            start=args.start,
+            end=args.end,
+            rule=args.rule,
+            code_lists=args.code_lists,
+            expectations=args.expectations,
+        ),
+        end="",
+    )
+    return 0
 
 
 def _run_rule(args: argparse.Namespace) -> int:

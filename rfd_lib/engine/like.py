@@ -191,3 +191,65 @@ def _longest_caseless(runs: list[str]) -> str:
             if len(current) > len(best):
                 best = current
     return best
+
+
+STEM_LIMIT = 32
+
+
+def stems(pattern: str, limit: int = STEM_LIMIT) -> tuple[str, ...]:
+    """Return strings, one of which the upper-cased value contains wherever it matches ``pattern``.
+
+    ``pattern`` is a T-SQL ``LIKE`` pattern that :func:`compile_like` accepts. A match lays the
+    pattern's characters over the value (upper-cased, as :mod:`rfd_lib.engine.sqlserver` matches
+    it) in order, each ``%`` and ``_`` standing for characters of its own: so between two
+    wildcards, each literal character is a character of the value, and a set such as ``[57]``
+    is one of its members, side by side. The stems are the expansions of the longest such run
+    whose expansions number at most ``limit`` (``'%V48[57]%'`` gives ``V485`` and ``V487``); ``()``
+    when the pattern has no literal character. A range (``[1-3]``) or a negated set (``[^57]``)
+    ends a run, as a wildcard does: which characters SQL Server places in a range is a matter of
+    collation order, so a stem never relies on it.
+    """
+    runs: list[list[str]] = [[]]
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "[":
+            close = pattern.find("]", i + 1)
+            members = _set_members(pattern[i + 1 : close])
+            if members is None:
+                runs.append([])
+            else:
+                runs[-1].append(members)
+            i = close + 1
+            continue
+        if char in "%_":
+            runs.append([])
+        else:
+            runs[-1].append(char.upper())
+        i += 1
+    best: tuple[int, int] = (0, 0)  # (length, -expansions): longer first, then fewer
+    chosen: list[str] = []
+    for run in runs:
+        for start in range(len(run)):
+            expansions = 1
+            for end in range(start + 1, len(run) + 1):
+                expansions *= len(run[end - 1])
+                if expansions > limit:
+                    break
+                if (end - start, -expansions) > best:
+                    best, chosen = (end - start, -expansions), run[start:end]
+    if not chosen:
+        return ()
+    expanded = [""]
+    for members in chosen:
+        expanded = [prefix + member for prefix in expanded for member in members]
+    return tuple(sorted(set(expanded)))
+
+
+def _set_members(body: str) -> str | None:
+    """Return the upper-cased members of a ``[...]`` set, or None for a negated set or a range."""
+    if body.startswith("^") and len(body) > 1:
+        return None
+    if len(body) > 1 and re.search(r".-.", body):
+        return None
+    return "".join(sorted({char.upper() for char in body}))

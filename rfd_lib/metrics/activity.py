@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rfd_lib.engine.expressions import columns_of
+from rfd_lib.engine.prefilter import Contains, Prefilter, rule_prefilter
 from rfd_lib.metrics.code_lists import CodeLists, starts_with_any
 from rfd_lib.metrics.expectations import Expectations
 from rfd_lib.metrics.pathways import block_before, intervals, therapeutic_blocks
@@ -118,6 +119,35 @@ def label_activity(
     )
     labelled = activity.join(linked).join(therapeutic.rename("therapeutic_block"))
     return labelled.reset_index(drop=True)
+
+
+# The code lists label_activity labels spells by, beside the rule's scope: each kind keeps spells
+# whose primary procedure is on the list (and, with ``with_any``, that have a site code). Keep in
+# step with label_activity: tests/unit/engine/test_prefilter.py checks the pair spell by spell.
+ACTIVITY_LISTS = ("medial_branch_block", "facet_joint_injection", "rfd")
+
+
+def audit_prefilter(rule: Rule, code_lists: CodeLists) -> Prefilter:
+    """Return the pre-filter keeping every spell :func:`label_activity` can label (a superset).
+
+    It is the rule's scope pre-filter (:func:`rfd_lib.engine.prefilter.rule_prefilter`) joined with
+    one clause per list of ``ACTIVITY_LISTS`` present: the primary procedure holds one of the list's
+    codes (``starts_with_any`` finds a code only where the upper-cased value holds it) and, for a
+    list with ``with_any``, the procedures hold a site code. An RFD without a site code needs only
+    the first: its "no site" is a NOT, which narrows nothing.
+    """
+    clauses = []
+    for name in ACTIVITY_LISTS:
+        wanted = getattr(code_lists, name, None)
+        if wanted is None:
+            continue
+        clause = [Contains("Primary_Spell_Procedure", tuple(sorted(wanted.primary_procedure)))]
+        if wanted.with_any is not None and name != "rfd":
+            sites = getattr(code_lists, wanted.with_any)
+            clause.append(Contains("Any_Spell_Procedure", tuple(sorted(sites.codes))))
+        clauses.append(tuple(clause))
+    # One union, so that clauses another keeps are dropped before like ones are merged.
+    return rule_prefilter(rule).union(Prefilter(tuple(clauses)))
 
 
 def diagnosis_restriction(rule: Rule) -> str | None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from rfd_lib.cli import main
 
@@ -111,3 +112,29 @@ def test_a_profile_given_in_the_parameter_file_is_said_to_be_given():
         "hes.csv: profile hes_apc (as given in the parameter file); 12 rows read = 10 accepted "
         "(4 spells) + 2 quarantined",
     )
+
+
+def test_extract_sql_prints_the_query_of_the_one_documented_function(capsys):
+    import datetime as dt
+
+    import sqlglot
+
+    from rfd_lib.pipeline.extract_sql import extract_sql
+
+    arguments = ["--from", "Db.dbo.APCS", "--start", "2025-04-01", "--end", "2025-06-30"]
+    assert main(["extract-sql", *arguments]) == 0
+    out = capsys.readouterr().out
+    assert out == extract_sql(table="Db.dbo.APCS", start=dt.date(2025, 4, 1), end=dt.date(2025, 6, 30))
+    sqlglot.parse_one(out, read="tsql")
+
+
+def test_extract_sql_refuses_an_episode_profile_and_a_bad_date_in_one_line(capsys):
+    assert main(["extract-sql", "--profile", "hes_apc"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("rfd-audit: error: column profile 'hes_apc' reads episodes") and err.count("\n") == 1
+    )
+    with pytest.raises(SystemExit) as stop:
+        main(["extract-sql", "--end", "30/06/2025"])
+    assert stop.value.code == 2
+    assert "'30/06/2025' is not a date written YYYY-MM-DD" in capsys.readouterr().err
