@@ -12,9 +12,6 @@ every table and chart, and counts that add up are protected together, across tab
   each on their own, and **RFD-coded spells are its total**: counted and the reasons as published,
   suppressed ones left out (rule 5 of :mod:`rfd_lib.metrics.disclosure`). No RFD-coded count is
   rounded from the raw data, so "RFD-coded less counted" never bounds a hidden reason.
-* **A restriction's failures** (a check's numerator) are the waterfall's first reason for the
-  first restriction, published from it; for a later restriction they are at most the reasons up to
-  it, so they are suppressed whenever one of those is (else they would bound it from below).
 * **The pathway checks** (prior block, repeat): counted = assessed + unassessed. When the
   unassessed count is suppressed, the denominator (assessed) is published as the published counted
   RFDs less 5 — what a reader could tell anyway, the middle of the 1 to 7 — and the numerator no
@@ -40,6 +37,7 @@ import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import look_back_notes
+from rfd_lib.metrics.definition import restriction_measure
 from rfd_lib.metrics.disclosure import Disclosure, DisclosureError, add_totals, as_text, protect
 from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.status import Status
@@ -114,7 +112,8 @@ def published_waterfall(
     total as published) and the last (counted) are its published counts, so a reader sees one
     figure for each everywhere, and the steps add up: RFD-coded is counted plus the reasons shown.
     ``restrictions`` names the rule's restrictions in the steps' order: each reason's row then
-    carries its check's name (``check``, as in :func:`published_checks`).
+    carries its ``measure`` (:func:`rfd_lib.metrics.definition.restriction_measure`), as the table
+    files name it.
     """
     last = waterfall["step"].max()
     protected = _reasons(waterfall, policy)
@@ -128,8 +127,8 @@ def published_waterfall(
     table = pd.concat([protected, ends], ignore_index=True)
     table = table.sort_values([*KEYS, "step"], kind="stable").reset_index(drop=True)
     if restrictions is not None:
-        names = {n + 1: CheckKind.RESTRICTION.check_name(name) for n, name in enumerate(restrictions)}
-        table["check"] = table["step"].map(names).astype("string")
+        names = {n + 1: restriction_measure(name) for n, name in enumerate(restrictions)}
+        table["measure"] = table["step"].map(names).astype("string")
     return table
 
 
@@ -265,37 +264,24 @@ def published_checks(
     volumes: pd.DataFrame,
     expectations: Expectations,
     policy: Disclosure,
-    *,
-    waterfall: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the checks with published counts, and each share and status worked out from them.
 
     ``checks`` is :func:`rfd_lib.metrics.checks.restricted_use_checks`'s counts; this is the one
     place a check's share and status are worked out. ``volumes`` is :func:`published_volumes`'s
-    table, whose RFD-coded and counted spells are the denominators of the restriction and
-    day-case checks and whose day cases are the day-case check's numerator, so one count is
-    published one way only. ``waterfall`` is :func:`published_waterfall`'s table (with its
-    restrictions named; required in circulation mode): a restriction's failures follow its
-    reasons (see the module's docstring), and the pathway checks are protected with the counted
-    RFDs they split.
+    table, whose counted spells are the day-case check's denominator and whose day cases are its
+    numerator, so one count is published one way only; the pathway checks are protected with the
+    counted RFDs they split (see the module's docstring).
     Where a count is suppressed the share is ``<NA>`` and the status is the worst one the count's
-    possible values allow (1 to the threshold, or for a restriction's failures hidden with its
-    reasons, up to what the reasons shown allow), so a suppressed breach still shows amber or red.
+    possible values allow (1 to the threshold), so a suppressed breach still shows amber or red.
     """
     kind = checks["kind"]
     counts = checks.assign(
         denominator=checks["denominator"].where(kind.isin(COUNTS_SPELLS)).round().astype("Int64")
     )
     out = protect(counts, ["numerator", "denominator", "unassessed"], policy=policy)
-    largest = pd.Series(float(policy.threshold), index=out.index)
     counted_less = np.zeros(len(out), dtype=bool)
     if policy.circulating:
-        if waterfall is None or "check" not in waterfall.columns:
-            raise DisclosureError(
-                "a restriction's failures are published with the waterfall's reasons: give the waterfall",
-                hint="published_checks(..., waterfall=published_waterfall(..., restrictions=[...]))",
-            )
-        largest = _follow_the_waterfall(out, checks, waterfall, policy)
         counted_less = _pathways_with_counted(out, checks, volumes, policy)
     # The note said how many were left out: say it again with the published count.
     left_out = out["unassessed"].fillna(0).gt(0) | out["unassessed_suppressed"]
@@ -305,13 +291,11 @@ def published_checks(
     out.loc[counted_less, "note"] = out.loc[counted_less, "note"] + "; " + less
     # Published counts, or a mean or population for the last two checks.
     out["denominator"] = out["denominator"].astype("Float64")
-    # The same spells as the published volumes, not rounded a second time.
-    same = {CheckKind.RESTRICTION: "rfd_coded", CheckKind.DAY_CASE: "counted"}
-    for check, column in same.items():
-        rows = kind.eq(check).to_numpy()
-        joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
-        out.loc[rows, "denominator"] = joined[column].to_numpy()
-        out.loc[rows, "denominator_suppressed"] = joined[f"{column}_suppressed"].to_numpy()
+    # The same spells as the published volumes' counted RFDs, not rounded a second time.
+    rows = kind.eq(CheckKind.DAY_CASE).to_numpy()
+    joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
+    out.loc[rows, "denominator"] = joined["counted"].to_numpy()
+    out.loc[rows, "denominator_suppressed"] = joined["counted_suppressed"].to_numpy()
     # Day cases: the volumes' day cases (the same spells), where the extract can tell them.
     rows = (kind.eq(CheckKind.DAY_CASE) & checks["numerator"].notna()).to_numpy()
     joined = checks.loc[rows, KEYS].merge(volumes, on=KEYS, how="left")
@@ -342,9 +326,7 @@ def published_checks(
     derived = pd.Series(counted_less, index=out.index)
     for check in CheckKind:
         rows = kind.eq(check) & out["status"].ne(Status.NOT_ASSESSABLE).fillna(True)
-        judged = _status(
-            out[rows], expectations.checks.of(check), check, policy, largest[rows], derived[rows]
-        )
+        judged = _status(out[rows], expectations.checks.of(check), check, policy, derived[rows])
         out.loc[rows, "status"] = judged.to_numpy()
     too_few = out["status"].eq(Status.NOT_ASSESSABLE) & checks["status"].ne(Status.NOT_ASSESSABLE).fillna(
         True
@@ -379,13 +361,11 @@ def _status(
     threshold: Check,
     kind: CheckKind,
     policy: Disclosure,
-    largest: pd.Series,
     derived: pd.Series,
 ) -> pd.Series:
     """Return each row's status; a suppressed count is judged at its worst possible value.
 
-    ``largest`` is the largest value each row's numerator can have when it is suppressed (the
-    threshold, unless it is hidden with reasons of the waterfall). ``derived`` marks the rows
+    A suppressed numerator can be as large as the threshold. ``derived`` marks the rows
     whose denominator is the counted RFDs less the rounding, beside a suppressed unassessed count
     (1 to the threshold): they are judged on the worst denominator that count allows. Where more
     is better and the denominator itself is suppressed, the worst value is a guess about a
@@ -402,7 +382,8 @@ def _status(
     if hidden.any() and kind.counts_spells:
         denominator = rows["denominator"].astype("Float64")
         denominator_hidden = rows["denominator_suppressed"].to_numpy(dtype=bool)
-        # Numerator 1..largest; a hidden denominator is at least the numerator, at most the threshold.
+        # Numerator 1..threshold; a hidden denominator is at least the numerator, at most the threshold.
+        largest = float(policy.threshold)
         low_den = pd.Series(np.where(denominator_hidden, 1, denominator.fillna(1)), index=rows.index)
         high_den = pd.Series(
             np.where(denominator_hidden, policy.threshold, denominator.fillna(1)), index=rows.index
@@ -413,50 +394,6 @@ def _status(
     if threshold.good == "high":
         status = status.mask(rows["denominator_suppressed"].to_numpy(dtype=bool), Status.NOT_ASSESSABLE)
     return status
-
-
-def _follow_the_waterfall(
-    out: pd.DataFrame, checks: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclosure
-) -> pd.Series:
-    """Publish each restriction's failures (in ``out``) with the waterfall's reasons; return their maxima.
-
-    The first restriction's failures are its first reason, published as the waterfall publishes
-    it. A later restriction's failures number at most the reasons up to it, so where one of those
-    is suppressed they are suppressed too (unless they are 0, which bounds nothing); their largest
-    possible value is then the most those reasons can hold, as published.
-    """
-    largest = pd.Series(float(policy.threshold), index=out.index)
-    rows = checks["kind"].eq(CheckKind.RESTRICTION).to_numpy()
-    if not rows.any():
-        return largest
-    reasons = waterfall[waterfall["check"].notna()].sort_values([*KEYS, "step"], kind="stable")
-    shown = reasons["spells"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    hidden = reasons["spells_suppressed"].to_numpy(dtype=bool)
-    # The most each reason can hold as published: its rounded value + 2, or the threshold if hidden.
-    most = np.where(hidden, policy.threshold, np.where(shown > 0, shown + policy.rounding // 2, 0))
-    reasons = reasons.assign(_most=most, _hidden=hidden.astype(int))
-    grouped = reasons.groupby(KEYS, sort=False)
-    reasons["_up_to"] = grouped["_most"].cumsum()
-    reasons["_hidden_up_to"] = grouped["_hidden"].cumsum()
-    first_step = reasons["step"].eq(reasons.groupby(KEYS)["step"].transform("min"))
-    joined = checks.loc[rows, [*KEYS, "check", "numerator"]].merge(
-        reasons.assign(_first=first_step)[
-            [*KEYS, "check", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
-        ],
-        on=[*KEYS, "check"],
-        how="left",
-    )
-    index = out.index[rows]
-    first = joined["_first"].fillna(False).to_numpy(dtype=bool)
-    out.loc[index[first], "numerator"] = joined.loc[first, "spells"].to_numpy()
-    out.loc[index[first], "numerator_suppressed"] = joined.loc[first, "spells_suppressed"].to_numpy()
-    cascade = (
-        joined["_hidden_up_to"].fillna(0).gt(0).to_numpy() & joined["numerator"].fillna(0).gt(0).to_numpy()
-    )
-    out.loc[index[cascade], "numerator"] = pd.NA
-    out.loc[index[cascade], "numerator_suppressed"] = True
-    largest.loc[index[cascade]] = joined.loc[cascade, "_up_to"].astype(float).to_numpy()
-    return largest
 
 
 def _pathways_with_counted(
