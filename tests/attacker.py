@@ -154,32 +154,6 @@ class AtMost:
 
 
 @dataclass(frozen=True)
-class WithinEarlierReasons:
-    """Spells failing a restriction are among those whose first failure is it or an earlier one.
-
-    The waterfall puts a spell under the first restriction it fails, in the rule's order, so the
-    spells failing restriction i (a check's numerator) number at most the waterfall's reasons
-    1..i, and the first restriction's failures are exactly its first reason.
-    """
-
-    def __call__(self, counts: pd.DataFrame, figures: pd.DataFrame) -> Iterator[Constraint]:
-        reasons = S("waterfall", RESTRICTION, "first failure").of(counts)
-        numerators = S("checks", RESTRICTION, "numerator").of(counts)
-        order = {measure: n for n, measure in enumerate(dict.fromkeys(reasons["measure"]))}
-        reasons = reasons.assign(order=reasons["measure"].map(order))
-        by_key = {key: group.sort_values("order") for key, group in reasons.groupby(KEYS)}
-        for row in numerators.itertuples():
-            group = by_key.get((row.provider_code, row.quarter))
-            if group is None or row.measure not in order:
-                continue
-            earlier = group[group["order"] <= order[row.measure]]["id"].tolist()
-            if order[row.measure] == 0:
-                yield _eq([row.id], earlier)
-            else:
-                yield _le([row.id], earlier)
-
-
-@dataclass(frozen=True)
 class OverQuarters:
     """A count over several quarters (``A to B``) is the sum of the quarters' counts."""
 
@@ -273,7 +247,6 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     # --- one true count published in several places --------------------------------------------------------------------
     Same(S("waterfall", "rfd_coded"), S("volumes", "rfd_coded")),                           # the waterfall starts at the volumes' RFD-coded spells
     Same(S("waterfall", "counted"), S("volumes", "counted")),                               # ... and ends at their counted RFDs
-    Same(S("checks", RESTRICTION, "denominator"), S("volumes", "rfd_coded")),               # a restriction is checked on the RFD-coded spells
     Same(S("checks", "day_case", "denominator"), S("volumes", "counted")),                  # day cases are out of the counted RFDs
     Same(S("checks", "change_from_baseline", "numerator"), S("volumes", "counted")),        # this quarter's counted RFDs, against the baseline
     Same(S("checks", "expected_rate", "numerator"), S("volumes", "counted")),               # ... and per 100,000 people
@@ -288,9 +261,6 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     OverProviders(S("spc", "counted", "value")),                                            # the all-provider trend's points = the providers' sum
     # --- bounds ------------------------------------------------------------------------------------------------------------
     *(AtMost(S("checks", kind, "numerator"), S("checks", kind, "denominator")) for kind in COUNT_KINDS),  # numerator <= denominator
-    AtMost(S("checks", RESTRICTION, "numerator"), S("checks", RESTRICTION, "denominator"), by_measure=True),  # failing it <= RFD-coded
-    AtMost(S("waterfall", RESTRICTION, "first failure"), S("checks", RESTRICTION, "numerator"), by_measure=True),  # failing it first <= failing it
-    WithinEarlierReasons(),                                                                 # failing restriction i <= failing 1..i first (= for i = 1)
     RepeatWindow(),                                                                         # repeats <= with a previous RFD <= assessable <= counted, over the window
     # --- figures worked out from counts --------------------------------------------------------------------------------------
     MeanOf(S("spc", "counted", "mean"), S("spc", "counted", "value")),                       # an XmR mean: of the true counts, rounded
@@ -305,11 +275,8 @@ def totals(cells: pd.DataFrame) -> pd.Series:
     A suppressed total is at least as many as its suppressed parts (each is 1 or more), so it is
     not held to "every one of 1 to 7 possible", only to "at least 7 possible values".
     """
-    coded = cells["measure"].eq("rfd_coded") | (
-        cells["measure"].str.contains(RESTRICTION) & cells["statistic"].eq("denominator")
-    )
     return (
-        coded
+        cells["measure"].eq("rfd_coded")
         | cells["provider_code"].eq("")
         | cells["quarter"].str.contains(" to ") & cells["table"].eq("volumes")
     )
@@ -324,8 +291,7 @@ def _sum_of_parts(counts: pd.DataFrame) -> pd.Series:
         [S("waterfall", "counted").of(counts), S("waterfall", RESTRICTION, "first failure").of(counts)]
     )
     summed = parts["number"].fillna(0).groupby([parts["provider_code"], parts["quarter"]]).sum()
-    coded = counts[(counts["measure"] == "rfd_coded") | counts["measure"].str.contains(RESTRICTION)]
-    coded = coded[coded["statistic"].isin(["count", "denominator"])]
+    coded = counts[(counts["measure"] == "rfd_coded") & (counts["statistic"] == "count")]
     key = pd.MultiIndex.from_frame(coded[KEYS])
     total = pd.Series(summed.reindex(key).to_numpy(), index=coded.index)
     return coded["number"].eq(total)
@@ -373,21 +339,6 @@ def _capped(counts: pd.DataFrame, derived: pd.Series) -> pd.Series:
     return pd.concat(flags)
 
 
-def _first_failures_hidden_up_to(counts: pd.DataFrame) -> pd.Series:
-    """Return, per restriction numerator, whether a waterfall reason up to its restriction is suppressed."""
-    reasons = S("waterfall", RESTRICTION, "first failure").of(counts)
-    order = {measure: n for n, measure in enumerate(dict.fromkeys(reasons["measure"]))}
-    reasons = reasons.assign(order=reasons["measure"].map(order))
-    earliest = reasons[reasons["suppressed"]].groupby(KEYS)["order"].min()
-    numerators = S("checks", RESTRICTION, "numerator").of(counts)
-    key = pd.MultiIndex.from_frame(numerators[KEYS])
-    first_hidden = earliest.reindex(key).to_numpy()
-    return pd.Series(
-        np.nan_to_num(first_hidden, nan=np.inf) <= numerators["measure"].map(order).to_numpy(),
-        index=numerators.index,
-    )
-
-
 # Suppressed cells that only primary suppression can hide (nothing is hidden there to protect
 # another cell), so the reader knows them to be 1..7; every other suppressed cell is 1 or more.
 # fmt: off
@@ -396,8 +347,6 @@ PRIMARY_ONLY: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
      lambda c: c["measure"].eq("counted") & c["table"].isin(["volumes", "waterfall", "funnel", "spc"]) & ~c["quarter"].str.contains(" to ") & c["provider_code"].ne("")),
     ("day cases, facet joint injections and lumbar injections",
      lambda c: c["table"].eq("checks") & (c["measure"].isin(["day_case", "facet_joint_injection"]) & c["statistic"].eq("numerator") | c["measure"].eq("facet_joint_injection") & c["statistic"].eq("denominator"))),
-    ("a restriction's failures, when no reason up to it is suppressed",
-     lambda c: _first_failures_hidden_up_to(c).reindex(c.index, fill_value=True).eq(False)),
 ]
 # fmt: on
 

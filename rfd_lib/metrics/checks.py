@@ -215,6 +215,9 @@ def _expected_rate(
 
 # What the guidance says beside a check whose basis is local policy: its only word on the subject.
 GUIDANCE_ALSO_SAYS = {CheckKind.REPEAT: "checks.basis.repeat_research"}
+# A basis that quotes nothing, and the thresholds by which way is better, as the wording file says them.
+BASIS_WORDS = {"local_policy": "checks.basis.local_policy", "data_quality": "checks.basis.data_quality"}
+THRESHOLD_WORDS = {"low": "checks.thresholds.low", "high": "checks.thresholds.high"}
 
 
 def basis_text(check: Check, kind: CheckKind | str) -> str:
@@ -227,7 +230,7 @@ def basis_text(check: Check, kind: CheckKind | str) -> str:
     basis = check.basis
     if basis.kind == "guidance":
         return say("checks.basis.guidance", quote=" ".join(str(basis.quote).split()))
-    said = say(f"checks.basis.{basis.kind}")
+    said = say(BASIS_WORDS[basis.kind])
     also = GUIDANCE_ALSO_SAYS.get(kind)
     return f"{said} {say(also)}" if also else said
 
@@ -240,7 +243,7 @@ def thresholds_text(check: Check, kind: CheckKind | str) -> str:
         number = f"{value * 100:+g}" if kind.is_ratio else f"{value * 100:g}"
         return f"{number.replace('-', '−')} %"
 
-    return say(f"checks.thresholds.{check.good}", green=shown(check.green), amber=shown(check.amber))
+    return say(THRESHOLD_WORDS[check.good], green=shown(check.green), amber=shown(check.amber))
 
 
 def look_back_notes(counts: pd.Series) -> pd.Series:

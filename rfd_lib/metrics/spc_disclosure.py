@@ -114,6 +114,10 @@ def published_xmr(
     targets = [
         (int(t), [np.array([v]) for v in range(1, policy.threshold + 1)]) for t in np.flatnonzero(hidden)
     ]
+    # A shown count keeps every value its rounding allows too: the counts a chart plots are totals
+    # other tables split (counted RFDs = assessed + not), so a mean that narrowed a shown count
+    # would narrow a suppressed one there.
+    targets += [(int(t), [np.array([v]) for v in allowed[t]]) for t in np.flatnonzero(~hidden)]
     stats = partial(_summaries, **settings)
     rounding = summary_rounding(y, allowed, targets, stats)
     publication = Publication(policy.rounding, policy.threshold, rounding)
@@ -201,6 +205,18 @@ def total_xmr(
         total = quarter_total(boxes, hidden, int(totals.iloc[t]), policy)
         allowed.append(total.allowed)
         targets += [(t, sets) for sets in total.if_cell]
+        # Each shown cell keeps every value its rounding allows (as in published_xmr): the totals
+        # it may then have are its value plus what the other cells can add up to.
+        lows = np.array([box.min() for box in boxes], dtype=float)
+        highs = np.array([box.max() for box in boxes], dtype=float)
+        for cell in np.flatnonzero(~hidden):
+            others_low, others_high = lows.sum() - lows[cell], highs.sum() - highs[cell]
+            sets = [
+                total.allowed[(total.allowed >= v + others_low) & (total.allowed <= v + others_high)]
+                for v in boxes[cell]
+            ]
+            # A value the total rules out on its own is not the mean's doing.
+            targets.append((t, [values for values in sets if len(values)]))
         if total.published is None:
             low[t], high[t] = total.allowed_range
             texts.append(f"{int(low[t]):,}–{int(high[t]):,}")

@@ -176,7 +176,8 @@ class ProviderPage:
         )
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
         classes["spells"] = "count"
-        headings = {column: (f"definition.{column}", say(f"definition.{column}")) for column in frame.columns}
+        keys = {"step": "definition.step", "spells": "definition.spells", "codes": "definition.codes"}
+        headings = {column: (key, say(key)) for column, key in keys.items()}
         frame, classes = _headed(frame, classes, headings)
         notes = [say("definition.circulation_note", least=policy.threshold + 1, most=MOST_CODES)]
         if not policy.circulating:
