@@ -67,7 +67,8 @@ class AuditMetrics:
     ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
     (and step or check); ``definition_codes`` has, for ``quarter``, the codes behind each step of
     the waterfall as :func:`rfd_lib.metrics.definition.published_codes` publishes them (the
-    national definition's restrictions are context, not checks); ``volumes.counted_4q`` is the rolling total of counted RFDs over the
+    national definition's restrictions are context, not checks); ``volumes.counted_4q`` is the
+    rolling total of counted RFDs over the
     quarter and the ``expectations.rolling_quarters - 1`` before it (``<NA>`` until that many
     quarters are in the data, or when one is suppressed, and then ``counted_4q_suppressed``; the
     name keeps the default's four).

@@ -147,9 +147,7 @@ def _share(
     none = counts["denominator"].eq(0)
     note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, say("checks.notes.none_to_assess"))
     status = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, Status.NOT_ASSESSABLE)
-    return counts.assign(
-        kind=kind.value, check=kind.check_name(), label=label, status=status, note=note
-    )
+    return counts.assign(kind=kind.value, check=kind.check_name(), label=label, status=status, note=note)
 
 
 def _pathway(

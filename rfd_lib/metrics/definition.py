@@ -65,7 +65,7 @@ def codes_behind(
     quarter: str,
     providers: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Return, per provider and step of the waterfall in ``quarter``, the codes behind it and their spells (true counts).
+    """Return, per provider and waterfall step in ``quarter``, the codes behind it and their true spells.
 
     ``classified`` is :func:`rfd_lib.classify`'s output. One row per provider, restriction
     (``step`` 1.. in the rule's order, ``measure`` as :func:`restriction_measure` names it),
@@ -204,7 +204,7 @@ def code_lists_text(published: pd.DataFrame, policy: Disclosure) -> pd.DataFrame
 
 
 def _shown(codes: pd.Series) -> pd.Series:
-    """Return codes as a report may print them: control characters as ``?``, a long code cut, a blank said so."""
+    """Return codes as a report may print them: control characters ``?``, a long code cut, a blank said."""
     text = codes.astype("string").str.replace(r"[\x00-\x1f\x7f]", "?", regex=True)
     long = text.str.len().gt(LONGEST_CODE).fillna(False)
     text = text.where(~long, text.str.slice(0, LONGEST_CODE - 1) + "…")

@@ -57,7 +57,9 @@ class Basis(BaseModel):
     @model_validator(mode="after")
     def _quoted_only_from_the_guidance(self) -> Basis:
         if self.kind == "guidance" and self.quote is None:
-            raise ValueError("a basis of kind guidance needs its quote: the guidance's sentence, word for word")
+            raise ValueError(
+                "a basis of kind guidance needs its quote: the guidance's sentence, word for word"
+            )
         if self.kind != "guidance" and self.quote is not None:
             raise ValueError(f"a basis of kind {self.kind} has no quote: only the guidance is quoted")
         return self
@@ -109,7 +111,7 @@ class Check(BaseModel):
 
 
 class Restriction(BaseModel):
-    """A restriction of the rule as a report names it, and (when its SQL reads several) the column whose codes it lists."""
+    """A restriction of the rule as a report names it, and (its SQL reading several) the column it lists."""
 
     model_config = ConfigDict(extra="forbid")
     label: str
@@ -175,7 +177,7 @@ class Expectations(BaseModel):
         return levels
 
     def check_against(self, rule: Rule, path: Path | str = "expectations") -> None:
-        """Raise ExpectationsError unless the restrictions named are exactly the rule's, each with a column behind it."""
+        """Raise ExpectationsError unless the restrictions are exactly the rule's, each with a column behind it."""
         known = [criterion.name for criterion in rule.restrictions]
         unknown = [name for name in self.restrictions if name not in known]
         missing = [name for name in known if name not in self.restrictions]
@@ -190,7 +192,7 @@ class Expectations(BaseModel):
             self.column_behind(criterion, path)
 
     def column_behind(self, criterion: Criterion, path: Path | str = "expectations") -> str:
-        """Return the spell column whose codes a restriction's step lists: its SQL's one column, or ``codes_from``.
+        """Return the column whose codes a restriction's step lists: its SQL's one column, or ``codes_from``.
 
         The column comes from the compiled rule (the columns the criterion's SQL reads); where it
         reads several, ``restrictions.<criterion>.codes_from`` names one, which must be a column of
@@ -215,7 +217,7 @@ class Expectations(BaseModel):
         return columns[0]
 
     def check_quotes(self, guidance: str, path: Path | str = "expectations") -> None:
-        """Raise ExpectationsError unless every check's guidance quote is in ``guidance`` (the text), word for word.
+        """Raise ExpectationsError unless every check's guidance quote is in ``guidance``, word for word.
 
         Whitespace is normalised on both sides (a quote may be wrapped over lines); nothing else
         is: a curly quote, a comma or a word that differs is not the guidance's sentence.

@@ -15,17 +15,20 @@ protected separately:
   numbers: counts are whole, the points are shown to the nearest 5 so a line finer than a whole
   number adds nothing a reader can use, and the mean then gives the true sum only to within the
   number of quarters, n (±n/2). Before they are published, :func:`summary_rounding` checks
-  that they narrow no suppressed point. A reader knows each published point (a rounded count
-  ``p`` is one of ``p-2 … p+2``, and more than 7; a suppressed one is 1 … 7; a 0 is 0), and,
-  from the rounded mean and limits, a window for the true mean, ``mean + 2.66 × mR-bar`` and
-  ``mean - 2.66 × mR-bar``. For every suppressed point and every value 1 … 7 it may have, the
-  guard looks for a whole series a reader cannot tell from the true one: every point within
-  what is published, the suppressed point at that value, and a mean and limits that round to
-  the published ones (a greedy search over one- and two-point changes, from the true series;
-  each series it finds is checked exactly, so a "safe" answer is always proved, and a search that
-  finds none counts as unsafe). If a value has no such series, the mean and limits are rounded
-  to the nearest 5, then 10, and otherwise not published at all; the caption says which.
-  The moving ranges, mR-bar and the 2-sigma lines are not published (the limits give mR-bar).
+  that they narrow no point: no suppressed one, and no shown one either (a shown count is a
+  total other tables split, counted RFDs = assessed + not, so narrowing it narrows a hidden
+  part). A reader knows each published point (a rounded count ``p`` is one of ``p-2 … p+2``,
+  and more than 7; a suppressed one is 1 … 7; a 0 is 0), and, from the rounded mean and limits,
+  a window for the true mean, ``mean + 2.66 × mR-bar`` and ``mean - 2.66 × mR-bar``. For every
+  suppressed point and every value 1 … 7 it may have, and every shown point and every value its
+  rounding allows, the guard looks for a whole series a reader cannot tell from the true one:
+  every point within what is published, the point at that value, and a mean and limits that
+  round to the published ones (a greedy search over one- and two-point changes, from the true
+  series; each series it finds is checked exactly, so a "safe" answer is always proved, and a
+  search that finds none counts as unsafe). If a value has no such series, the mean and limits
+  are rounded to the nearest 5, then 10, and otherwise not published at all; the caption says
+  which. The moving ranges, mR-bar and the 2-sigma lines are not published (the limits give
+  mR-bar).
 * **Totals over providers** (the summary's all-provider trend) are the true totals, rounded
   once to 5, not sums of rounded cells. A total next to the providers' published cells of its
   quarter can expose a suppressed one (with two providers, one of them suppressed, the total less

@@ -142,7 +142,7 @@ class ProviderPage:
         return waterfall_chart(self.audit.waterfall, self.code, self.audit.quarter, footnote=self.footnote)
 
     def definition(self) -> Fragment:
-        """Return the section *Outside the national definition*: the spells not counted and the codes behind each step.
+        """Return *Outside the national definition*: the spells not counted and the codes behind each step.
 
         Context, never red, amber or green: per restriction of the national definition (in the
         rule's order), the quarter's RFD-coded spells whose first failed restriction it is, and
@@ -185,7 +185,9 @@ class ProviderPage:
         if any_suppressed(reasons["spells_suppressed"]):
             notes.append(self.footnote or "")
         intro = paragraphs([say("definition.intro", quarter=audit.quarter, provider=provider)])
-        return Fragment(intro + table(frame, classes=classes, footnote=" ".join(n for n in notes if n) or None))
+        return Fragment(
+            intro + table(frame, classes=classes, footnote=" ".join(n for n in notes if n) or None)
+        )
 
     def funnel_chart(self) -> Chart | Fragment:
         """Return the peers' funnel plot with this provider ringed (a note if there is none)."""
@@ -228,7 +230,7 @@ class ProviderPage:
         return interval_chart(self.audit.intervals, self.code, policy_months=months, footnote=self.footnote)
 
     def checks_table(self) -> Fragment:
-        """Return the restricted-use checks of the quarter: basis, counts, share, status and thresholds, with notes."""
+        """Return the quarter's restricted-use checks: basis, counts, share, status, thresholds and notes."""
         return checks_table(self._checks(), self.footnote)
 
     def notes(self) -> Fragment:
@@ -386,7 +388,7 @@ class SummaryPage:
         return table(frame, classes=classes)
 
     def definition_table(self) -> Fragment:
-        """Return, per provider, the quarter's RFD-coded spells, those outside each restriction of the national definition, and counted.
+        """Return, per provider, the quarter's RFD-coded spells, those outside each restriction, and counted.
 
         Context, never red, amber or green: each spell not counted is under the first restriction
         it does not meet (the waterfall, as published); each provider's report lists the codes

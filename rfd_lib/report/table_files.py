@@ -37,8 +37,8 @@ Rows of one table and provider and quarter keep the reports' order (the waterfal
 rule's order). Tables: ``volumes`` (RFD-coded and counted spells, and counted over the last quarters),
 ``waterfall``, ``definition`` (the quarter's codes behind each step of the waterfall, one text row
 per step, as the provider's report lists them: in circulation only codes behind 8 or more spells,
-by name, without counts; see :mod:`rfd_lib.metrics.definition`), ``checks`` (every quarter), ``intervals``, ``rates``, ``funnel`` and ``spc`` (the
-XmR charts as circulated, the all-provider trend among them: its points are the true totals
+by name, without counts; see :mod:`rfd_lib.metrics.definition`), ``checks`` (every quarter),
+``intervals``, ``rates``, ``funnel`` and ``spc`` (the XmR charts as circulated, the all-provider trend among them: its points are the true totals
 rounded once, or a range where a total is withheld). Provider codes and names come from the data:
 no text cell starts a spreadsheet formula (:mod:`rfd_lib.extracts.safe_csv`; in the workbook every
 text cell is stored as text as well), and characters a workbook cannot hold are replaced by
@@ -201,7 +201,7 @@ def waterfall_rows(waterfall: pd.DataFrame, restrictions: Sequence[str] = ()) ->
 
 
 def definition_rows(codes: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
-    """Return the codes behind each step of the waterfall, one text row per provider and step, as the reports say them.
+    """Return the codes behind each waterfall step, one text row per provider and step, as reports say them.
 
     ``codes`` is :attr:`AuditMetrics.definition_codes` (already protected: in circulation, names of
     codes behind 8 or more spells only, no counts); ``waterfall`` gives each step's label.
@@ -212,11 +212,13 @@ def definition_rows(codes: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclo
     labels = waterfall.drop_duplicates("step").set_index("step")["label"]
     columns = {column: say("definition.column", column=column) for column in text["column"].unique()}
     label = text["step"].map(labels).astype("string") + " " + text["column"].map(columns)
-    return _frame(text, measure=text["measure"], statistic="codes", label=label, value=text["codes"], unit="text")
+    return _frame(
+        text, measure=text["measure"], statistic="codes", label=label, value=text["codes"], unit="text"
+    )
 
 
 def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
-    """Return each check's numerator, denominator, unassessed spells, share, status, thresholds, basis and note."""
+    """Return each check's numerator, denominator, unassessed, share, status, thresholds, basis and note."""
     table = checks.reset_index(drop=True)
     kind = table["kind"].astype("string")
     ratio = kind.isin([k.value for k in CheckKind if k.is_ratio]).to_numpy()

@@ -83,7 +83,7 @@ def published(volumes: pd.DataFrame, waterfall: pd.DataFrame | None = None, poli
 
 
 def judge(checks: pd.DataFrame, volumes: pd.DataFrame, expectations, policy=CIRCULATION) -> pd.DataFrame:
-    table, steps = published(volumes, policy=policy)
+    table, _ = published(volumes, policy=policy)
     return published_checks(checks, table, expectations, policy)
 
 
