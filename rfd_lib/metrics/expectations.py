@@ -177,7 +177,7 @@ class Expectations(BaseModel):
         return levels
 
     def check_against(self, rule: Rule, path: Path | str = "expectations") -> None:
-        """Raise ExpectationsError unless the restrictions are exactly the rule's, each with a column behind it."""
+        """Raise ExpectationsError unless the restrictions are the rule's, each with a column behind it."""
         known = [criterion.name for criterion in rule.restrictions]
         unknown = [name for name in self.restrictions if name not in known]
         missing = [name for name in known if name not in self.restrictions]

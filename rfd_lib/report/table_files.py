@@ -38,8 +38,9 @@ rule's order). Tables: ``volumes`` (RFD-coded and counted spells, and counted ov
 ``waterfall``, ``definition`` (the quarter's codes behind each step of the waterfall, one text row
 per step, as the provider's report lists them: in circulation only codes behind 8 or more spells,
 by name, without counts; see :mod:`rfd_lib.metrics.definition`), ``checks`` (every quarter),
-``intervals``, ``rates``, ``funnel`` and ``spc`` (the XmR charts as circulated, the all-provider trend among them: its points are the true totals
-rounded once, or a range where a total is withheld). Provider codes and names come from the data:
+``intervals``, ``rates``, ``funnel`` and ``spc`` (the XmR charts as circulated, the all-provider
+trend among them: its points are the true totals rounded once, or a range where a total is
+withheld). Provider codes and names come from the data:
 no text cell starts a spreadsheet formula (:mod:`rfd_lib.extracts.safe_csv`; in the workbook every
 text cell is stored as text as well), and characters a workbook cannot hold are replaced by
 ``\ufffd``.
