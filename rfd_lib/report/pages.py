@@ -363,11 +363,15 @@ class SummaryPage:
         }
         headings |= {check: ("summary_page.check_matrix.check", key[check]) for check in order}
         frame, classes = _headed(frame, classes, headings)
-        matrix = table(frame, classes=classes, footnote=say("summary_page.check_matrix.note"))
-        return Fragment(matrix + self._check_key(checks, order, key))
+        return table(frame, classes=classes, footnote=say("summary_page.check_matrix.note"))
 
-    def _check_key(self, checks: pd.DataFrame, order: list[str], key: dict[str, str]) -> Fragment:
-        """Return the check matrix's key: each check's column, label, basis and thresholds."""
+    def check_key(self) -> Fragment:
+        """Return the check matrix's key: each check's column (C1 …), label, basis and thresholds."""
+        checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
+        order = list(dict.fromkeys(checks["check"]))
+        key = {
+            check: say("summary_page.check_matrix.check", number=n) for n, check in enumerate(order, start=1)
+        }
         rows = checks.drop_duplicates("check").set_index("check").loc[order]
         frame = pd.DataFrame(
             {
