@@ -293,7 +293,6 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     # --- one true count published in several places --------------------------------------------------------------------
     Same(S("waterfall", "rfd_coded"), S("volumes", "rfd_coded")),                           # the waterfall starts at the volumes' RFD-coded spells
     Same(S("waterfall", "counted"), S("volumes", "counted")),                               # ... and ends at their counted RFDs
-    Same(S("checks", RESTRICTION, "denominator"), S("volumes", "rfd_coded")),               # a restriction is checked on the RFD-coded spells
     Same(S("checks", "day_case", "denominator"), S("volumes", "counted")),                  # day cases are out of the counted RFDs
     Same(S("checks", "rfd_diagnosis_outside_list", "denominator"), S("volumes", "rfd_coded")),  # diagnoses off the list, of the RFD-coded spells
     Same(S("checks", "change_from_baseline", "numerator"), S("volumes", "counted")),        # this quarter's counted RFDs, against the baseline
@@ -310,9 +309,6 @@ RELATIONS: list[Callable[[pd.DataFrame, pd.DataFrame], Iterator[Constraint]]] = 
     OverProviders(S("spc", "counted", "value")),                                            # the all-provider trend's points = the providers' sum
     # --- bounds ------------------------------------------------------------------------------------------------------------
     *(AtMost(S("checks", kind, "numerator"), S("checks", kind, "denominator")) for kind in COUNT_KINDS),  # numerator <= denominator
-    AtMost(S("checks", RESTRICTION, "numerator"), S("checks", RESTRICTION, "denominator"), by_measure=True),  # failing it <= RFD-coded
-    AtMost(S("waterfall", RESTRICTION, "first failure"), S("checks", RESTRICTION, "numerator"), by_measure=True),  # failing it first <= failing it
-    WithinEarlierReasons(),                                                                 # failing restriction i <= failing 1..i first (= for i = 1)
     WithinEarlierReasons(S("checks", "rfd_diagnosis_outside_list", "numerator"), DIAGNOSIS_LIST),  # diagnosis off the list: the diagnosis restriction's failures
     AtMost(S("checks", "repeat", "without side"), S("checks", "repeat", "numerator")),      # repeats judged without a side <= repeats
     AtMost(S("checks", "therapeutic_block", "denominator"), S("checks", "facet_joint_injection", "denominator")),  # patients blocked <= block spells <= lumbar injections
@@ -331,10 +327,7 @@ def totals(cells: pd.DataFrame) -> pd.Series:
     not held to "every one of 1 to 7 possible", only to "at least 7 possible values".
     """
     coded = cells["measure"].eq("rfd_coded") | (
-        (
-            cells["measure"].str.contains(RESTRICTION)
-            | cells["measure"].isin(["rfd_diagnosis_outside_list", "rfd_without_lumbar_site"])
-        )
+        cells["measure"].isin(["rfd_diagnosis_outside_list", "rfd_without_lumbar_site"])
         & cells["statistic"].eq("denominator")
     )
     return (
@@ -353,11 +346,7 @@ def _sum_of_parts(counts: pd.DataFrame) -> pd.Series:
         [S("waterfall", "counted").of(counts), S("waterfall", RESTRICTION, "first failure").of(counts)]
     )
     summed = parts["number"].fillna(0).groupby([parts["provider_code"], parts["quarter"]]).sum()
-    coded = counts[
-        (counts["measure"] == "rfd_coded")
-        | counts["measure"].str.contains(RESTRICTION)
-        | (counts["measure"] == "rfd_diagnosis_outside_list")
-    ]
+    coded = counts[(counts["measure"] == "rfd_coded") | (counts["measure"] == "rfd_diagnosis_outside_list")]
     coded = coded[coded["statistic"].isin(["count", "denominator"])]
     key = pd.MultiIndex.from_frame(coded[KEYS])
     total = pd.Series(summed.reindex(key).to_numpy(), index=coded.index)
@@ -417,21 +406,6 @@ def _capped(counts: pd.DataFrame, derived: pd.Series) -> pd.Series:
     return pd.concat(flags)
 
 
-def _first_failures_hidden_up_to(counts: pd.DataFrame) -> pd.Series:
-    """Return, per restriction numerator, whether a waterfall reason up to its restriction is suppressed."""
-    reasons = S("waterfall", RESTRICTION, "first failure").of(counts)
-    order = {measure: n for n, measure in enumerate(dict.fromkeys(reasons["measure"]))}
-    reasons = reasons.assign(order=reasons["measure"].map(order))
-    earliest = reasons[reasons["suppressed"]].groupby(KEYS)["order"].min()
-    numerators = S("checks", RESTRICTION, "numerator").of(counts)
-    key = pd.MultiIndex.from_frame(numerators[KEYS])
-    first_hidden = earliest.reindex(key).to_numpy()
-    return pd.Series(
-        np.nan_to_num(first_hidden, nan=np.inf) <= numerators["measure"].map(order).to_numpy(),
-        index=numerators.index,
-    )
-
-
 # Suppressed cells that only primary suppression can hide (nothing is hidden there to protect
 # another cell), so the reader knows them to be 1..7; every other suppressed cell is 1 or more.
 # fmt: off
@@ -442,8 +416,6 @@ PRIMARY_ONLY: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
      lambda c: c["table"].eq("checks") & (c["measure"].isin(["day_case", "facet_joint_injection"]) & c["statistic"].eq("numerator") | c["measure"].eq("facet_joint_injection") & c["statistic"].eq("denominator"))),
     ("therapeutic blocks (patients) and RFD without a lumbar site code",
      lambda c: c["table"].eq("checks") & (c["measure"].eq("therapeutic_block") & c["statistic"].isin(["numerator", "denominator"]) | c["measure"].eq("rfd_without_lumbar_site") & c["statistic"].eq("numerator"))),
-    ("a restriction's failures, when no reason up to it is suppressed",
-     lambda c: _first_failures_hidden_up_to(c).reindex(c.index, fill_value=True).eq(False)),
 ]
 # fmt: on
 

@@ -1,8 +1,9 @@
 """Every figure of a quarterly audit, from classified spells to tables safe to publish.
 
 :func:`audit_metrics` is the one call a notebook makes: it labels the spells the audit counts,
-works out volumes, the waterfall, repeat intervals and the restricted-use checks for every
-provider and quarter, protects them (:mod:`rfd_lib.metrics.publish`), and only then derives rates
+works out volumes, the waterfall (with the codes behind its steps, outside the national
+definition), repeat intervals and the restricted-use checks for every provider and quarter,
+protects them (:mod:`rfd_lib.metrics.publish`), and only then derives rates
 and the peer funnel from the published counts. The SPC charts are the exception: their limits and
 signals come from the true counts per provider and quarter (kept for them alone), and what they
 show is protected by :mod:`rfd_lib.metrics.spc_disclosure`. The patient-level activity it starts
@@ -22,6 +23,8 @@ from rfd_lib.metrics.activity import diagnosis_restriction, label_activity
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
+from rfd_lib.metrics.definition import PUBLISHED as CODES_COLUMNS
+from rfd_lib.metrics.definition import codes_behind, published_codes
 from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure, protect
 from rfd_lib.metrics.expectations import Expectations, load_expectations
 from rfd_lib.metrics.funnel import FunnelResult, funnel
@@ -62,7 +65,10 @@ class AuditMetrics:
     """The published figures of one audit run (protected by ``policy`` unless it is internal).
 
     ``volumes``, ``waterfall``, ``checks`` and ``rates`` have a row per provider and quarter
-    (and step or check); ``volumes.counted_4q`` is the rolling total of counted RFDs over the
+    (and step or check); ``definition_codes`` has, for ``quarter``, the codes behind each step of
+    the waterfall as :func:`rfd_lib.metrics.definition.published_codes` publishes them (the
+    national definition's restrictions are context, not checks); ``volumes.counted_4q`` is the
+    rolling total of counted RFDs over the
     quarter and the ``expectations.rolling_quarters - 1`` before it (``<NA>`` until that many
     quarters are in the data, or when one is suppressed, and then ``counted_4q_suppressed``; the
     name keeps the default's four).
@@ -96,6 +102,9 @@ class AuditMetrics:
     notes: list[str] = field(default_factory=list)
     funnel_missing: str | None = None
     rate_denominator: str = CATCHMENT_POPULATION
+    definition_codes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({column: pd.Series(dtype="string") for column in CODES_COLUMNS})
+    )
 
     @property
     def providers(self) -> list[str]:
@@ -273,6 +282,9 @@ def audit_metrics(
         notes=notes,
         funnel_missing=missing,
         rate_denominator=denominator,
+        definition_codes=published_codes(
+            codes_behind(classified, compiled, expectations, quarter, providers), policy
+        ),
     )
 
 

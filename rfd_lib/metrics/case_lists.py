@@ -6,8 +6,9 @@ dates and codes and, for a pathway check, the related spell (the previous RFD of
 selects from :func:`rfd_lib.metrics.activity.label_activity`'s output — the labelled activity the
 checks count — with the same masks, so a check's rows in a quarter are exactly its true count:
 
-* where a smaller share is better (``good: low``: a restriction, a repeat, a facet joint
-  injection), the spells of its numerator;
+* where a smaller share is better (``good: low``: a repeat, a facet joint injection, a coding
+  question), the spells of its numerator (for therapeutic blocks, which count patients, the
+  block spells that completed a patient's repeated blocks);
 * where a larger share is better (``good: high``: a block coded before the RFD, a day case), the
   rest of its denominator — the RFDs with no block coded in the look-back, those not done as a
   day case.
@@ -29,8 +30,8 @@ from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.expectations import Expectations
 from rfd_lib.wording import say
 
-# A mask over the labelled activity; the restriction's name is given for restriction checks.
-Mask = Callable[[pd.DataFrame, "str | None"], pd.Series]
+# A mask over the labelled activity.
+Mask = Callable[[pd.DataFrame], pd.Series]
 # The classified spells' columns a case list shows, and its own name for each.
 SPELL_COLUMNS = {
     "spell_id": "spell_id",
@@ -66,38 +67,46 @@ class Selection:
     related: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
 
-def _rfd(activity: pd.DataFrame, _: str | None = None) -> pd.Series:
+def _rfd(activity: pd.DataFrame) -> pd.Series:
     return activity["kind"].eq("rfd")
 
 
-def _counted(activity: pd.DataFrame, _: str | None = None) -> pd.Series:
+def _counted(activity: pd.DataFrame) -> pd.Series:
     return _rfd(activity) & activity["counted"]
 
 
 def _flag(column: str) -> Mask:
     """Return a mask of spells whose ``column`` is true (missing counts as false, as the checks count it)."""
-    return lambda activity, _=None: activity[column].fillna(False).astype(bool)
+    return lambda activity: activity[column].fillna(False).astype(bool)
 
 
 def _assessed(column: str) -> Mask:
     """Return a mask of counted RFDs a pathway check could assess (its ``column`` is known)."""
-    return lambda activity, _=None: _counted(activity) & activity[column].notna()
+    return lambda activity: _counted(activity) & activity[column].notna()
 
 
-def _day_cases_known(activity: pd.DataFrame, _: str | None = None) -> pd.Series:
+def _day_cases_known(activity: pd.DataFrame) -> pd.Series:
     # With no patient classification at all the check is not assessable: nothing to list.
     return _counted(activity) & bool(activity["day_case"].notna().any())
 
 
-def _failing(activity: pd.DataFrame, restriction: str | None) -> pd.Series:
-    return activity[f"fails: {restriction}"].astype(bool)
+def _primary_rfd(activity: pd.DataFrame) -> pd.Series:
+    return activity["kind"].isin(["rfd", "rfd_no_site"])
 
 
-def _injections(activity: pd.DataFrame, _: str | None = None) -> pd.Series:
+def _no_site(activity: pd.DataFrame) -> pd.Series:
+    return activity["kind"].eq("rfd_no_site")
+
+
+def _blocks_of_known_patients(activity: pd.DataFrame) -> pd.Series:
+    return activity["kind"].eq("block") & activity["patient_id"].notna()
+
+
+def _injections(activity: pd.DataFrame) -> pd.Series:
     return activity["kind"].isin(["block", "facet_injection"])
 
 
-def _facet_injections(activity: pd.DataFrame, _: str | None = None) -> pd.Series:
+def _facet_injections(activity: pd.DataFrame) -> pd.Series:
     return activity["kind"].eq("facet_injection")
 
 
@@ -116,11 +125,14 @@ def previous_rfd(activity: pd.DataFrame) -> pd.DataFrame:
 
 # Each kind of check whose count is of spells, as checks.py counts it (one line per kind).
 SELECTIONS: dict[CheckKind, Selection] = {
-    CheckKind.RESTRICTION: Selection(_rfd, _failing),
     CheckKind.PRIOR_BLOCK: Selection(_assessed("prior_block"), _flag("prior_block")),
     CheckKind.REPEAT: Selection(_assessed("repeat"), _flag("repeat"), related=previous_rfd),
     CheckKind.FACET_JOINT_INJECTION: Selection(_injections, _facet_injections),
     CheckKind.DAY_CASE: Selection(_day_cases_known, _flag("day_case")),
+    # Patients are counted; the list has the block spells that completed repeated blocks.
+    CheckKind.THERAPEUTIC_BLOCK: Selection(_blocks_of_known_patients, _flag("therapeutic_block")),
+    CheckKind.RFD_WITHOUT_LUMBAR_SITE: Selection(_primary_rfd, _no_site),
+    CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST: Selection(_rfd, _flag("diagnosis_outside_list")),
 }
 
 
@@ -145,12 +157,9 @@ def case_lists(
         selection = SELECTIONS.get(CheckKind(kind))
         if selection is None:
             continue
-        restriction = (
-            check.removeprefix(f"{CheckKind.RESTRICTION.value}: ") if kind == "restriction" else None
-        )
-        counts = selection.counts(activity, restriction).astype(bool)
+        counts = selection.counts(activity).astype(bool)
         low = expectations.checks.of(kind).good == "low"
-        listed = in_scope & selection.over(activity, restriction) & (counts if low else ~counts)
+        listed = in_scope & selection.over(activity) & (counts if low else ~counts)
         why = say("case_lists.why.counted" if low else "case_lists.why.not_counted", check=label)
         part = activity.loc[listed, ["provider_code", "quarter", "patient_id", "spell_row"]]
         part = part.assign(check=check, check_label=label, why=why)

@@ -1,10 +1,10 @@
 """The kinds of restricted-use check, defined once: the checks table carries each row's kind.
 
 A check's kind says how it is counted and judged, so nothing reads it back out of a check's
-name: a ``restriction`` row is one per restriction of the rule (its ``check`` is
-``"restriction: <criterion>"``), every other kind is one row per provider and quarter (its
-``check`` is the kind itself). The thresholds, labels and short names of each kind are in
-``params/expectations.yaml`` under ``checks:``, keyed by the same names.
+name: each kind is one row per provider and quarter (its ``check`` is the kind itself). The
+thresholds, basis, labels and short names of each kind are in ``params/expectations.yaml`` under
+``checks:``, keyed by the same names. The national definition's restrictions are not checks:
+they are the definition's scope, shown as context (:mod:`rfd_lib.metrics.definition`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from enum import StrEnum
 class CheckKind(StrEnum):
     """What a restricted-use check measures (see :mod:`rfd_lib.metrics.checks` for each one)."""
 
-    RESTRICTION = "restriction"
     PRIOR_BLOCK = "prior_block"
     REPEAT = "repeat"
     THERAPEUTIC_BLOCK = "therapeutic_block"
@@ -41,8 +40,6 @@ class CheckKind(StrEnum):
         """Return True when numerator and denominator are patients, not spells (therapeutic blocks)."""
         return self is CheckKind.THERAPEUTIC_BLOCK
 
-    def check_name(self, restriction: str | None = None) -> str:
-        """Return the ``check`` a row of this kind has: ``"restriction: <name>"`` or the kind itself."""
-        if (self is CheckKind.RESTRICTION) != (restriction is not None):
-            raise ValueError("a restriction check, and only one, names its restriction")
-        return f"{self.value}: {restriction}" if restriction is not None else self.value
+    def check_name(self) -> str:
+        """Return the ``check`` a row of this kind has: the kind itself."""
+        return self.value

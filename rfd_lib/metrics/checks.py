@@ -1,4 +1,4 @@
-"""The guidance's restricted-use checks, per provider and quarter, each with its status.
+"""The restricted-use checks (the expectations), per provider and quarter, each with its status.
 
 Each check is a share — a numerator of spells out of a denominator — judged red, amber or green
 against its threshold in ``params/expectations.yaml`` (once, from the published counts, by
@@ -9,7 +9,6 @@ lacks (a patient identifier, a patient classification, a population, an expected
 ==========================  ============================================  ================================
 check (kind)                numerator                                     denominator
 ==========================  ============================================  ================================
-restriction: <name>         RFD-coded spells failing (or UNKNOWN on) it   RFD-coded spells
 prior_block                 counted RFDs with a block coded in the        counted RFDs assessable
                             look-back (or in the same spell)
 repeat                      counted RFDs within the repeat window of      counted RFDs assessable
@@ -40,6 +39,12 @@ the quarter, in the unit of ``expected_rate_per_100000``. For the
 two pathway checks ``unassessed`` counts the counted RFDs left out of the denominator because
 they have no patient identifier or their look-back starts before the extract (``<NA>`` for
 the other checks).
+
+Every row also says its ``basis`` (the guidance's sentence in quotation marks, a local policy or
+data quality: ``checks.<kind>.basis`` in the expectations file) and its ``thresholds`` in words,
+which the reports print beside the status. The national definition's restrictions are not
+checks: a spell outside them is not counted, which :mod:`rfd_lib.metrics.definition` shows as
+context, never red, amber or green.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
-from rfd_lib.metrics.expectations import Expectations
+from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.rates import QUARTER_YEARS, rate_denominator
 from rfd_lib.metrics.status import Status
 from rfd_lib.metrics.volumes import grid
@@ -60,7 +65,8 @@ COLUMNS = [
     "check",
     "label",
     "short",
-    "expected",
+    "basis",
+    "thresholds",
     "numerator",
     "denominator",
     "unassessed",
@@ -73,7 +79,6 @@ COLUMNS = [
 
 # What each kind of check means and what to ask the provider about it (params/wording.yaml).
 MEANING: dict[CheckKind, tuple[str, str]] = {
-    CheckKind.RESTRICTION: ("checks.meaning.restriction", "checks.ask.restriction"),
     CheckKind.PRIOR_BLOCK: ("checks.meaning.prior_block", "checks.ask.prior_block"),
     CheckKind.REPEAT: ("checks.meaning.repeat", "checks.ask.repeat"),
     CheckKind.THERAPEUTIC_BLOCK: ("checks.meaning.therapeutic_block", "checks.ask.therapeutic_block"),
@@ -122,10 +127,6 @@ def restricted_use_checks(
     counted = rfd[rfd["counted"]]
     checks = expectations.checks
     parts = []
-    for name, restriction in expectations.restrictions.items():
-        label = f"{checks.restriction.label}: {restriction.label}"
-        part = _share(table, rfd[f"fails: {name}"], rfd, CheckKind.RESTRICTION, label, name)
-        parts.append(part.assign(short=restriction.label))
     has_patients = activity["patient_id"].notna().any()
     for kind in (CheckKind.PRIOR_BLOCK, CheckKind.REPEAT):
         parts.append(_pathway(table, counted, kind, checks.of(kind).label, has_patients))
@@ -157,11 +158,14 @@ def restricted_use_checks(
             result[column] = pd.NA
         result[column] = result[column].astype("Int64")
     result["kind"] = result["kind"].astype("string")
-    # The index's column name: a restriction's own label, or the kind's short name.
-    short = result["kind"].map({kind.value: checks.of(kind).short for kind in CheckKind})
-    result["short"] = result.get("short", short).fillna(short).astype("string")
-    result["expected"] = result["kind"].map({kind.value: checks.of(kind).expected for kind in CheckKind})
-    result["expected"] = result["expected"].astype("string")
+    # The index's column name, and the basis and thresholds every report prints beside the status.
+    words = {
+        "short": lambda kind: checks.of(kind).short,
+        "basis": lambda kind: basis_text(checks.of(kind), kind),
+        "thresholds": lambda kind: thresholds_text(checks.of(kind), kind),
+    }
+    for column, said in words.items():
+        result[column] = result["kind"].map({kind.value: said(kind) for kind in CheckKind}).astype("string")
     result["status"] = result["status"].astype("string")
     for n, column in enumerate(("meaning", "ask")):
         said = {kind.value: say(keys[n]) for kind, keys in MEANING.items()}
@@ -185,16 +189,13 @@ def _share(
     spells: pd.DataFrame,
     kind: CheckKind,
     label: str,
-    restriction: str | None = None,
 ) -> pd.DataFrame:
     """Return ``table`` with the flagged spells out of all ``spells`` as a check of ``kind``."""
     counts = _counts(table, spells, flag)
     none = counts["denominator"].eq(0)
     note = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, say("checks.notes.none_to_assess"))
     status = pd.Series(pd.NA, index=counts.index, dtype="string").mask(none, Status.NOT_ASSESSABLE)
-    return counts.assign(
-        kind=kind.value, check=kind.check_name(restriction), label=label, status=status, note=note
-    )
+    return counts.assign(kind=kind.value, check=kind.check_name(), label=label, status=status, note=note)
 
 
 def _pathway(
@@ -294,6 +295,39 @@ def _expected_rate(
     ).mask(population.isna(), say("checks.notes.no_population_for") + " " + rows["provider_code"])
     result.loc[population.isna(), "status"] = Status.NOT_ASSESSABLE
     return result
+
+
+# What the guidance says beside a check whose basis is local policy: its only word on the subject.
+GUIDANCE_ALSO_SAYS = {CheckKind.REPEAT: "checks.basis.repeat_research"}
+# A basis that quotes nothing, and the thresholds by which way is better, as the wording file says them.
+BASIS_WORDS = {"local_policy": "checks.basis.local_policy", "data_quality": "checks.basis.data_quality"}
+THRESHOLD_WORDS = {"low": "checks.thresholds.low", "high": "checks.thresholds.high"}
+
+
+def basis_text(check: Check, kind: CheckKind | str) -> str:
+    """Return a check's basis as the reports print it, from the expectations file's ``checks.<kind>.basis``.
+
+    The guidance's sentence in quotation marks, "local policy (set in params/expectations.yaml)"
+    (with, for repeats, the guidance's only word on them) or "data quality".
+    """
+    kind = CheckKind(kind)
+    basis = check.basis
+    if basis.kind == "guidance":
+        return say("checks.basis.guidance", quote=" ".join(str(basis.quote).split()))
+    said = say(BASIS_WORDS[basis.kind])
+    also = GUIDANCE_ALSO_SAYS.get(kind)
+    return f"{said} {say(also)}" if also else said
+
+
+def thresholds_text(check: Check, kind: CheckKind | str) -> str:
+    """Return a check's thresholds in words, e.g. "green ≤ 5 %, amber ≤ 15 %, red above"."""
+    kind = CheckKind(kind)
+
+    def shown(value: float) -> str:
+        number = f"{value * 100:+g}" if kind.is_ratio else f"{value * 100:g}"
+        return f"{number.replace('-', '−')} %"
+
+    return say(THRESHOLD_WORDS[check.good], green=shown(check.green), amber=shown(check.amber))
 
 
 def look_back_notes(counts: pd.Series) -> pd.Series:

@@ -12,9 +12,6 @@ every table and chart, and counts that add up are protected together, across tab
   each on their own, and **RFD-coded spells are its total**: counted and the reasons as published,
   suppressed ones left out (rule 5 of :mod:`rfd_lib.metrics.disclosure`). No RFD-coded count is
   rounded from the raw data, so "RFD-coded less counted" never bounds a hidden reason.
-* **A restriction's failures** (a check's numerator) are the waterfall's first reason for the
-  first restriction, published from it; for a later restriction they are at most the reasons up to
-  it, so they are suppressed whenever one of those is (else they would bound it from below).
 * **The pathway checks** (prior block, repeat): counted = assessed + unassessed. When the
   unassessed count is suppressed, the denominator (assessed) is published as the published counted
   RFDs less 5 — what a reader could tell anyway, the middle of the 1 to 7 — and the numerator no
@@ -56,6 +53,7 @@ import pandas as pd
 
 from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import look_back_notes
+from rfd_lib.metrics.definition import restriction_measure
 from rfd_lib.metrics.disclosure import Disclosure, DisclosureError, add_totals, as_text, protect
 from rfd_lib.metrics.expectations import Check, Expectations
 from rfd_lib.metrics.status import Status
@@ -130,7 +128,8 @@ def published_waterfall(
     total as published) and the last (counted) are its published counts, so a reader sees one
     figure for each everywhere, and the steps add up: RFD-coded is counted plus the reasons shown.
     ``restrictions`` names the rule's restrictions in the steps' order: each reason's row then
-    carries its check's name (``check``, as in :func:`published_checks`).
+    carries its ``measure`` (:func:`rfd_lib.metrics.definition.restriction_measure`), as the table
+    files name it.
     """
     last = waterfall["step"].max()
     protected = _reasons(waterfall, policy)
@@ -144,8 +143,8 @@ def published_waterfall(
     table = pd.concat([protected, ends], ignore_index=True)
     table = table.sort_values([*KEYS, "step"], kind="stable").reset_index(drop=True)
     if restrictions is not None:
-        names = {n + 1: CheckKind.RESTRICTION.check_name(name) for n, name in enumerate(restrictions)}
-        table["check"] = table["step"].map(names).astype("string")
+        names = {n + 1: restriction_measure(name) for n, name in enumerate(restrictions)}
+        table["measure"] = table["step"].map(names).astype("string")
     return table
 
 
@@ -289,18 +288,16 @@ def published_checks(
 
     ``checks`` is :func:`rfd_lib.metrics.checks.restricted_use_checks`'s counts; this is the one
     place a check's share and status are worked out. ``volumes`` is :func:`published_volumes`'s
-    table, whose RFD-coded and counted spells are the denominators of the restriction and
-    day-case checks and whose day cases are the day-case check's numerator, so one count is
-    published one way only. ``waterfall`` is :func:`published_waterfall`'s table (with its
-    restrictions named; required in circulation mode): a restriction's failures follow its
-    reasons (see the module's docstring), and the pathway checks are protected with the counted
-    RFDs they split. ``diagnosis`` names the rule's primary-diagnosis restriction
-    (:func:`rfd_lib.metrics.activity.diagnosis_restriction`), whose failures the
-    ``rfd_diagnosis_outside_list`` check publishes as the waterfall does (required in
-    circulation mode when that check has counts).
+    table, whose RFD-coded and counted spells are the denominators of the diagnosis-outside-list
+    and day-case checks and whose day cases are the day-case check's numerator, so one count is
+    published one way only; the pathway checks are protected with the counted RFDs they split
+    (see the module's docstring). ``waterfall`` is :func:`published_waterfall`'s table (with its
+    restrictions named; required in circulation mode) and ``diagnosis`` names the rule's
+    primary-diagnosis restriction (:func:`rfd_lib.metrics.activity.diagnosis_restriction`):
+    the ``rfd_diagnosis_outside_list`` check's spells are that restriction's failures, published
+    as the waterfall publishes them (required in circulation mode when that check has counts).
     Where a count is suppressed the share is ``<NA>`` and the status is the worst one the count's
-    possible values allow (1 to the threshold, or for a restriction's failures hidden with its
-    reasons, up to what the reasons shown allow), so a suppressed breach still shows amber or red.
+    possible values allow (1 to the threshold), so a suppressed breach still shows amber or red.
     """
     kind = checks["kind"]
     counts = checks.assign(
@@ -310,18 +307,19 @@ def published_checks(
     largest = pd.Series(float(policy.threshold), index=out.index)
     counted_less = np.zeros(len(out), dtype=bool)
     if policy.circulating:
-        if waterfall is None or "check" not in waterfall.columns:
+        outside = kind.eq(CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST) & checks["numerator"].notna()
+        if outside.any() and (waterfall is None or "measure" not in waterfall.columns):
             raise DisclosureError(
-                "a restriction's failures are published with the waterfall's reasons: give the waterfall",
+                "the diagnosis-outside-list check is published with the waterfall's reasons: give it",
                 hint="published_checks(..., waterfall=published_waterfall(..., restrictions=[...]))",
             )
-        outside = kind.eq(CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST) & checks["numerator"].notna()
         if diagnosis is None and outside.any():
             raise DisclosureError(
                 "the diagnosis-outside-list check is published as the waterfall's diagnosis step: name it",
                 hint="published_checks(..., diagnosis=rfd_lib.metrics.activity.diagnosis_restriction(rule))",
             )
-        largest = _follow_the_waterfall(out, checks, waterfall, policy, diagnosis)
+        if outside.any():
+            largest = _follow_the_waterfall(out, checks, waterfall, policy, diagnosis)
         counted_less = _pathways_with_counted(out, checks, volumes, policy)
         _hide_without_side(out, checks, counted_less)
     # The note said how many were left out: say it again with the published count.
@@ -339,7 +337,6 @@ def published_checks(
     out["denominator"] = out["denominator"].astype("Float64")
     # The same spells as the published volumes, not rounded a second time.
     same = {
-        CheckKind.RESTRICTION: "rfd_coded",
         CheckKind.DAY_CASE: "counted",
         CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST: "rfd_coded",
     }
@@ -476,7 +473,8 @@ def _status(
     if hidden.any() and kind.counts_spells:
         denominator = rows["denominator"].astype("Float64")
         denominator_hidden = rows["denominator_suppressed"].to_numpy(dtype=bool)
-        # Numerator 1..largest; a hidden denominator is at least the numerator, at most the threshold.
+        # Numerator 1..threshold; a hidden denominator is at least the numerator, at most the threshold.
+        largest = float(policy.threshold)
         low_den = pd.Series(np.where(denominator_hidden, 1, denominator.fillna(1)), index=rows.index)
         high_den = pd.Series(
             np.where(denominator_hidden, policy.threshold, denominator.fillna(1)), index=rows.index
@@ -498,22 +496,21 @@ def _follow_the_waterfall(
 ) -> pd.Series:
     """Publish each restriction's failures (in ``out``) with the waterfall's reasons; return their maxima.
 
-    The rows are the restriction checks and the diagnosis-outside-list check (the failures of
-    restriction ``diagnosis``). The first restriction's failures are its first reason, published
-    as the waterfall publishes it. A later restriction's failures number at most the reasons up to
-    it, so where one of those is suppressed they are suppressed too (unless they are 0, which
-    bounds nothing); their largest possible value is then the most those reasons can hold, as
-    published.
+    The rows are the diagnosis-outside-list check's (the failures of restriction ``diagnosis``).
+    The first restriction's failures are its first reason, published as the waterfall publishes
+    it. A later restriction's failures number at most the reasons up to it, so where one of those is
+    suppressed they are suppressed too (unless they are 0, which bounds nothing); their largest
+    possible value is then the most those reasons can hold, as published.
     """
     largest = pd.Series(float(policy.threshold), index=out.index)
-    names = checks["check"].where(checks["kind"].eq(CheckKind.RESTRICTION))
+    names = pd.Series(pd.NA, index=checks.index, dtype="string")
     if diagnosis is not None:
         outside = checks["kind"].eq(CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST) & checks["numerator"].notna()
-        names = names.mask(outside, CheckKind.RESTRICTION.check_name(diagnosis))
+        names = names.mask(outside, restriction_measure(diagnosis))
     rows = names.notna().to_numpy()
     if not rows.any():
         return largest
-    reasons = waterfall[waterfall["check"].notna()].sort_values([*KEYS, "step"], kind="stable")
+    reasons = waterfall[waterfall["measure"].notna()].sort_values([*KEYS, "step"], kind="stable")
     shown = reasons["spells"].astype("Float64").fillna(0).to_numpy(dtype=float)
     hidden = reasons["spells_suppressed"].to_numpy(dtype=bool)
     # The most each reason can hold as published: its rounded value + 2, or the threshold if hidden.
@@ -525,12 +522,12 @@ def _follow_the_waterfall(
     first_step = reasons["step"].eq(reasons.groupby(KEYS)["step"].transform("min"))
     joined = (
         checks.loc[rows, [*KEYS, "numerator"]]
-        .assign(check=names[rows])
+        .assign(measure=names[rows])
         .merge(
             reasons.assign(_first=first_step)[
-                [*KEYS, "check", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
+                [*KEYS, "measure", "spells", "spells_suppressed", "_up_to", "_hidden_up_to", "_first"]
             ],
-            on=[*KEYS, "check"],
+            on=[*KEYS, "measure"],
             how="left",
         )
     )

@@ -21,6 +21,7 @@ from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import AuditMetrics
 from rfd_lib.metrics.changes import changes_in_words, counted_changes, previous_quarter, status_changes
 from rfd_lib.metrics.check_kinds import CheckKind
+from rfd_lib.metrics.definition import MOST_CODES, code_lists_text
 from rfd_lib.metrics.spc import TooFewValues
 from rfd_lib.metrics.status import Status
 from rfd_lib.report.analyst import AnalystTools
@@ -157,6 +158,54 @@ class ProviderPage(AnalystTools):
         """Return the quarter's RFD-coded spells by the first restriction each failed."""
         return waterfall_chart(self.audit.waterfall, self.code, self.audit.quarter, footnote=self.footnote)
 
+    def definition(self) -> Fragment:
+        """Return *Outside the national definition*: the spells not counted and the codes behind each step.
+
+        Context, never red, amber or green: per restriction of the national definition (in the
+        rule's order), the quarter's RFD-coded spells whose first failed restriction it is, and
+        the codes behind them (:mod:`rfd_lib.metrics.definition`), a question for the clinical
+        coding team. In circulation only codes behind 8 or more spells are named, without counts.
+        """
+        audit, policy = self.audit, self.audit.policy
+        steps = audit.waterfall[
+            (audit.waterfall["provider_code"] == self.code) & (audit.waterfall["quarter"] == audit.quarter)
+        ]
+        reasons = steps[steps["step"].between(1, steps["step"].max() - 1)]
+        provider = self.run.provider_name(self.code)
+        outside = reasons["spells"].fillna(0).gt(0) | reasons["spells_suppressed"]
+        if not outside.any():
+            return paragraphs([say("definition.none_outside", quarter=audit.quarter, provider=provider)])
+        codes = audit.definition_codes
+        codes = codes[(codes["provider_code"] == self.code) & (codes["quarter"] == audit.quarter)]
+        text = code_lists_text(codes, policy).set_index("step")
+        reasons = reasons[outside.to_numpy()]
+        columns = text["column"].reindex(reasons["step"]).fillna("")
+        said = text["codes"].reindex(reasons["step"]).fillna(say("definition.no_codes"))
+        frame = pd.DataFrame(
+            {
+                "step": reasons["label"].astype("string").array,
+                "spells": counts(reasons["spells"], reasons["spells_suppressed"]).array,
+                "codes": [
+                    f"{codes_of} {say('definition.column', column=column)}" if column else codes_of
+                    for codes_of, column in zip(said, columns, strict=True)
+                ],
+            }
+        )
+        classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        classes["spells"] = "count"
+        keys = {"step": "definition.step", "spells": "definition.spells", "codes": "definition.codes"}
+        headings = {column: (key, say(key)) for column, key in keys.items()}
+        frame, classes = _headed(frame, classes, headings)
+        notes = [say("definition.circulation_note", least=policy.threshold + 1, most=MOST_CODES)]
+        if not policy.circulating:
+            notes = []
+        if any_suppressed(reasons["spells_suppressed"]):
+            notes.append(self.footnote or "")
+        intro = paragraphs([say("definition.intro", quarter=audit.quarter, provider=provider)])
+        return Fragment(
+            intro + table(frame, classes=classes, footnote=" ".join(n for n in notes if n) or None)
+        )
+
     def funnel_chart(self) -> Chart | Fragment:
         """Return the peers' funnel plot with this provider ringed (a note if there is none)."""
         if self.audit.funnel is None:
@@ -198,7 +247,7 @@ class ProviderPage(AnalystTools):
         return interval_chart(self.audit.intervals, self.code, policy_months=months, footnote=self.footnote)
 
     def checks_table(self) -> Fragment:
-        """Return the restricted-use checks of the quarter: counts, share and status with notes."""
+        """Return the quarter's restricted-use checks: basis, counts, share, status, thresholds and notes."""
         return checks_table(self._checks(), self.footnote)
 
     def notes(self) -> Fragment:
@@ -331,13 +380,72 @@ class SummaryPage(AnalystTools):
             "provider": ("summary_page.check_matrix.provider", say("summary_page.check_matrix.provider"))
         }
         headings |= {check: ("summary_page.check_matrix.check", key[check]) for check in order}
-        labels = checks.drop_duplicates("check").set_index("check")["label"]
-        legend = "; ".join(
-            say("summary_page.check_matrix.legend_item", check=key[check], label=labels[check])
-            for check in order
-        )
-        note = say("summary_page.check_matrix.note", legend=legend)
         frame, classes = _headed(frame, classes, headings)
+        return table(frame, classes=classes, footnote=say("summary_page.check_matrix.note"))
+
+    def check_key(self) -> Fragment:
+        """Return the check matrix's key: each check's column (C1 …), label, basis and thresholds."""
+        checks = self.audit.checks[self.audit.checks["quarter"] == self.audit.quarter]
+        order = list(dict.fromkeys(checks["check"]))
+        key = {
+            check: say("summary_page.check_matrix.check", number=n) for n, check in enumerate(order, start=1)
+        }
+        rows = checks.drop_duplicates("check").set_index("check").loc[order]
+        frame = pd.DataFrame(
+            {
+                "column": [key[check] for check in order],
+                "check": rows["label"].astype("string").array,
+                "basis": rows["basis"].astype("string").fillna("–").array,
+                "thresholds": rows["thresholds"].astype("string").fillna("–").array,
+            }
+        )
+        headings = {
+            "column": "summary_page.check_matrix.key_check",
+            "check": "summary_page.check_matrix.key_label",
+            "basis": "checks_table.basis",
+            "thresholds": "checks_table.thresholds",
+        }
+        classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        frame, classes = _headed(frame, classes, {c: (k, say(k)) for c, k in headings.items()})
+        return table(frame, classes=classes)
+
+    def definition_table(self) -> Fragment:
+        """Return, per provider, the quarter's RFD-coded spells, those outside each restriction, and counted.
+
+        Context, never red, amber or green: each spell not counted is under the first restriction
+        it does not meet (the waterfall, as published); each provider's report lists the codes
+        behind each step.
+        """
+        steps = self.audit.waterfall[self.audit.waterfall["quarter"] == self.audit.quarter]
+        order = steps.drop_duplicates("step").sort_values("step")
+        text = counts(steps["spells"], steps["spells_suppressed"])
+        wide = (
+            steps.assign(text=text.to_numpy())
+            .pivot(index="provider_code", columns="step", values="text")
+            .reindex(index=self.audit.providers, columns=order["step"])
+            .fillna("–")
+        )
+        last = int(order["step"].max())
+        frame = pd.DataFrame({"provider": [self._named(code) for code in wide.index]})
+        headings = {
+            "provider": ("definition.summary.provider", say("definition.summary.provider")),
+        }
+        for step, label in zip(order["step"], order["label"], strict=True):
+            column = f"step_{step}"
+            frame[column] = wide[step].to_numpy()
+            if step == 0:
+                headings[column] = ("definition.summary.coded", say("definition.summary.coded"))
+            elif step == last:
+                headings[column] = ("definition.summary.counted", say("definition.summary.counted"))
+            else:
+                # A restriction's own label (params/expectations.yaml), as the waterfall names it.
+                headings[column] = (f"restrictions.{label}", str(label))
+        classes = pd.DataFrame("count", index=frame.index, columns=frame.columns)
+        classes["provider"] = ""
+        frame, classes = _headed(frame, classes, headings)
+        note = say("definition.summary.note")
+        if any_suppressed(steps["spells_suppressed"]):
+            note = f"{self.footnote} {note}"
         return table(frame, classes=classes, footnote=note)
 
     def trend_chart(self) -> Chart | Fragment:
@@ -373,7 +481,11 @@ def checks_table(
     with_provider: bool = False,
     names: dict[str, str] | None = None,
 ) -> Fragment:
-    """Return checks (published rows of :attr:`AuditMetrics.checks`) as a table with RAG cells."""
+    """Return checks (published rows of :attr:`AuditMetrics.checks`) as a table with RAG cells.
+
+    Each row says its basis (the guidance's sentence in quotation marks, a local policy or data
+    quality) and, beside its status, the thresholds it was judged on.
+    """
     ratio = checks["kind"].isin(RATIO_CHECKS)
     share = percent(checks["share"]).where(~ratio, signed_percent(checks["share"]))
     denominator = counts(checks["denominator"].round().astype("Int64"), checks["denominator_suppressed"])
@@ -382,11 +494,12 @@ def checks_table(
     frame = pd.DataFrame(
         {
             "check": checks["label"].astype("string").array,
-            "expected": checks["expected"].astype("string").fillna("–").array,
+            "basis": checks["basis"].astype("string").fillna("–").array,
             "spells": counts(checks["numerator"], checks["numerator_suppressed"]).array,
             "of": denominator.array,
             "share": share.array,
             "status": checks["status"].astype("string").fillna(Status.NOT_ASSESSABLE).array,
+            "thresholds": checks["thresholds"].astype("string").fillna("–").array,
             "note": checks["note"].astype("string").fillna("").array,
         }
     )
@@ -403,11 +516,12 @@ def checks_table(
     headings = {
         "provider": "checks_table.provider",
         "check": "checks_table.check",
-        "expected": "checks_table.expected",
+        "basis": "checks_table.basis",
         "spells": "checks_table.spells",
         "of": "checks_table.of",
         "share": "checks_table.share",
         "status": "checks_table.status",
+        "thresholds": "checks_table.thresholds",
         "note": "checks_table.note",
     }
     headed = {column: (headings[column], say(headings[column])) for column in frame.columns}

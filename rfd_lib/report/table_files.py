@@ -16,12 +16,14 @@ column             what it holds
 ``provider_name``  its name from the populations file (its code when it has none)
 ``quarter``        the financial quarter (``2026/27 Q2``), or the quarters a figure adds up
                    (``2025/26 Q3 to 2026/27 Q2``)
-``measure``        what is counted: ``rfd_coded``, ``counted``, a check (``prior_block``,
-                   ``restriction: <criterion>``), an interval band, ``rate``, ``funnel``, a chart
+``measure``        what is counted: ``rfd_coded``, ``counted``, a restriction of the national
+                   definition (``restriction: <criterion>``), a check (``prior_block``), an
+                   interval band, ``rate``, ``funnel``, a chart
 ``statistic``      which figure of it: ``count``; a check's ``numerator``, ``denominator``,
                    ``unassessed``, ``without side`` (repeats judged without a side),
-                   ``share``, ``status`` and ``note``; the waterfall's
-                   ``first failure`` (spells whose first failed restriction it is); a rate's
+                   ``share``, ``status``, ``thresholds``, ``basis`` and ``note``; the
+                   waterfall's ``first failure`` (spells whose first failed restriction it
+                   is); the definition's ``codes`` (the codes behind a step, as text); a rate's
                    ``rate``, ``lower`` and ``upper``; a chart's ``value`` (a point), ``range_low`` and
                    ``range_high`` (a band drawn instead), ``mean``, ``lower``, ``upper`` …
 ``label``          the words the reports use for it
@@ -35,9 +37,12 @@ column             what it holds
 
 Rows of one table and provider and quarter keep the reports' order (the waterfall's steps in the
 rule's order). Tables: ``volumes`` (RFD-coded and counted spells, and counted over the last quarters),
-``waterfall``, ``checks`` (every quarter), ``intervals``, ``rates``, ``funnel`` and ``spc`` (the
-XmR charts as circulated, the all-provider trend among them: its points are the true totals
-rounded once, or a range where a total is withheld). Provider codes and names come from the data:
+``waterfall``, ``definition`` (the quarter's codes behind each step of the waterfall, one text row
+per step, as the provider's report lists them: in circulation only codes behind 8 or more spells,
+by name, without counts; see :mod:`rfd_lib.metrics.definition`), ``checks`` (every quarter),
+``intervals``, ``rates``, ``funnel`` and ``spc`` (the XmR charts as circulated, the all-provider
+trend among them: its points are the true totals rounded once, or a range where a total is
+withheld). Provider codes and names come from the data:
 no text cell starts a spreadsheet formula (:mod:`rfd_lib.extracts.safe_csv`; in the workbook every
 text cell is stored as text as well), and characters a workbook cannot hold are replaced by
 ``\ufffd``.
@@ -61,6 +66,7 @@ from rfd_lib.atomic import write_atomically
 from rfd_lib.extracts.safe_csv import neutralised
 from rfd_lib.metrics.audit import AuditMetrics
 from rfd_lib.metrics.check_kinds import CheckKind
+from rfd_lib.metrics.definition import code_lists_text, restriction_measure
 from rfd_lib.metrics.disclosure import Disclosure
 from rfd_lib.metrics.funnel import FunnelResult, level_label
 from rfd_lib.metrics.spc import TooFewValues, XmR
@@ -79,7 +85,7 @@ COLUMNS = [
     "suppressed",
     "unit",
 ]
-TABLES = ("volumes", "waterfall", "checks", "intervals", "rates", "funnel", "spc")
+TABLES = ("volumes", "waterfall", "definition", "checks", "intervals", "rates", "funnel", "spc")
 WORKBOOK = "tables.xlsx"
 INTERNAL_PREFIX = "INTERNAL-"
 SPELLS = "spells"
@@ -102,6 +108,7 @@ def tidy_tables(
     tables = {
         "volumes": volumes_rows(audit.volumes, audit.quarters, audit.expectations.rolling_quarters),
         "waterfall": waterfall_rows(audit.waterfall, restrictions),
+        "definition": definition_rows(audit.definition_codes, audit.waterfall, audit.policy),
         "checks": checks_rows(audit.checks),
         "intervals": intervals_rows(audit.intervals, recent),
         "rates": rates_rows(audit.rates, per),
@@ -173,17 +180,17 @@ def volumes_rows(volumes: pd.DataFrame, quarters: Sequence[str], rolling: int) -
 def waterfall_rows(waterfall: pd.DataFrame, restrictions: Sequence[str] = ()) -> pd.DataFrame:
     """Return the waterfall in its steps' order: RFD-coded, each restriction's first failures, counted.
 
-    Each reason's ``measure`` is its check's name (``restriction: <criterion>``), as in the checks
-    table: the published waterfall's ``check`` column, or else ``restrictions``, the rule's
-    restriction names in the steps' order.
+    Each reason's ``measure`` names its restriction (``restriction: <criterion>``): the published
+    waterfall's ``measure`` column, or else ``restrictions``, the rule's restriction names in the
+    steps' order.
     """
     table = waterfall.sort_values([*_KEYS, "step"], kind="stable")
     last = int(table["step"].max())
     ends = table["step"].map({0: "rfd_coded", last: "counted"})
-    if "check" in table.columns:
-        measure = ends.fillna(table["check"])
+    if "measure" in table.columns:
+        measure = ends.fillna(table["measure"])
     else:
-        names = {n + 1: CheckKind.RESTRICTION.check_name(name) for n, name in enumerate(restrictions)}
+        names = {n + 1: restriction_measure(name) for n, name in enumerate(restrictions)}
         measure = ends.fillna(table["step"].map(names))
     statistic = np.where(table["step"].between(1, last - 1), "first failure", "count")
     return _frame(
@@ -197,8 +204,25 @@ def waterfall_rows(waterfall: pd.DataFrame, restrictions: Sequence[str] = ()) ->
     )
 
 
+def definition_rows(codes: pd.DataFrame, waterfall: pd.DataFrame, policy: Disclosure) -> pd.DataFrame:
+    """Return the codes behind each waterfall step, one text row per provider and step, as reports say them.
+
+    ``codes`` is :attr:`AuditMetrics.definition_codes` (already protected: in circulation, names of
+    codes behind 8 or more spells only, no counts); ``waterfall`` gives each step's label.
+    """
+    text = code_lists_text(codes, policy)
+    if text.empty:
+        return _concat([])
+    labels = waterfall.drop_duplicates("step").set_index("step")["label"]
+    columns = {column: say("definition.column", column=column) for column in text["column"].unique()}
+    label = text["step"].map(labels).astype("string") + " " + text["column"].map(columns)
+    return _frame(
+        text, measure=text["measure"], statistic="codes", label=label, value=text["codes"], unit="text"
+    )
+
+
 def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
-    """Return each check's numerator, denominator, unassessed spells, share, status and note."""
+    """Return each check's numerator, denominator, unassessed, share, status, thresholds, basis and note."""
     table = checks.reset_index(drop=True)
     kind = table["kind"].astype("string")
     ratio = kind.isin([k.value for k in CheckKind if k.is_ratio]).to_numpy()
@@ -252,6 +276,8 @@ def checks_rows(checks: pd.DataFrame) -> pd.DataFrame:
             **common,
         ),
         _frame(table, statistic="status", value=status, suppressed=False, unit="status", **common),
+        _frame(table, statistic="thresholds", value=table["thresholds"], unit="text", **common),
+        _frame(table, statistic="basis", value=table["basis"], unit="text", **common),
         _frame(table, statistic="note", value=table["note"], suppressed=False, unit="text", **common),
     ]
     # Check by check, each one's figures in the order above (a report's table row, left to right).

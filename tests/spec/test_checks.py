@@ -16,6 +16,7 @@ import pytest
 from rfd_lib.engine.classification import classify
 from rfd_lib.engine.rule import load_rule
 from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.check_kinds import CheckKind
 from rfd_lib.metrics.checks import restricted_use_checks
 from rfd_lib.metrics.code_lists import load_code_lists
 from rfd_lib.metrics.disclosure import INTERNAL
@@ -36,9 +37,8 @@ S07   P4      2025-08-01 2     11     01       45  V544    ||V544,Z676        M5
 S08   .       2025-09-01 2     11     01       45  V487    ||V487,Z993        M549       RFD without a patient: counted
 """
 QUARTERS = ["2025/26 Q1", "2025/26 Q2"]
-EMERGENCY, PRIVATE = "Only Elective Activity", "Private Appointment Exclusion"
+EMERGENCY = "Only Elective Activity"
 DIAGNOSIS = "LEFT(Primary_Spell_Diagnosis, 4) IN ('M512', 'M518', 'M519', 'M545', 'M549')"
-AGE = "Age between 19 and 120"
 
 
 def spells(table: str = SPELLS) -> pd.DataFrame:
@@ -133,11 +133,6 @@ def test_the_waterfall_adds_up(activity):
 @pytest.mark.parametrize(
     "quarter,check,numerator,denominator,status",
     [
-        ("2025/26 Q2", f"restriction: {EMERGENCY}", 1, 4, "red"),  # S05 of S04 S05 S06 S08
-        ("2025/26 Q2", f"restriction: {PRIVATE}", 1, 4, "red"),
-        ("2025/26 Q2", f"restriction: {AGE}", 1, 4, "red"),
-        ("2025/26 Q2", f"restriction: {DIAGNOSIS}", 1, 4, "red"),
-        ("2025/26 Q1", f"restriction: {EMERGENCY}", 0, 2, "green"),
         ("2025/26 Q1", "prior_block", 1, 2, "red"),  # S02 yes, S03 no: 50 % < 80 %
         ("2025/26 Q2", "repeat", 1, 1, "red"),  # S04 repeats S03 after 107 days; S08 not assessable
         ("2025/26 Q2", "facet_joint_injection", 1, 1, "red"),  # S07 is the only lumbar injection in Q2
@@ -149,6 +144,46 @@ def test_check(checks, quarter, check, numerator, denominator, status):
     row = checks.loc[(quarter, check)]
     assert (row["numerator"], row["denominator"], row["status"]) == (numerator, denominator, status)
     assert row["share"] == pytest.approx(numerator / denominator)
+
+
+def test_the_national_definition_is_not_a_check(checks):
+    # S05 (emergency) and S06 (private, 17, off-list) are outside the definition: context, not breaches.
+    assert not checks.index.get_level_values("check").str.startswith("restriction").any()
+    assert set(checks.index.get_level_values("check")) == {kind.value for kind in CheckKind}
+
+
+def test_a_provider_outside_the_definition_only_has_no_red_status():
+    # Every RFD at RXB is a private patient's, each after its block: outside the indicator, not non-compliant.
+    rule = load_rule()
+    private = spells().assign(
+        provider_code=pd.Series(["RXB"] * 9, dtype="string"),
+        Administrative_Category=pd.Series(["02"] * 9, dtype="string"),
+    )
+    private = private[private["spell_id"].isin(["S00", "S01", "S02", "S03"])]
+    activity = label_activity(classify(private), rule, load_code_lists(), load_expectations(rule=rule))
+    assert not activity["counted"].any() and activity["kind"].eq("rfd").sum() == 2
+    checks = judged(activity)
+    assert not checks["status"].eq("red").any(), checks["status"].to_dict()
+
+
+def test_the_codes_behind_each_step_are_the_restrictions_own_columns():
+    from rfd_lib.metrics.definition import code_lists_text, codes_behind, published_codes
+    from rfd_lib.metrics.disclosure import CIRCULATION
+
+    rule = load_rule()
+    classified = classify(spells())
+    raw = codes_behind(classified, rule, load_expectations(rule=rule), "2025/26 Q2")
+    # S05's admission method (21) is behind the emergency step; S06's primary diagnosis (M170)
+    # behind the diagnosis step, the first it fails (it is also private and 17).
+    assert raw[["step", "column", "code", "spells"]].values.tolist() == [
+        [1, "Primary_Spell_Diagnosis", "M170", 1],
+        [3, "Admission_Method", "21", 1],
+    ]
+    internal = code_lists_text(published_codes(raw, INTERNAL), INTERNAL)
+    assert internal["codes"].tolist() == ["M170 (1)", "21 (1)"]
+    # Circulated: no code behind 8 or more spells, so none is named.
+    circulated = code_lists_text(published_codes(raw, CIRCULATION), CIRCULATION)
+    assert circulated["codes"].tolist() == ["no code accounts for 8 or more spells"] * 2
 
 
 def test_pathway_checks_say_what_they_could_not_assess(checks):
@@ -323,11 +358,11 @@ def test_coding_quality_checks(pathway_activity, pathway_checks):
     assert (no_site["numerator"], no_site["denominator"]) == (1, 13)
     outside = pathway_checks.loc["rfd_diagnosis_outside_list"]
     assert (outside["numerator"], outside["denominator"]) == (1, 12)  # X2, coded M47.9
-    diagnosis = pathway_checks.loc[f"restriction: {DIAGNOSIS}"]
-    assert (outside["numerator"], outside["denominator"]) == (
-        diagnosis["numerator"],
-        diagnosis["denominator"],
-    )
+    # The same spells as the waterfall's diagnosis step (the first restriction of 2K_RFD_back).
+    activity = pathway_activity[
+        pathway_activity["quarter"].eq("2025/26 Q1") & pathway_activity["kind"].eq("rfd")
+    ]
+    assert outside["numerator"] == activity["first_failure"].eq(DIAGNOSIS).sum()
 
 
 def test_the_prior_block_check_says_coded_and_why(checks):
@@ -350,7 +385,7 @@ def test_a_basis_of_guidance_needs_its_quote(tmp_path):
     assert quote in text
     path = tmp_path / "expectations.yaml"
     path.write_text(text.replace(quote, ""), encoding="utf-8")
-    with pytest.raises(ExpectationsError, match=r"therapeutic_block\.basis.*needs the quote"):
+    with pytest.raises(ExpectationsError, match=r"therapeutic_block\.basis.*needs its quote"):
         load_expectations(path)
 
 
@@ -358,11 +393,11 @@ def test_a_basis_of_guidance_needs_its_quote(tmp_path):
     ("old", "new", "message"),
     [
         (
-            "kind: data_quality",
-            'kind: data_quality\n      quote: "x"',
-            "only a basis of kind guidance has a quote",
+            "      kind: data_quality",
+            '      kind: data_quality\n      quote: "x"',
+            "a basis of kind data_quality has no quote",
         ),
-        ("kind: data_quality", "kind: national", "basis.kind"),
+        ("      kind: data_quality", "      kind: national", "basis.kind"),
         ("  min_blocks: 3", "  min_blocks: 1", "therapeutic_block.min_blocks"),
         ("  window_months: 12", "  window_months: 12\n  window: 3", "therapeutic_block.window"),
     ],

@@ -710,6 +710,15 @@ def possible(values: list[int], screen: bool, rounding: int) -> dict[int, tuple[
     }
 
 
+def narrowed(values: list[int], screen: bool, rounding: int) -> bool:
+    """Whether the mean and limits, published rounded, rule out a value of any point, shown or suppressed."""
+    series, summaries, _ = reader(values, screen)
+    rounded = np.floor(summaries / rounding + 0.5) * rounding
+    true = rounded[np.flatnonzero((series == np.array(values)).all(axis=1))[0]]
+    fits = (rounded == true).all(axis=1)
+    return any(set(series[fits, t]) != set(series[:, t]) for t in range(series.shape[1]))
+
+
 def test_a_trend_that_rounding_flattens_is_still_a_trend():
     # The issue's first series. True 11, 12, 13, 14, 16, 17, 18, 19: each higher than the one before,
     # a trend of 8. Published 10, 10, 15, 15, 15, 15, 20, 20: the ties break it, so a chart of the

@@ -94,13 +94,10 @@ def test_check_labels_and_short_names_come_from_the_parameters(tmp_path, synthet
         "label: counted RFDs done as day cases\n    short: day case",
         "label: day-case RFDs (local policy)\n    short: day-case rate",
     )
-    path = edited(tmp_path, path, "label: RFD-coded spells\n", "label: Spells coded as RFD\n")
     audit = audit_with(synthetic_set, expectations=load_expectations(path))
     day_case = audit.checks[audit.checks["kind"] == "day_case"]
     assert set(day_case["label"]) == {"day-case RFDs (local policy)"}
     assert set(day_case["short"]) == {"day-case rate"}
-    restriction = audit.checks[audit.checks["kind"] == "restriction"]
-    assert restriction["label"].str.startswith("Spells coded as RFD: ").all()
 
 
 def test_the_day_case_classification_comes_from_the_code_lists(tmp_path, synthetic_set, default):

@@ -98,6 +98,23 @@ def test_a_later_restriction_does_not_bound_an_earlier_hidden_reason(tmp_path):
     assert diagnosis.true == 7 and diagnosis.feasible_small == ALL_SMALL
 
 
+def test_a_chart_mean_does_not_narrow_a_shown_count_that_splits_into_a_hidden_one(tmp_path):
+    # 19 counted (shown 20: 18 to 22) in the middle of three quarters, 5 of them unassessable for a
+    # prior block (hidden). A mean of 6 (whole numbers) would say counted is 17 to 19, and with the
+    # numerator (15: 13 or more) that the hidden 5 is at most 6. Found by the generated audits.
+    found = attacked(
+        [
+            Spells("RXA", Q2, 14),
+            Spells("RXA", Q2, 5, prior_block=None),
+            Spells("RXA", Q1, 1, kind="block"),
+            Spells("RXA", Q3, 1, kind="block"),
+        ],
+        tmp_path,
+    )
+    unassessed = cell(found, "checks", "prior_block", "unassessed")
+    assert unassessed.true == 5 and unassessed.feasible_small == ALL_SMALL
+
+
 # --- hypothesis-made audits ----------------------------------------------------------------
 
 counts = st.one_of(st.integers(1, 9), st.integers(1, 30))

@@ -65,8 +65,14 @@ def test_the_bad_coder_counts_least_of_what_it_codes(audit, synthetic_set):
     volumes = latest(audit.volumes, audit.quarter)
     counted_share = volumes["counted"].astype(float) / volumes["rfd_coded"].astype(float)
     assert counted_share.idxmin() == BAD_CODER
-    diagnosis = latest(audit.checks, audit.quarter).query("check == @DIAGNOSIS")["status"]
-    assert diagnosis[BAD_CODER] == "red"
+    # Its diagnoses outside the definition are context with their codes, not a red check.
+    assert not audit.checks["check"].str.startswith("restriction").any()
+    steps = latest(audit.waterfall, audit.quarter).query("measure == @DIAGNOSIS")["spells"]
+    share = steps.astype(float) / volumes["rfd_coded"].astype(float)
+    assert share.idxmax() == BAD_CODER
+    codes = latest(audit.definition_codes, audit.quarter).query("measure == @DIAGNOSIS")
+    assert codes.loc[[BAD_CODER], "code"].notna().any()  # a code behind 8 or more spells is named
+    assert codes["spells"].isna().all()  # without its count
     quarantined = synthetic_set.extract.reconciliation.set_index("source")["rows_quarantined"]
     assert quarantined[quarantined > 0].index.str.endswith(f"{BAD_CODER}.csv").all()
     assert quarantined.sum() > 0
@@ -76,7 +82,7 @@ def test_the_clean_provider_is_green_wherever_it_can_be_judged(audit):
     clean = audit.checks[audit.checks["provider_code"] == CLEAN]
     assert set(clean["status"]) <= {"green", "not assessable"}
     judged = clean[clean["status"] == "green"]["check"]
-    assert {"prior_block", "day_case", "facet_joint_injection", DIAGNOSIS} <= set(judged)
+    assert {"prior_block", "day_case", "facet_joint_injection"} <= set(judged)
     assert CLEAN not in audit.funnel.outside
 
 

@@ -84,15 +84,15 @@ def published(volumes: pd.DataFrame, waterfall: pd.DataFrame | None = None, poli
 
 
 def judge(checks: pd.DataFrame, volumes: pd.DataFrame, expectations, policy=CIRCULATION) -> pd.DataFrame:
-    table, steps = published(volumes, policy=policy)
-    return published_checks(checks, table, expectations, policy, waterfall=steps)
+    table, _ = published(volumes, policy=policy)
+    return published_checks(checks, table, expectations, policy)
 
 
 def raw_check(
     check: str, numerator, denominator, *, unassessed=None, note=None, status=pd.NA, without_side=None
 ) -> dict:
-    """Return one row of counts as restricted_use_checks gives it (a restriction check names its own)."""
-    kind = "restriction" if check.startswith("restriction: ") else check
+    """Return one row of counts as restricted_use_checks gives it (a check is named by its kind)."""
+    kind = check
     return dict(
         zip(
             COLUMNS,
@@ -103,7 +103,8 @@ def raw_check(
                 check,
                 "a label",
                 "short",
-                "expected",
+                "basis",
+                "thresholds",
                 numerator,
                 denominator,
                 unassessed,
@@ -157,7 +158,7 @@ def test_the_waterfall_ends_are_the_volumes_and_its_steps_add_up():
     # The 3 emergencies are hidden; the only other reason is 0, which is never hidden.
     assert table.loc[1, "spells_suppressed"] and table.loc[2, "spells"] == 0
     assert table.loc[0, "spells"] == table.loc[[1, 2, 3], "spells"].fillna(0).sum()
-    assert table.loc[[1, 2], "check"].tolist() == [EMERGENCY, "restriction: Private Appointment Exclusion"]
+    assert table.loc[[1, 2], "measure"].tolist() == [EMERGENCY, "restriction: Private Appointment Exclusion"]
     never_small(table.reset_index(), ["spells"])
 
 
@@ -224,44 +225,13 @@ def expectations():
 
 
 def test_a_hidden_breach_is_judged_at_its_worst(expectations):
-    checks = raw_checks(raw_check(EMERGENCY, 3, 15))
+    # 3 of 15 lumbar injections were facet joint injections: the 3 is hidden.
+    checks = raw_checks(raw_check("facet_joint_injection", 3, 15))
     row = judge(checks, raw_volumes(), expectations).iloc[0]
     assert row["numerator_suppressed"] and pd.isna(row["share"])
-    # Denominator: the volumes' published RFD-coded 10. 1 to 7 of 10 is more than 2 %: red.
-    assert row["denominator"] == 10 and row["status"] == "red"
+    # Denominator 15 (published as 15). 1 to 7 of 15 is more than 10 %: red.
+    assert row["denominator"] == 15 and row["status"] == "red"
     assert row["note"] == WORST_CASE
-
-
-def test_the_first_restriction_is_its_waterfall_reason(expectations):
-    # The issue's (a): 18 RFD-coded, 0 counted; diagnosis (here emergency, the first) 12, private 6.
-    volumes = raw_volumes().assign(rfd_coded=[18, 6], counted=[0, 6], not_counted=[18, 0])
-    waterfall = raw_waterfall(volumes)
-    waterfall.loc[(waterfall["quarter"] == Q1) & waterfall["step"].isin([1, 2]), "spells"] = [12, 6]
-    table, steps = published(volumes, waterfall)
-    checks = raw_checks(
-        raw_check(EMERGENCY, 12, 18), raw_check("restriction: Private Appointment Exclusion", 6, 18)
-    )
-    out = published_checks(checks, table, expectations, CIRCULATION, waterfall=steps)
-    first = steps[(steps["quarter"] == Q1) & (steps["step"] == 1)].iloc[0]
-    # One count, one way: the check shows the waterfall's 10, and RFD-coded is 10 + 0 shown.
-    assert out["numerator"].iat[0] == first["spells"] == 10
-    assert out["denominator"].tolist() == [10, 10] and out["numerator_suppressed"].tolist() == [False, True]
-
-
-def test_a_later_restriction_is_hidden_with_an_earlier_hidden_reason(expectations):
-    volumes = raw_volumes().assign(rfd_coded=[69, 6], counted=[40, 6], not_counted=[29, 0])
-    waterfall = raw_waterfall(volumes)
-    waterfall.loc[(waterfall["quarter"] == Q1) & waterfall["step"].isin([1, 2]), "spells"] = [7, 22]
-    table, steps = published(volumes, waterfall)
-    # 29 fail the second restriction: the 22 under it and the 7 under the first, hidden. Shown as
-    # 30 next to 20, it would tell a reader the hidden 7 is 6 or more.
-    checks = raw_checks(
-        raw_check(EMERGENCY, 7, 69), raw_check("restriction: Private Appointment Exclusion", 29, 69)
-    )
-    out = published_checks(checks, table, expectations, CIRCULATION, waterfall=steps)
-    assert out["numerator_suppressed"].tolist() == [True, True]
-    # Judged at its worst: up to 7 + 22 (20 shown, + 2) of the 60 shown: red.
-    assert out["status"].tolist() == ["red", "red"]
 
 
 def test_a_hidden_denominator_leaves_a_more_is_better_check_unjudged(expectations):
@@ -342,7 +312,7 @@ def test_internal_mode_publishes_the_true_counts(expectations):
     published = published_volumes(raw, INTERNAL)
     assert published[VOLUME_COUNTS].equals(raw[VOLUME_COUNTS])
     assert not published[[f"{c}_suppressed" for c in VOLUME_COUNTS]].to_numpy().any()
-    checks = raw_checks(raw_check("restriction: Only Elective Activity", 2, 15))
+    checks = raw_checks(raw_check("facet_joint_injection", 2, 15))
     row = published_checks(checks, published, expectations, INTERNAL).iloc[0]
     assert (row["numerator"], row["denominator"], row["status"]) == (2, 15, "red")
     assert row["share"] == pytest.approx(2 / 15)

@@ -64,8 +64,16 @@ def test_every_table_is_tidy_and_holds_published_figures_only(audits):
         "without side",
         "share",
         "status",
+        "thresholds",
+        "basis",
         "note",
     }
+    # Each check's row says its basis and thresholds, as the report does beside the status.
+    repeat = checks[(checks["measure"] == "repeat") & (checks["quarter"] == Q2)].set_index(
+        ["provider_code", "statistic"]
+    )["value"]
+    assert repeat[("RXA", "thresholds")] == "green ≤ 5 %, amber ≤ 15 %, red above"
+    assert repeat[("RXA", "basis")].startswith("local policy (set in params/expectations.yaml)")
 
 
 def test_no_text_cell_can_run_as_a_formula_in_the_csv_files(tmp_path, audits):
