@@ -91,7 +91,7 @@ def test_the_checks_table_shows_each_basis_and_the_thresholds_beside_the_status(
     positions = [html.index(f">{heading}</th>") for heading in headings]
     assert positions == sorted(positions) and "Expected" not in html
     assert "green ≤ 5 %, amber ≤ 15 %, red above" in html  # repeat
-    assert "green ≥ 95 %, amber ≥ 80 %, red below" in html  # prior block
+    assert "green ≥ 90 %, amber ≥ 70 %, red below" in html  # prior block
     assert "green ≤ +20 %, amber ≤ +50 %, red above" in html  # change from baseline
     assert "local policy (set in params/expectations.yaml)" in html
     assert (

@@ -261,12 +261,13 @@ def test_a_note_gives_only_the_published_count(expectations):
 
 
 def test_a_denominator_of_counted_less_5_is_judged_on_the_worst_it_allows(expectations):
-    # 41 counted, 40 assessed (1 not, hidden), 31 with a block: 78 %, red. Shown: 30 of 40 - 5;
-    # 86 % would be amber, but the denominator could be 40 - 1 = 39: 77 %, red.
-    checks = raw_checks(raw_check("prior_block", 31, 40, unassessed=1))
+    # 41 counted, 40 assessed (1 not, hidden), 36 with a block: 90 %. Shown: 35 of 40 - 5; 100 %
+    # would be green (at or above 90 %), but the denominator could be 40 - 1 = 39: 35 / 39 =
+    # 89.7 %, amber.
+    checks = raw_checks(raw_check("prior_block", 36, 40, unassessed=1))
     row = judge(checks, raw_volumes().assign(counted=[41, 6], rfd_coded=[41, 6]), expectations).iloc[0]
-    assert (row["numerator"], row["denominator"]) == (30, 35)
-    assert row["share"] == pytest.approx(30 / 35) and row["status"] == "red"
+    assert (row["numerator"], row["denominator"]) == (35, 35)
+    assert row["share"] == pytest.approx(35 / 35) and row["status"] == "amber"
     assert row["note"].startswith(WORST_DENOMINATOR)
 
 
@@ -312,7 +313,7 @@ def test_internal_mode_publishes_the_true_counts(expectations):
     published = published_volumes(raw, INTERNAL)
     assert published[VOLUME_COUNTS].equals(raw[VOLUME_COUNTS])
     assert not published[[f"{c}_suppressed" for c in VOLUME_COUNTS]].to_numpy().any()
-    checks = raw_checks(raw_check("facet_joint_injection", 2, 15))
+    checks = raw_checks(raw_check("facet_joint_injection", 5, 15))
     row = published_checks(checks, published, expectations, INTERNAL).iloc[0]
-    assert (row["numerator"], row["denominator"], row["status"]) == (2, 15, "red")
-    assert row["share"] == pytest.approx(2 / 15)
+    assert (row["numerator"], row["denominator"], row["status"]) == (5, 15, "red")
+    assert row["share"] == pytest.approx(5 / 15)
