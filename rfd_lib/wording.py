@@ -216,6 +216,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "run_index.dropped.removed": ("file",),
     "run_index.dropped.missing": (),
     "run_index.dropped.unrecorded": (),
+    "run_index.dropped.database": (),
     # The tables written for analysts (rfd_lib/report/table_files.py).
     "table_files.all_providers": (),
     "table_files.about.title": (),

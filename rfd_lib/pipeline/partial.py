@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rfd_lib.pipeline.output_folder import previous_record, previous_reports
+from rfd_lib.pipeline.output_folder import previous_record, previous_reports, report_stem
 from rfd_lib.pipeline.provenance import Provenance
 from rfd_lib.report.index import IndexEntry
 from rfd_lib.report.outcome import SUMMARY
@@ -44,11 +44,17 @@ class Basis:
     disclosure: str
     rule_sha256: str
     inputs: tuple[tuple[str, str], ...]  # (file name, sha256) of every input, as the provenance lists them
+    # Spells read from a database: its rows can change under the same query, so no report is kept.
+    database: bool = False
 
     @classmethod
-    def of(cls, quarter: str, disclosure: str, provenance: Provenance) -> Basis:
+    def of(cls, quarter: str, disclosure: str, provenance: Provenance, *, database: bool = False) -> Basis:
         """Return the basis of a run of ``quarter`` in ``disclosure`` mode reading ``provenance``'s inputs."""
-        return cls(quarter, disclosure, provenance.rule_sha256, tuple(sorted(provenance.inputs)))
+        return cls(quarter, disclosure, provenance.rule_sha256, tuple(sorted(provenance.inputs)), database)
+
+    def same_as(self, earlier: Basis | None) -> bool:
+        """Return whether reports made from ``earlier`` are those this basis makes (never for a database)."""
+        return earlier is not None and not self.database and not earlier.database and earlier == self
 
     def record(self) -> dict[str, object]:
         """Return the basis as JSON-safe data for the run record."""
@@ -59,13 +65,16 @@ class Basis:
         """Return the basis a run record holds, or None when there is none or it is not readable."""
         try:
             inputs = tuple((str(name), str(digest)) for name, digest in data["inputs"])
-            return cls(str(data["quarter"]), str(data["disclosure"]), str(data["rule_sha256"]), inputs)
+            database = data.get("database") is True
+            return cls(
+                str(data["quarter"]), str(data["disclosure"]), str(data["rule_sha256"]), inputs, database
+            )
         except (TypeError, KeyError, ValueError):
             return None
 
     def differences(self, earlier: Basis) -> list[str]:
         """Return what differs in ``earlier`` from this basis, in words ("expectations.yaml has changed")."""
-        found = []
+        found = [say("run_index.dropped.database")] if self.database or earlier.database else []
         if earlier.quarter != self.quarter:
             found.append(say("run_index.dropped.quarter", quarter=earlier.quarter))
         if earlier.disclosure != self.disclosure:
@@ -104,9 +113,7 @@ class Merge:
         return tuple(kept.entry.provider_code for kept in self.kept)
 
 
-def plan_merge(
-    output: Path, basis: Basis, chosen: Sequence[str], run_providers: Sequence[str], stems: dict[str, str]
-) -> Merge:
+def plan_merge(output: Path, basis: Basis, chosen: Sequence[str], run_providers: Sequence[str]) -> Merge:
     """Return what to keep of, and remove from, the earlier run in ``output`` for a run of ``chosen``.
 
     ``chosen`` are the providers this run reports on; ``run_providers`` those a run of the same
@@ -120,7 +127,7 @@ def plan_merge(
         return Merge()
     earlier = Basis.from_record(record.get("basis"))
     run_date = str(record.get("run_date", "")) or say("run_index.kept_unknown_date")
-    same = earlier == basis
+    same = basis.same_as(earlier)
     reasons = (
         say("run_index.dropped.unrecorded")
         if earlier is None
@@ -159,7 +166,7 @@ def plan_merge(
     ]
     listed = [*previous_reports(output), *_files(output, recorded)]
     remove = tuple(dict.fromkeys(path for path in listed if path not in keep))
-    notebooks = {stems.get(code, code) for code in (item.entry.provider_code for item in kept)}
+    notebooks = {report_stem(item.entry.provider_code) for item in kept}
     return Merge(
         kept=tuple(kept),
         summary=summary,
