@@ -156,6 +156,11 @@ def _run_audit(args: argparse.Namespace) -> int:
     made = [report for report in result.reports if not report.error]
     seconds = result.seconds["total"]
     print(f"{len(made)} of {len(result.reports)} reports written to {result.output} in {seconds:.0f} s")
+    if result.kept or result.summary_kept:
+        kept = [*result.kept, *(["the summary"] if result.summary_kept else [])]
+        print(f"kept from an earlier run of the same inputs: {', '.join(kept)}")
+    for line in result.dropped:
+        print(line)
     if result.tables:
         print(f"tables for analysts (CSV and .xlsx) in {result.tables[0].parent}")
     if result.case_lists:

@@ -397,6 +397,7 @@ def _published_view(
         result.unit,
         shown=pd.Series(texts),
         limits=None if rounding is None else (upper, lower),
+        hidden=np.asarray(suppressed, dtype=bool),
     )
     return replace(
         result,

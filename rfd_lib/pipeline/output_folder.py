@@ -109,7 +109,7 @@ def check_output_folder(output: Path, name: str) -> None:
     )
 
 
-def _previous_record(output: Path) -> dict:
+def previous_record(output: Path) -> dict:
     """Return the run record an earlier run left in ``output``; {} when there is none or it is unreadable."""
     try:
         record = json.loads((output / RUN_RECORD).read_text(encoding="utf-8"))
@@ -120,14 +120,14 @@ def _previous_record(output: Path) -> dict:
 
 def previous_run_name(output: Path) -> str | None:
     """Return the name of the run whose record is in ``output``, or None when there is none."""
-    params = _previous_record(output).get("params")
+    params = previous_record(output).get("params")
     name = params.get("name") if isinstance(params, dict) else None
     return name if isinstance(name, str) else None
 
 
 def previous_reports(output: Path) -> list[Path]:
     """Return the report files an earlier run's record in ``output`` lists (inside ``output`` only)."""
-    reports = _previous_record(output).get("reports")
+    reports = previous_record(output).get("reports")
     listed = [
         report.get(kind)
         for report in (reports if isinstance(reports, list) else [])

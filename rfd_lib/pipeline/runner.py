@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import threading
@@ -67,23 +68,32 @@ from rfd_lib.metrics.volumes import audit_quarters
 from rfd_lib.pipeline.output_folder import (
     RUN_RECORD,
     hold_output_folder,
-    previous_reports,
     remove_leftovers,
     report_stems,
 )
 from rfd_lib.pipeline.params import ParamsError, RunParams, fold_code, load_params, resolve_paths
+from rfd_lib.pipeline.partial import (
+    Basis,
+    Merge,
+    index_record,
+    kept_summary_record,
+    plan_merge,
+    planned_files,
+    still_on_disk,
+    summary_record,
+)
 from rfd_lib.pipeline.provenance import Provenance, collect_provenance, providers_by_file
 from rfd_lib.pipeline.workers import ReportTask, make_reports
 from rfd_lib.report.case_lists import FOLDER as CASE_LISTS
 from rfd_lib.report.case_lists import write_case_lists
-from rfd_lib.report.index import run_subtitle, run_title, write_index, write_run_index
+from rfd_lib.report.index import report_entries, run_subtitle, run_title, write_index, write_run_index
 from rfd_lib.report.outcome import SUMMARY, Report
 from rfd_lib.report.pages import provider_title
 from rfd_lib.report.pdf import find_chromium
 from rfd_lib.report.render import ReportContext
 from rfd_lib.report.saved_audit import AuditRun, long_date, provider_names, save_run
 from rfd_lib.report.table_files import table_files
-from rfd_lib.wording import wording
+from rfd_lib.wording import say, wording
 from rfd_lib.yaml_model import listed
 
 PROVIDER_NOTEBOOK = "provider_audit.ipynb"
@@ -107,6 +117,11 @@ class RunResult:
     tables: tuple[Path, ...] = ()  # the table files for analysts (tables/), the workbook last
     # Patient-level case lists for local review (internal/case_lists/): NOT for circulation.
     case_lists: tuple[Path, ...] = ()
+    # A partial run: the providers whose earlier reports (same inputs) it kept, whether it kept the
+    # earlier summary, and a line per earlier report it removed (other inputs) saying why.
+    kept: tuple[str, ...] = ()
+    summary_kept: bool = False
+    dropped: tuple[str, ...] = ()
 
     @property
     def failures(self) -> tuple[Report, ...]:
@@ -219,7 +234,23 @@ def _run(
                 "funnel position is shown for them."
             )
 
-    work = _begin(params, output, internal, quarter)
+    # Hashed before anything is removed: what the earlier run read decides which of its reports stay.
+    provenance = collect_provenance(
+        rule_file=rule.path,
+        inputs=[
+            *inputs.files,
+            *filter(None, [population_file, expectations_file, code_lists_file, config.WORDING]),
+        ],
+        params_file=params.source,
+        database=_database(params),
+        holds=providers_by_file(extract.spells, inputs.files),
+    )
+    run_providers = [fold_code(code) for code in params.providers] or sorted(
+        extract.spells["provider_code"].dropna().unique()
+    )
+    basis = Basis.of(quarter, params.disclosure, provenance, database=params.extracts.database is not None)
+    merge = plan_merge(output, basis, chosen, run_providers)
+    work = _begin(params, output, internal, quarter, merge, basis, [*stems.values(), SUMMARY], formats)
     try:
         classified = classify(extract.spells, rule)
         written = write_classified(classified, extract, internal / "classified_spells.parquet")
@@ -233,16 +264,6 @@ def _run(
             policy=INTERNAL if params.disclosure == "internal" else CIRCULATION,
         )
         classified_seconds = time.perf_counter() - started
-        provenance = collect_provenance(
-            rule_file=rule.path,
-            inputs=[
-                *inputs.files,
-                *filter(None, [population_file, expectations_file, code_lists_file, config.WORDING]),
-            ],
-            params_file=params.source,
-            database=_database(params),
-            holds=providers_by_file(extract.spells, inputs.files),
-        )
         run = AuditRun(
             audit=audit,
             name=params.name,
@@ -268,10 +289,26 @@ def _run(
                     "(Debian: apt-get install chromium) or set `chromium:` in the parameter file."
                 )
         tasks = _tasks(run, stems, saved, output, internal, work, notebooks, formats, chromium, provenance)
+        if merge.summary is not None:
+            tasks = tasks[1:]  # the earlier summary of the same inputs is kept: it covers every provider
         reports, interrupted = make_reports(tasks, jobs, progress, output)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)  # no other run writes here: the folder is held
-    index = write_run_index(run, reports, output, notes, interrupted, tables=tables)
+    merge = still_on_disk(merge, output)  # an index never links a report that is not in the folder
+    partial, summary_note = _partial_words(params, run, reports, merge, chosen, run_providers)
+    index = write_run_index(
+        run,
+        reports,
+        output,
+        notes,
+        interrupted,
+        tables=tables,
+        kept=[kept.entry for kept in merge.kept],
+        summary_kept=merge.summary.entry if merge.summary else None,
+        partial=partial,
+        summary_note=summary_note,
+        dropped=merge.dropped,
+    )
     seconds = {"classify_and_audit": round(classified_seconds, 2)}
     seconds["total"] = round(time.perf_counter() - started, 2)
     result = RunResult(
@@ -285,25 +322,64 @@ def _run(
         extracts=_files_read(extract, given=params.extracts.profile is not None),
         tables=tuple(tables),
         case_lists=tuple(cases),
+        kept=merge.kept_codes,
+        summary_kept=merge.summary is not None,
+        dropped=merge.dropped,
     )
-    _write_run_record(params, internal, "interrupted" if interrupted else "finished", result)
+    summary = next((report for report in reports if report.name == SUMMARY), None)
+    links = (
+        summary_record(_relative(summary.html, output), _relative(summary.pdf, output), run.run_date)
+        if summary is not None and not summary.error
+        else kept_summary_record(merge)
+    )
+    state = {
+        "basis": basis.record(),
+        "run_date": run.run_date,
+        "index": index_record(report_entries(run, reports, output), run.run_date, merge.kept),
+        "summary": links or None,
+    }
+    _write_run_record(params, internal, "interrupted" if interrupted else "finished", result, state)
     return result
 
 
-def _begin(params: RunParams, output: Path, internal: Path, quarter: str) -> Path:
-    """Clear the earlier run's reports, record this run as not finished; return its private folder.
+def _begin(
+    params: RunParams,
+    output: Path,
+    internal: Path,
+    quarter: str,
+    merge: Merge,
+    basis: Basis,
+    stems: list[str],
+    formats: list[str],
+) -> Path:
+    """Clear the earlier run's reports but those ``merge`` keeps, record this run as not finished.
+
+    Returns the run's private folder (under ``internal/work/``).
 
     From here on, ``internal/run.json`` and ``index.html`` say the run has not finished, so a
-    run killed outright is never mistaken for a complete one.
+    run killed outright is never mistaken for a complete one. The record already holds the
+    run's basis, the reports it keeps and the files it may write, so the next run, even after
+    this one is killed, keeps what is still valid and removes the rest.
     """
-    remove_leftovers(output, previous_reports(output))
+    remove_leftovers(output, merge.remove)  # every earlier report file but those kept
     shutil.rmtree(output / TABLES, ignore_errors=True)  # the earlier run's: this folder is held as ours
-    for folder in ("work", "notebooks", CASE_LISTS):
+    for folder in ("work", CASE_LISTS):
         shutil.rmtree(internal / folder, ignore_errors=True)
+    # The executed notebooks of the reports kept stay with them; the rest are the earlier run's.
+    for executed in (internal / "notebooks").glob("*.ipynb"):
+        if executed.stem not in merge.earlier_notebooks:
+            executed.unlink(missing_ok=True)
     work = internal / "work" / f"{os.getpid()}-{secrets.token_hex(4)}"
     work.mkdir(parents=True)
     started = datetime.now().strftime("%H:%M on %d %B %Y")
-    _write_run_record(params, internal, "running")
+    state = {
+        "basis": basis.record(),
+        "run_date": long_date(date.today()),
+        "index": index_record([], "", merge.kept),
+        "summary": kept_summary_record(merge),
+        "planned": planned_files(stems, formats),
+    }
+    _write_run_record(params, internal, "running", state=state)
     write_index(
         output / "index.html",
         title=run_title(quarter, params.name),
@@ -490,15 +566,67 @@ def _reconciliation(extract: Extract, written) -> str:
     )
 
 
+def _partial_words(
+    params: RunParams,
+    run: AuditRun,
+    reports: list[Report],
+    merge: Merge,
+    chosen: Sequence[str],
+    run_providers: Sequence[str],
+) -> tuple[str | None, str | None]:
+    """Return the index's partial-run banner (None when every provider of the run is on it) and summary note.
+
+    The summary note (None for a run of every provider that kept nothing) says whether the
+    summary report, which covers every provider, is this run's or kept from an earlier run.
+    """
+    shown = sorted(set(chosen) | set(merge.kept_codes))
+    missing = [code for code in run_providers if code not in shown]
+    banner = None
+    if missing:
+        command = f"rfd-audit run {params.source.name if params.source else '<parameter file>'}"
+        if len(missing) <= 10:  # fewer: the command names them; more: it makes every report
+            command += " --providers " + " ".join(shlex.quote(code) for code in missing)
+        banner = say(
+            "run_index.partial.banner",
+            shown=len(set(shown) & set(run_providers)),
+            total=len(run_providers),
+            providers=listed(shown),
+            missing=listed(missing),
+            command=command,
+        )
+    if set(run_providers) <= set(chosen) and not merge.kept:
+        return banner, None
+    count = len(run.audit.providers)
+    if merge.summary is not None:
+        return banner, say("run_index.partial.summary_kept", date=merge.summary.run_date, count=count)
+    made = any(report.name == SUMMARY and not report.error for report in reports)
+    return banner, say("run_index.partial.summary_made", count=count) if made else None
+
+
+def _relative(path: Path | None, output: Path) -> str | None:
+    """Return a report file's name in the run's folder, as the run record keeps it."""
+    return None if path is None else path.relative_to(output).as_posix()
+
+
 def _write_run_record(
-    params: RunParams, internal: Path, status: str, result: RunResult | None = None
+    params: RunParams,
+    internal: Path,
+    status: str,
+    result: RunResult | None = None,
+    state: dict[str, object] | None = None,
 ) -> None:
-    """Write ``internal/run.json``: status, parameters (no secret), timings and each report (no data)."""
+    """Write ``internal/run.json``: status, parameters (no secret), timings and each report (no data).
+
+    ``state`` adds what a later partial run needs (:mod:`rfd_lib.pipeline.partial`): the run's
+    basis, the index line of every report on its index, its summary and, while it runs, the
+    files it may write.
+    """
     record: dict[str, object] = {
         "status": status,
         "params": params.for_record(),
         "params_file": str(params.source),
         "written": datetime.now().isoformat(timespec="seconds"),
+        **(state or {}),
     }
     if result is not None:
         record["seconds"] = result.seconds

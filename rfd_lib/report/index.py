@@ -44,6 +44,8 @@ class IndexEntry:
     headline: tuple[tuple[str, str], ...]  # (label, value as text), e.g. ("counted RFDs", "555")
     statuses: tuple[tuple[str, str], ...]  # (check label, status), status one of Status
     failed: str | None = None  # why the report failed, one line, with the failed notebook's path
+    # The date of the earlier run whose report this is, when a partial run kept it; None: this run's.
+    made_on: str | None = None
 
 
 def write_index(
@@ -59,6 +61,8 @@ def write_index(
     notes: Sequence[str] = (),
     footnote: str | None = None,
     tables: Sequence[str] = (),
+    partial: str | None = None,
+    summary_note: str | None = None,
 ) -> Path:
     """Write the run's index page at ``target`` and return ``target`` as a :class:`Path`.
 
@@ -67,7 +71,9 @@ def write_index(
     relative to the index, not URLs: they are percent-encoded here, and an absolute path or a URL
     raises ``ValueError`` (the run's folder must work wherever it is copied). ``banner`` is a red
     strip under the header (internal runs: unsuppressed figures); ``notes`` and ``footnote`` (the
-    disclosure statement) follow the table. Headline and check columns are the union of the
+    disclosure statement) follow the table. ``partial`` is a strip under the header saying the
+    index lacks some of the run's providers; ``summary_note`` says where the summary report
+    comes from (a partial run). Headline and check columns are the union of the
     entries' labels, in the order first met. The page is written to a temporary file in the same
     folder and renamed over ``target``, so a reader never sees half a page.
     """
@@ -79,7 +85,8 @@ def write_index(
         subtitle=subtitle,
         run_date=run_date,
         banner=banner,
-        summary={"html": _href(summary_html), "pdf": _href(summary_pdf)},
+        partial=partial,
+        summary={"html": _href(summary_html), "pdf": _href(summary_pdf), "note": summary_note},
         headline=_headline_columns(entries),
         checks=checks,
         rows=[_row(entry, checks) for entry in entries],
@@ -138,6 +145,7 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
         "html": _href(entry.html),
         "pdf": _href(entry.pdf),
         "failed": entry.failed,
+        "kept": None if entry.made_on is None else say("run_index.kept", date=entry.made_on),
         # A failed report with no figures gets one wide cell for its reason (it holds a long path).
         "failed_wide": entry.failed is not None and not entry.headline and not entry.statuses,
         "headline": dict(entry.headline),
@@ -187,18 +195,30 @@ def write_run_index(
     interrupted: bool,
     *,
     tables: Sequence[Path] = (),
+    kept: Sequence[IndexEntry] = (),
+    summary_kept: IndexEntry | None = None,
+    partial: str | None = None,
+    summary_note: str | None = None,
+    dropped: Sequence[str] = (),
 ) -> Path:
     """Write the run's ``index.html`` in ``output`` and return its path.
 
     Each provider's line has its headline figures, its checks' statuses and links to its report,
     or why it failed; the notes say what was not made (an interrupted run), which PDFs could not
     be printed and what the audit noted. ``tables`` are the run's table files (in ``output``),
-    linked from the page, the workbook first.
+    linked from the page, the workbook first. A partial run adds the lines ``kept`` from an
+    earlier run (in code order with its own), ``summary_kept`` (the earlier summary, when this run
+    did not make one), the ``partial`` banner, the ``summary_note`` and a note per report
+    ``dropped``.
     """
     audit = run.audit
     by_name = {report.name: report for report in reports}
-    summary = by_name[SUMMARY]
-    entries = [_entry(run, code, report, output) for code, report in by_name.items() if code != SUMMARY]
+    summary = by_name.get(SUMMARY)
+    entries = report_entries(run, reports, output)
+    if kept:
+        entries = sorted([*entries, *kept], key=lambda entry: entry.provider_code)
+    summary_html = _link(summary.html, output) if summary else summary_kept and summary_kept.html
+    summary_pdf = _link(summary.pdf, output) if summary else summary_kept and summary_kept.pdf
     stopped = [report.name for report in reports if report.error == NOT_MADE]
     problems = [
         say(
@@ -222,14 +242,21 @@ def write_run_index(
         title=run_title(audit.quarter, run.name),
         subtitle=run_subtitle(audit.quarter),
         run_date=run.run_date,
-        summary_html=_link(summary.html, output),
-        summary_pdf=_link(summary.pdf, output),
+        summary_html=summary_html or None,
+        summary_pdf=summary_pdf or None,
         entries=entries,
         banner=audit.policy.banner,
-        notes=[*notes, *audit.notes, *problems],
+        notes=[*notes, *audit.notes, *dropped, *problems],
         footnote=audit.policy.footnote,
         tables=[_link(path, output) for path in sorted(tables, key=lambda path: path.suffix != ".xlsx")],
+        partial=partial,
+        summary_note=summary_note,
     )
+
+
+def report_entries(run: AuditRun, reports: Sequence[Report], output: Path) -> list[IndexEntry]:
+    """Return the index line of each provider report of ``reports`` (the summary has none), in order."""
+    return [_entry(run, report.name, report, output) for report in reports if report.name != SUMMARY]
 
 
 def _entry(run: AuditRun, code: str, report: Report, output: Path) -> IndexEntry:

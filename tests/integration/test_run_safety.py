@@ -263,14 +263,6 @@ def test_a_failing_browser_keeps_the_html_and_says_so(extracts, tmp_path, capsys
     assert "the HTML report was made but not its PDF" in (output / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_narrower_rerun_removes_the_earlier_runs_reports(extracts, tmp_path):
-    first = run_audit(params_file(tmp_path, extracts, "q2"), progress=False)
-    assert (first.output / "ZK1.html").is_file()
-    again = run_audit(params_file(tmp_path, extracts, "q2"), providers=["ZH8"], progress=False)
-    assert not (again.output / "ZK1.html").exists(), "a stale report would sit beside the new index"
-    assert sorted(p.name for p in again.output.glob("*.html")) == ["ZH8.html", "index.html", "summary.html"]
-
-
 def test_a_source_whose_every_row_was_quarantined_is_named_in_the_index(extracts, tmp_path):
     lines = (extracts / "ZH8.csv").read_text(encoding="utf-8-sig").splitlines()
     broken = [lines[0], *(line + ",surplus" for line in lines[1:40])]

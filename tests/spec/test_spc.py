@@ -224,7 +224,13 @@ def test_a_trend_is_coloured_by_its_direction_even_below_the_mean():
     assert result.points["variation"].iloc[4:].tolist() == ["improvement"] * 7
     assert result.points["variation"].iloc[3] == "concern"
     assert result.variation_icon == "improvement_high"
-    assert result.summary == "Special cause of improvement: a rising trend over 7 quarters ending 2026/27 Q2."
+    # The baseline's 9 is coloured too (concern, in the run only), so the words name it as well.
+    assert result.summary == (
+        "Special cause of improvement: a rising trend over 7 quarters ending 2026/27 Q2. "
+        "Special cause variation in 8 of 11 quarters: a rising trend over 7 quarters, 2024/25 Q4 to "
+        "2026/27 Q2; 2024/25 Q4, 2025/26 Q1 and 2025/26 Q2 near the lower limit (beyond 2 sigma); "
+        "a run of 8 quarters below the mean, 2024/25 Q3 to 2026/27 Q2."
+    )
 
 
 # Rule 4: two of three points beyond the 2-sigma line, same side ---------------------------------------
@@ -305,7 +311,7 @@ def test_the_icon_reads_the_latest_point_only():
     assert result.variation_icon == "common_cause"
     assert result.summary == (
         "Common cause variation at the latest quarter (2026/27 Q2), "
-        "after special cause variation in 1 earlier quarter, the last in 2025/26 Q4."
+        "after special cause variation in 1 earlier quarter: 2025/26 Q4 (16) above the upper limit (15.3)."
     )
 
 
@@ -316,6 +322,29 @@ def test_summaries_name_the_limit_and_the_value():
     assert pinned(4, improvement="decrease").summary == (
         "Special cause of improvement: 2026/27 Q2 (4) is below the lower limit (4.68)."
     )
+
+
+def test_the_words_name_every_point_the_chart_flags():
+    # Issue 14: the summary's trend caption named one special-cause point where the chart flagged
+    # two. One point above the upper limit (15.3) and, later, one below the lower limit (4.68).
+    result = pinned(16, 10, 4, improvement="decrease")
+    assert flagged(result, "special_cause") == [4, 6]
+    assert result.summary == (
+        "Special cause of improvement: 2026/27 Q2 (4) is below the lower limit (4.68). "
+        "Special cause variation in 2 of 7 quarters: 2025/26 Q4 (16) above the upper limit (15.3) "
+        "and 2026/27 Q2 (4) below the lower limit (4.68)."
+    )
+    # Two above, the latest common cause: both earlier points are named, not only the last.
+    result = pinned(16, 17, 10, improvement="decrease")
+    assert flagged(result, "special_cause") == [4, 5]
+    assert result.summary == (
+        "Common cause variation at the latest quarter (2026/27 Q2), after special cause variation in "
+        "2 earlier quarters: 2025/26 Q4 (16) above the upper limit (15.3) and 2026/27 Q1 (17) above "
+        "the upper limit (15.3)."
+    )
+    # Every flagged point's period is in the words.
+    for period in result.points["period"][result.points["special_cause"]]:
+        assert period in result.summary
 
 
 def test_the_run_summary_from_the_issue():
@@ -737,7 +766,10 @@ def test_a_trend_that_rounding_flattens_is_still_a_trend():
     assert result.publication == Publication(rounding=5, threshold=7, summary_rounding=1)
     assert result.summary == (
         "Special cause variation (neither improvement nor concern): "
-        "2026/27 Q2 (about 20) is above the upper limit (18)."
+        "2026/27 Q2 (about 20) is above the upper limit (18). "
+        "Special cause variation in 8 of 8 quarters: 2024/25 Q3 (about 10) below the lower limit (12) "
+        "and 2026/27 Q2 (about 20) above the upper limit (18); a rising trend over 8 quarters, "
+        "2024/25 Q3 to 2026/27 Q2."
     )
 
 
@@ -760,7 +792,15 @@ def test_a_fall_into_suppressed_quarters_is_a_signal_and_each_hidden_point_a_ban
     assert points["variation"].iloc[4:].tolist() == ["concern"] * 4
     assert (result.mean, result.lower, result.upper) == (10, 6, 15)
     assert result.variation_icon == "concern_low"
-    assert result.summary == "Special cause of concern: 2026/27 Q2 (1–7) is below the lower limit (6)."
+    # Every coloured point is named; the suppressed ones by their band only (never as beyond or
+    # near a limit, which would narrow it).
+    assert result.summary == (
+        "Special cause of concern: 2026/27 Q2 (1–7) is below the lower limit (6). "
+        "Special cause variation in 7 of 8 quarters: 2024/25 Q3 (about 15) above the upper limit (15), "
+        "2024/25 Q4 (about 15) above the upper limit (15) and 2025/26 Q2 (about 15) above the upper "
+        "limit (15); 2025/26 Q3 (1–7), 2025/26 Q4 (1–7), 2026/27 Q1 (1–7) and 2026/27 Q2 (1–7), "
+        "shown as bands in their signals' colours."
+    )
     chart = spc_chart(result, title="t", value_label="counted RFDs per quarter (count)")
     axes = chart.figure.axes[0]
     bands = [patch for patch in axes.patches if patch.get_gid() == "suppressed"]

@@ -93,7 +93,10 @@ def test_a_fall_into_suppressed_quarters_is_flagged_and_each_hidden_quarter_draw
     summary = audit.spc.set_index("provider_code").loc["ZA1", "summary"]
     assert summary == (
         "Special cause variation (neither improvement nor concern): "
-        "2026/27 Q2 (1–7) is below the lower limit (6)."
+        "2026/27 Q2 (1–7) is below the lower limit (6). Special cause variation in 7 of 8 quarters: "
+        "2024/25 Q3 (about 15) above the upper limit (15), 2024/25 Q4 (about 15) above the upper limit "
+        "(15) and 2025/26 Q2 (about 15) above the upper limit (15); 2025/26 Q3 (1–7), 2025/26 Q4 (1–7), "
+        "2026/27 Q1 (1–7) and 2026/27 Q2 (1–7), shown as bands in their signals' colours."
     )
     page = ProviderPage(run_of(audit, populations), "ZA1")
     assert "missing" not in str(page.summary()) and "(1–7) is below the lower limit (6)" in str(
@@ -152,6 +155,16 @@ def test_the_all_provider_total_is_the_true_total_rounded_once(synthetic_set):
         "Each point is the true total of all providers' counts, rounded once to the nearest 5"
         in chart.caption
     )
+    # Issue 14: the caption named one special-cause point where the chart flagged two; every point
+    # beyond a limit is named now, with the value drawn, and the count of coloured points is given.
+    result = audit.trend_xmr()
+    points = result.points
+    beyond = points[points["beyond_limits"]]
+    assert len(beyond) >= 2, "the synthetic set's total has two points beyond its limits"
+    for period, value in zip(beyond["period"], beyond["value"], strict=True):
+        assert f"{period} (about {int(value):,})" in chart.caption
+    flagged = int(points["special_cause"].sum())
+    assert f"Special cause variation in {flagged} of {len(points)} quarters" in chart.caption
 
 
 def test_a_total_of_two_providers_never_gives_the_suppressed_one_away(shaped):
