@@ -238,9 +238,9 @@ def test_thresholds_the_wrong_way_round_fail_to_load(tmp_path):
 
     path = tmp_path / "expectations.yaml"
     path.write_text(
-        EXPECTATIONS.read_text(encoding="utf-8").replace("green: 0.95", "green: 0.5"), encoding="utf-8"
+        EXPECTATIONS.read_text(encoding="utf-8").replace("green: 0.90", "green: 0.5"), encoding="utf-8"
     )
-    with pytest.raises(ExpectationsError, match=r"checks.prior_block: amber \(0.8\) is on the wrong side"):
+    with pytest.raises(ExpectationsError, match=r"checks.prior_block: amber \(0.7\) is on the wrong side"):
         load_expectations(path)
 
 
