@@ -91,7 +91,7 @@ def write_index(
         checks=checks,
         rows=[_row(entry, checks) for entry in entries],
         tally=_tally(entries),
-        legend=[(status.badge, status.css_class, status.meaning) for status in Status],
+        legend=[(status.letter, status.css_class, status.badge, status.meaning) for status in Status],
         notes=list(notes),
         footnote=footnote,
         tables=[(PurePosixPath(link.replace("\\", "/")).name, _href(link)) for link in tables],
@@ -149,12 +149,16 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
         # A failed report with no figures gets one wide cell for its reason (it holds a long path).
         "failed_wide": entry.failed is not None and not entry.headline and not entry.statuses,
         "headline": dict(entry.headline),
-        # The badge's text is always printed, so colour is never the only signal.
+        # The badge's letter is always printed, so colour is never the only signal; the check and
+        # its status in words are its title and accessible name.
         "badges": {
-            label: (Status(status).badge, Status(status).css_class, status)
+            label: (Status(status).letter, Status(status).css_class, status)
             for label, status in statuses.items()
             if label in checks
         },
+        # How many of its checks are red and amber: the provider's line read at a glance.
+        "red": sum(status == Status.RED for status in statuses.values()),
+        "amber": sum(status == Status.AMBER for status in statuses.values()),
     }
 
 
