@@ -272,6 +272,7 @@ def _run(
             run_date=long_date(date.today()),
             spells_file=str(written.spells.resolve()),
             rule=str(rule.path),
+            marking=params.protective_marking,
         )
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")
@@ -388,6 +389,7 @@ def _begin(
         summary_html=None,
         summary_pdf=None,
         entries=[],
+        marking=params.protective_marking,
         notes=[
             f"This run started at {started} and had not finished when this page was written. If no "
             "rfd-audit run is still writing to this folder, it was interrupted: run it again."
@@ -510,7 +512,7 @@ def _tasks(
     kernels = kernel_folder(work / "jupyter")
     audit = run.audit
     subtitle = run_subtitle(audit.quarter)
-    common = dict(run_date=run.run_date, banner=audit.policy.banner)
+    common = dict(run_date=run.run_date, banner=audit.policy.banner, marking=run.marking)
 
     def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:
         rows = provenance.rows(parameters.get("provider"))

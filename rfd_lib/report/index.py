@@ -21,6 +21,7 @@ import jinja2
 from rfd_lib.atomic import write_atomically
 from rfd_lib.metrics.changes import changes_in_words, previous_quarter, status_changes
 from rfd_lib.metrics.status import Status
+from rfd_lib.report.marking import css_string
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
 from rfd_lib.report.tables import counts, decimal
@@ -63,6 +64,7 @@ def write_index(
     tables: Sequence[str] = (),
     partial: str | None = None,
     summary_note: str | None = None,
+    marking: str | None = None,
 ) -> Path:
     """Write the run's index page at ``target`` and return ``target`` as a :class:`Path`.
 
@@ -73,7 +75,8 @@ def write_index(
     strip under the header (internal runs: unsuppressed figures); ``notes`` and ``footnote`` (the
     disclosure statement) follow the table. ``partial`` is a strip under the header saying the
     index lacks some of the run's providers; ``summary_note`` says where the summary report
-    comes from (a partial run). Headline and check columns are the union of the
+    comes from (a partial run). ``marking`` (the run's protective marking) is printed at the top
+    and bottom of the page, and of every printed page. Headline and check columns are the union of the
     entries' labels, in the order first met. The page is written to a temporary file in the same
     folder and renamed over ``target``, so a reader never sees half a page.
     """
@@ -95,6 +98,8 @@ def write_index(
         notes=list(notes),
         footnote=footnote,
         tables=[(PurePosixPath(link.replace("\\", "/")).name, _href(link)) for link in tables],
+        marking=marking,
+        css_marking=css_string(marking or ""),
     )
     write_atomically(target, page)
     return target
@@ -255,6 +260,7 @@ def write_run_index(
         tables=[_link(path, output) for path in sorted(tables, key=lambda path: path.suffix != ".xlsx")],
         partial=partial,
         summary_note=summary_note,
+        marking=run.marking,
     )
 
 
