@@ -283,3 +283,18 @@ def test_the_table_files_are_linked_by_name(tmp_path):
 def test_no_table_files_no_section(page):
     _, soup = page
     assert soup.select("section.tables") == []
+
+
+def test_the_protective_marking_tops_and_tails_the_page_and_every_printed_page(tmp_path, page):
+    marking = 'OFFICIAL-SENSITIVE <i>"x"</i>'
+    text = _write(tmp_path / "index.html", marking=marking).read_text(encoding="utf-8")
+    soup = BeautifulSoup(text, "html.parser")
+    strips = soup.select("div.marking")
+    assert [strip.get_text() for strip in strips] == [marking, marking]
+    assert strips[0] is soup.body.find("div") and strips[1] is soup.body.find_all("div", recursive=False)[-1]
+    assert "<i>" not in text
+    # On paper: the top and bottom margin boxes, as a CSS string that cannot end the style element.
+    css = '"OFFICIAL-SENSITIVE \\3c i\\3e \\22 x\\22 \\3c /i\\3e "'
+    assert f"@top-center {{ content: {css};" in text and f"@bottom-center {{ content: {css};" in text
+    none, _ = page
+    assert 'class="marking' not in none and "@top-center" not in none
