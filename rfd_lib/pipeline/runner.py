@@ -248,7 +248,13 @@ def _run(
     run_providers = [fold_code(code) for code in params.providers] or sorted(
         extract.spells["provider_code"].dropna().unique()
     )
-    basis = Basis.of(quarter, params.disclosure, provenance, database=params.extracts.database is not None)
+    basis = Basis.of(
+        quarter,
+        params.disclosure,
+        provenance,
+        database=params.extracts.database is not None,
+        marking=params.protective_marking,
+    )
     merge = plan_merge(output, basis, chosen, run_providers)
     work = _begin(params, output, internal, quarter, merge, basis, [*stems.values(), SUMMARY], formats)
     try:
