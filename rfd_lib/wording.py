@@ -236,6 +236,8 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "run_index.dropped.quarter": ("quarter",),
     "run_index.dropped.disclosure": ("mode",),
     "run_index.dropped.rule": (),
+    "run_index.dropped.marking": ("marking",),
+    "run_index.dropped.no_marking": (),
     "run_index.dropped.changed": ("file",),
     "run_index.dropped.added": ("file",),
     "run_index.dropped.removed": ("file",),

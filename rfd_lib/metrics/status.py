@@ -26,6 +26,11 @@ class Status(StrEnum):
         return "n/a" if self is Status.NOT_ASSESSABLE else self.value
 
     @property
+    def letter(self) -> str:
+        """Return the status's compact badge text: R, A, G, or "n/a" (the index's many columns)."""
+        return "n/a" if self is Status.NOT_ASSESSABLE else self.value[0].upper()
+
+    @property
     def css_class(self) -> str:
         """Return the CSS class that colours the status's badge or cell."""
         return f"rag-{'na' if self is Status.NOT_ASSESSABLE else self.value}"

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rfd_lib import config
 from rfd_lib.engine.rule_file import names_a_file
 from rfd_lib.errors import RfdAuditError
+from rfd_lib.report.marking import checked_marking
 from rfd_lib.yaml_model import location, quoted, read_yaml, shortened
 
 QUARTER_PATTERN = r"^[0-9]{4}/[0-9]{2} Q[1-4]$"
@@ -93,6 +94,8 @@ class RunParams(_Strict):
     formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"], min_length=1)
     chromium: str | None = None
     jobs: int = Field(2, ge=1, le=64)
+    # Printed at the top and bottom of every page and PDF page (e.g. "OFFICIAL-SENSITIVE"); none if left out.
+    protective_marking: str | None = None
     source: Path | None = Field(None, exclude=True)  # the parameter file itself, set by load_params
 
     @field_validator("providers", "formats")
@@ -105,6 +108,11 @@ class RunParams(_Strict):
                 raise ValueError(f"{quoted(value)} is given more than once")
             seen.add(fold_code(value))
         return values
+
+    @field_validator("protective_marking")
+    @classmethod
+    def _one_short_line(cls, value: str | None) -> str | None:
+        return None if value is None else checked_marking(value)
 
     def path(self, value: str | os.PathLike[str]) -> Path:
         """Return ``value`` as a path, relative ones taken from the parameter file's folder."""

@@ -46,11 +46,22 @@ class Basis:
     inputs: tuple[tuple[str, str], ...]  # (file name, sha256) of every input, as the provenance lists them
     # Spells read from a database: its rows can change under the same query, so no report is kept.
     database: bool = False
+    # The protective marking every page carries: a report kept under another marking would be mismarked.
+    marking: str | None = None
 
     @classmethod
-    def of(cls, quarter: str, disclosure: str, provenance: Provenance, *, database: bool = False) -> Basis:
+    def of(
+        cls,
+        quarter: str,
+        disclosure: str,
+        provenance: Provenance,
+        *,
+        database: bool = False,
+        marking: str | None = None,
+    ) -> Basis:
         """Return the basis of a run of ``quarter`` in ``disclosure`` mode reading ``provenance``'s inputs."""
-        return cls(quarter, disclosure, provenance.rule_sha256, tuple(sorted(provenance.inputs)), database)
+        inputs = tuple(sorted(provenance.inputs))
+        return cls(quarter, disclosure, provenance.rule_sha256, inputs, database, marking)
 
     def same_as(self, earlier: Basis | None) -> bool:
         """Return whether reports made from ``earlier`` are those this basis makes (never for a database)."""
@@ -66,8 +77,14 @@ class Basis:
         try:
             inputs = tuple((str(name), str(digest)) for name, digest in data["inputs"])
             database = data.get("database") is True
+            marking = data.get("marking")
             return cls(
-                str(data["quarter"]), str(data["disclosure"]), str(data["rule_sha256"]), inputs, database
+                str(data["quarter"]),
+                str(data["disclosure"]),
+                str(data["rule_sha256"]),
+                inputs,
+                database,
+                None if marking is None else str(marking),
             )
         except (TypeError, KeyError, ValueError):
             return None
@@ -81,6 +98,12 @@ class Basis:
             found.append(say("run_index.dropped.disclosure", mode=earlier.disclosure))
         if earlier.rule_sha256 != self.rule_sha256:
             found.append(say("run_index.dropped.rule"))
+        if earlier.marking != self.marking:
+            found.append(
+                say("run_index.dropped.marking", marking=earlier.marking)
+                if earlier.marking
+                else say("run_index.dropped.no_marking")
+            )
         now, then = dict(self.inputs), dict(earlier.inputs)
         changed = sorted(name for name in now.keys() & then.keys() if now[name] != then[name])
         found += [say("run_index.dropped.changed", file=name) for name in changed]

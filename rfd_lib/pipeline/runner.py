@@ -248,7 +248,13 @@ def _run(
     run_providers = [fold_code(code) for code in params.providers] or sorted(
         extract.spells["provider_code"].dropna().unique()
     )
-    basis = Basis.of(quarter, params.disclosure, provenance, database=params.extracts.database is not None)
+    basis = Basis.of(
+        quarter,
+        params.disclosure,
+        provenance,
+        database=params.extracts.database is not None,
+        marking=params.protective_marking,
+    )
     merge = plan_merge(output, basis, chosen, run_providers)
     work = _begin(params, output, internal, quarter, merge, basis, [*stems.values(), SUMMARY], formats)
     try:
@@ -272,6 +278,7 @@ def _run(
             run_date=long_date(date.today()),
             spells_file=str(written.spells.resolve()),
             rule=str(rule.path),
+            marking=params.protective_marking,
         )
         # The workers read a copy private to this run; internal/audit_run.pkl is for analysts.
         saved = save_run(run, work / "audit_run.pkl")
@@ -388,6 +395,7 @@ def _begin(
         summary_html=None,
         summary_pdf=None,
         entries=[],
+        marking=params.protective_marking,
         notes=[
             f"This run started at {started} and had not finished when this page was written. If no "
             "rfd-audit run is still writing to this folder, it was interrupted: run it again."
@@ -510,7 +518,7 @@ def _tasks(
     kernels = kernel_folder(work / "jupyter")
     audit = run.audit
     subtitle = run_subtitle(audit.quarter)
-    common = dict(run_date=run.run_date, banner=audit.policy.banner)
+    common = dict(run_date=run.run_date, banner=audit.policy.banner, marking=run.marking)
 
     def task(name: str, stem: str, notebook: str, parameters: dict[str, str], title: str) -> ReportTask:
         rows = provenance.rows(parameters.get("provider"))

@@ -21,6 +21,7 @@ import jinja2
 from rfd_lib.atomic import write_atomically
 from rfd_lib.metrics.changes import changes_in_words, previous_quarter, status_changes
 from rfd_lib.metrics.status import Status
+from rfd_lib.report.marking import css_string
 from rfd_lib.report.outcome import NOT_MADE, SUMMARY, Report
 from rfd_lib.report.saved_audit import GUIDANCE, AuditRun
 from rfd_lib.report.tables import counts, decimal
@@ -63,6 +64,7 @@ def write_index(
     tables: Sequence[str] = (),
     partial: str | None = None,
     summary_note: str | None = None,
+    marking: str | None = None,
 ) -> Path:
     """Write the run's index page at ``target`` and return ``target`` as a :class:`Path`.
 
@@ -73,7 +75,8 @@ def write_index(
     strip under the header (internal runs: unsuppressed figures); ``notes`` and ``footnote`` (the
     disclosure statement) follow the table. ``partial`` is a strip under the header saying the
     index lacks some of the run's providers; ``summary_note`` says where the summary report
-    comes from (a partial run). Headline and check columns are the union of the
+    comes from (a partial run). ``marking`` (the run's protective marking) is printed at the top
+    and bottom of the page, and of every printed page. Headline and check columns are the union of the
     entries' labels, in the order first met. The page is written to a temporary file in the same
     folder and renamed over ``target``, so a reader never sees half a page.
     """
@@ -91,10 +94,12 @@ def write_index(
         checks=checks,
         rows=[_row(entry, checks) for entry in entries],
         tally=_tally(entries),
-        legend=[(status.badge, status.css_class, status.meaning) for status in Status],
+        legend=[(status.letter, status.css_class, status.badge, status.meaning) for status in Status],
         notes=list(notes),
         footnote=footnote,
         tables=[(PurePosixPath(link.replace("\\", "/")).name, _href(link)) for link in tables],
+        marking=marking,
+        css_marking=css_string(marking or ""),
     )
     write_atomically(target, page)
     return target
@@ -149,12 +154,16 @@ def _row(entry: IndexEntry, checks: list[str]) -> dict:
         # A failed report with no figures gets one wide cell for its reason (it holds a long path).
         "failed_wide": entry.failed is not None and not entry.headline and not entry.statuses,
         "headline": dict(entry.headline),
-        # The badge's text is always printed, so colour is never the only signal.
+        # The badge's letter is always printed, so colour is never the only signal; the check and
+        # its status in words are its title and accessible name.
         "badges": {
-            label: (Status(status).badge, Status(status).css_class, status)
+            label: (Status(status).letter, Status(status).css_class, status)
             for label, status in statuses.items()
             if label in checks
         },
+        # How many of its checks are red and amber: the provider's line read at a glance.
+        "red": sum(status == Status.RED for status in statuses.values()),
+        "amber": sum(status == Status.AMBER for status in statuses.values()),
     }
 
 
@@ -251,6 +260,7 @@ def write_run_index(
         tables=[_link(path, output) for path in sorted(tables, key=lambda path: path.suffix != ".xlsx")],
         partial=partial,
         summary_note=summary_note,
+        marking=run.marking,
     )
 
 

@@ -22,6 +22,7 @@ from traitlets.config import Config
 from rfd_lib.atomic import write_atomically
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.status import Status
+from rfd_lib.report.marking import css_string
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "rfd_report"
@@ -51,6 +52,8 @@ class ReportContext:
     run_date: str
     banner: str | None = None
     provenance: tuple[tuple[str, str], ...] = ()
+    # The run's protective marking (e.g. OFFICIAL-SENSITIVE), at the top and bottom of every page.
+    marking: str | None = None
 
 
 class _DropQuietOutputs(Preprocessor):
@@ -136,6 +139,10 @@ def _template_values(context: ReportContext) -> dict[str, object]:
         "provenance": tuple((str(label), str(value)) for label, value in context.provenance),
         "css_short_title": _css_string(_short(context.title, 90)),
         "css_banner": _css_string(context.banner or ""),
+        "marking": context.marking or None,
+        "css_marking": _css_string(context.marking or ""),
+        # On paper the top margin box holds the marking and the banner, when both are set.
+        "css_top": _css_string(" · ".join(text for text in (context.marking, context.banner) if text)),
     }
 
 
@@ -143,15 +150,7 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _css_string(text: str) -> str:
-    """Return ``text`` as a quoted CSS string that cannot close its <style> element."""
-    out = []
-    for char in text:
-        if char.isprintable() and char not in '\\"<>&':
-            out.append(char)
-        else:
-            out.append(f"\\{ord(char):x} ")
-    return '"' + "".join(out) + '"'
+_css_string = css_string
 
 
 def _finish(html: str) -> str:

@@ -49,6 +49,7 @@ class AuditRun:
     # notebooks' page.spells) and the rule that classified them; empty when not saved.
     spells_file: str = ""
     rule: str = "2K_RFD_back"
+    marking: str | None = None  # the run's protective marking (protective_marking:), on every page
 
     def provider_name(self, code: str) -> str:
         """Return the provider's name, or its code when the populations file gives none."""

@@ -85,3 +85,42 @@ def open_page(
         screenshot=screenshot,
         probes=probed,
     )
+
+
+def widths(
+    html_path: str | os.PathLike[str], width: int, height: int, media: str = "screen"
+) -> dict[str, int]:
+    """Return how wide the page and each horizontally scrolling box are at a ``width`` × ``height`` viewport.
+
+    ``media`` "print" lays the page out as printed (``@media print``), at the viewport's width
+    (give the printable width of the paper). The result has ``page`` (the document's scroll
+    width) and, for every element that scrolls sideways, ``overflow: <tag.class>`` (its scroll
+    width beyond its box, in px); a page that needs no horizontal scroll has only ``page``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        pytest.skip("no Chromium-family browser found")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.emulate_media(media=media)
+            page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+            return page.evaluate(
+                """() => {
+                    const found = {page: document.documentElement.scrollWidth};
+                    for (const box of document.querySelectorAll('body *')) {
+                        if (box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== 'visible') {
+                            found[`overflow: ${box.tagName.toLowerCase()}.${box.className}`] =
+                                box.scrollWidth - box.clientWidth;
+                        }
+                    }
+                    return found;
+                }"""
+            )
+        finally:
+            browser.close()

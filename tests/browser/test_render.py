@@ -493,3 +493,29 @@ def test_print_pdf_names_a_browser_that_cannot_start(tmp_path, page):
     with pytest.raises(PdfError, match="cannot start"):
         print_pdf(page, tmp_path / "report.pdf", tmp_path / "not-a-browser")
     assert not (tmp_path / "report.pdf").exists()
+
+
+# ---------- the protective marking ----------
+
+MARKING = "OFFICIAL-SENSITIVE <b>&"  # markup in it must print as text, never as markup
+
+
+@needs_chromium
+@needs_poppler
+@pytest.mark.parametrize("banner", [None, BANNER])
+def test_the_protective_marking_is_at_the_top_and_bottom_of_every_page(executed, tmp_path, banner):
+    context = dataclasses.replace(INTERNAL, banner=banner, marking=MARKING)
+    html = render_html(executed, tmp_path / "report.html", context)
+    soup = soup_of(html)
+    strips = soup.select("div.marking")
+    assert [strip.get_text() for strip in strips] == [MARKING, MARKING]
+    assert strips[0] is soup.body.find("div") and "foot" in strips[1]["class"]
+    assert "<b>&" not in html.read_text(encoding="utf-8")
+    pages = pdf_pages(print_pdf(html, tmp_path / "report.pdf", CHROMIUM))
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        assert MARKING in lines[0], f"page {number} starts {lines[0]!r}"
+        assert MARKING in lines[-1] or MARKING in lines[-2], f"page {number} ends {lines[-2:]!r}"
+        assert f"Page {number} of {len(pages)}" in page
+        assert (banner is None) == (BANNER not in page)

@@ -34,6 +34,7 @@ from tests.paths import ROOT
 
 PROVIDERS = ["ZF6", "ZH8", "ZK1"]
 IDENTIFIERS = ["APCS_Ident", "Der_Pseudo_NHS_Number"]
+MARKING = "OFFICIAL-SENSITIVE"
 SAFE_COUNT = re.compile(r"^(\*|–|0|[1-9][0-9]{0,2}(,[0-9]{3})*)$")
 
 pytestmark = needs_chromium
@@ -55,6 +56,7 @@ def params_file(folder: Path, extracts: Path, name: str, providers: list[str]) -
         "providers": providers,
         "output": str(folder / name),
         "jobs": 2,
+        "protective_marking": MARKING,
     }
     path = folder / f"{name}.yaml"
     path.write_text(json.dumps(text), encoding="utf-8")  # JSON is YAML
@@ -115,6 +117,19 @@ def test_the_index_links_every_report_with_its_statuses(run):
         assert {f"{name}.html", f"{name}.pdf"} <= links
     badges = soup.select('[class*="rag-"]')
     assert any("red" in badge.get_text() for badge in badges)
+
+
+def test_the_protective_marking_is_on_the_index_every_report_and_every_pdf_page(run):
+    for page in ["index.html", "summary.html", f"{PROVIDERS[0]}.html"]:
+        soup = BeautifulSoup((run.output / page).read_text(encoding="utf-8"), "html.parser")
+        assert [strip.get_text(strip=True) for strip in soup.select("div.marking")] == [MARKING, MARKING], (
+            page
+        )
+    for report in run.reports:
+        pages = [page for page in pdf_text(report.pdf).split("\f") if page.strip()]
+        for number, page in enumerate(pages, start=1):
+            lines = [line for line in page.splitlines() if line.strip()]
+            assert MARKING in lines[0] and MARKING in lines[-1], f"{report.pdf.name} page {number}"
 
 
 @pytest.mark.parametrize("name,charts", [("summary", 2), ("ZK1", 6), ("ZF6", 4)])

@@ -108,3 +108,18 @@ def test_a_link_out_of_the_folder_in_the_record_is_neither_kept_nor_removed(tmp_
     merge = plan_merge(output, BASIS, ["ZK1"], ["ZF6", "ZK1"])
     assert "ZF6" not in merge.kept_codes
     assert all(path.parent == output for path in merge.remove) and outside.is_file()
+
+
+def test_a_changed_protective_marking_removes_the_earlier_reports(tmp_path):
+    """A kept report would carry the earlier marking on every page: it is remade instead."""
+    marked = Basis(
+        BASIS.quarter, BASIS.disclosure, BASIS.rule_sha256, BASIS.inputs, marking="OFFICIAL-SENSITIVE"
+    )
+    merge = plan_merge(folder(tmp_path / "a", BASIS), marked, ["ZK1"], ["ZF6", "ZK1"])
+    assert merge.kept == () and merge.dropped[0].endswith(
+        "was removed: its pages carry no protective marking."
+    )
+    merge = plan_merge(folder(tmp_path / "b", marked), BASIS, ["ZK1"], ["ZF6", "ZK1"])
+    assert merge.dropped[0].endswith("was removed: its pages are marked OFFICIAL-SENSITIVE.")
+    merge = plan_merge(folder(tmp_path / "c", marked), marked, ["ZK1"], ["ZF6", "ZK1"])
+    assert [kept.entry.provider_code for kept in merge.kept] == ["ZF6"]

@@ -107,3 +107,21 @@ def test_command_line_options_are_checked(folder, capsys):
     with pytest.raises(SystemExit):
         main(["run", str(write(folder, GOOD)), "--formats", "docx"])
     assert "formats are html and pdf" in capsys.readouterr().err
+
+
+def test_the_protective_marking_is_none_unless_given_and_one_short_line(folder):
+    assert load_params(write(folder, GOOD)).protective_marking is None
+    given = load_params(write(folder, GOOD + 'protective_marking: " OFFICIAL-SENSITIVE "\n'))
+    assert given.protective_marking == "OFFICIAL-SENSITIVE"
+    for value, words in [
+        ('""', "the protective marking is empty"),
+        ('"OFFICIAL\\nSENSITIVE"', "one line of plain text"),
+        ('"' + "X" * 41 + '"', "41 characters; at most 40"),
+        ("[OFFICIAL]", "protective_marking: Input should be a valid string"),
+    ]:
+        with pytest.raises(ParamsError) as caught:
+            load_params(write(folder, GOOD + f"protective_marking: {value}\n"))
+        assert "\n" not in str(caught.value).split(" HINT")[0] and words in str(caught.value), str(
+            caught.value
+        )
+        assert "protective_marking" in str(caught.value)

@@ -95,8 +95,8 @@ def test_the_failed_entry_shows_its_reason_escaped_and_no_link(page):
     assert failed.find("a") is None
     assert "KeyError: <'catchment_population'> in internal/failed/RHQ.ipynb" in failed.get_text()
     assert "&lt;&#39;catchment_population&#39;&gt;" in text
-    # One wide cell spans the links, headline and check columns: 1 + 3 + 3.
-    assert failed.select_one("td.failure")["colspan"] == "7"
+    # One wide cell spans the red and amber counts, links, headline and check columns: 3 + 3 + 3.
+    assert failed.select_one("td.failure")["colspan"] == "9"
 
 
 def test_a_failed_report_with_figures_keeps_them_and_gives_its_reason_below(tmp_path):
@@ -114,7 +114,7 @@ def test_a_failed_report_with_figures_keeps_them_and_gives_its_reason_below(tmp_
     assert failed.find("a") is None
     main, detail = failed.find_all("tr")
     assert "report failed" in main.select_one("td.links").get_text()
-    assert [span.get_text() for span in main.select("span.rag")] == ["amber"]
+    assert [span.get_text() for span in main.select("td.badge span.rag")] == ["A"]
     assert (
         detail.get_text(strip=True)
         == "ValueError: NaN & <nothing> (executed notebook: internal/failed/RM1.ipynb)"
@@ -126,7 +126,7 @@ def test_headline_values_sit_under_their_labels(page):
     _, soup = page
     headers = [th.get_text(strip=True) for th in soup.select("thead tr")[1].find_all("th")]
     assert headers[:3] == ["counted RFDs", "rate per 100,000", "funnel"]
-    cells = [td.get_text(strip=True) for td in _rows(soup)[0].find_all("td")][3:6]
+    cells = [td.get_text(strip=True) for td in _rows(soup)[0].find_all("td")][5:8]
     assert cells == ["555", "129.1", "above 99.8 % limit"]
 
 
@@ -141,20 +141,43 @@ def test_numeric_columns_align_right_with_suppressed_cells_among_them(tmp_path):
         ["num"],
         ["text"],
     ]
-    assert [td["class"] for td in _rows(soup)[1].find_all("td")[3:6]] == [["num"], ["num", "muted"], ["text"]]
+    assert [td["class"] for td in _rows(soup)[1].find_all("td")[5:8]] == [["num"], ["num", "muted"], ["text"]]
 
 
-def test_badges_carry_their_class_and_text(page):
+def test_badges_carry_their_class_letter_and_status_in_words(page):
     _, soup = page
     raj, rbd, _ = _rows(soup)
-    badges = [(span["class"][1], span.get_text(strip=True)) for span in raj.select("span.rag")]
-    assert badges == [("rag-red", "red"), ("rag-amber", "amber"), ("rag-green", "green")]
-    badges = [(span["class"][1], span.get_text(strip=True)) for span in rbd.select("span.rag")]
-    assert badges == [("rag-green", "green"), ("rag-na", "n/a"), ("rag-green", "green")]
-    legend = [(span["class"][1], span.get_text(strip=True)) for span in soup.select("ul.legend span.rag")[:4]]
-    assert legend == [("rag-red", "red"), ("rag-amber", "amber"), ("rag-green", "green"), ("rag-na", "n/a")]
-    assert [li.get_text(" ", strip=True) for li in soup.select("ol.key li")] == [
-        f"C{number} {label}" for number, label in enumerate(CHECKS, start=1)
+    badges = [(span["class"][1], span.get_text(strip=True)) for span in raj.select("td.badge span.rag")]
+    assert badges == [("rag-red", "R"), ("rag-amber", "A"), ("rag-green", "G")]
+    badges = [(span["class"][1], span.get_text(strip=True)) for span in rbd.select("td.badge span.rag")]
+    assert badges == [("rag-green", "G"), ("rag-na", "n/a"), ("rag-green", "G")]
+    # Colour is not the only signal: a screen reader hears the check and its status in words.
+    named = [(span["role"], span["aria-label"], span["title"]) for span in rbd.select("td.badge span.rag")]
+    assert named[1] == ("img", f"{CHECKS[1]}: not assessable", f"{CHECKS[1]}: not assessable")
+    legend = [li.get_text(" ", strip=True) for li in soup.select("ul.legend li")[:4]]
+    assert [line.split(":")[0].strip() for line in legend] == ["R red", "A amber", "G green", "n/a n/a"]
+
+
+def test_checks_are_named_in_words_in_the_column_heads_with_no_key(page):
+    _, soup = page
+    assert [th.get_text(strip=True) for th in soup.select("thead th.check")] == list(CHECKS)
+    assert soup.select("ol.key") == [] and "C1" not in soup.get_text()
+
+
+def test_each_line_counts_its_red_and_amber_checks(tmp_path):
+    many = IndexEntry(
+        "RX1", "Trust", "r.html", None, (), tuple(zip("abcd", ("red", "red", "amber", "green"), strict=True))
+    )
+    soup = BeautifulSoup(
+        _write(tmp_path / "index.html", entries=[many, ENTRIES[1]]).read_text(encoding="utf-8"), "html.parser"
+    )
+    heads = [th.get_text(strip=True) for th in soup.select("thead th.tally-head")]
+    assert heads == ["red", "amber"]
+    counts = [[td.get_text(strip=True) for td in row.select("td.tally-cell")] for row in _rows(soup)]
+    assert counts == [["2", "1"], ["0", "0"]]
+    assert [span["class"] for span in _rows(soup)[0].select("td.tally-cell span")] == [
+        ["rag", "rag-red"],
+        ["rag", "rag-amber"],
     ]
 
 
@@ -260,3 +283,18 @@ def test_the_table_files_are_linked_by_name(tmp_path):
 def test_no_table_files_no_section(page):
     _, soup = page
     assert soup.select("section.tables") == []
+
+
+def test_the_protective_marking_tops_and_tails_the_page_and_every_printed_page(tmp_path, page):
+    marking = 'OFFICIAL-SENSITIVE <i>"x"</i>'
+    text = _write(tmp_path / "index.html", marking=marking).read_text(encoding="utf-8")
+    soup = BeautifulSoup(text, "html.parser")
+    strips = soup.select("div.marking")
+    assert [strip.get_text() for strip in strips] == [marking, marking]
+    assert strips[0] is soup.body.find("div") and strips[1] is soup.body.find_all("div", recursive=False)[-1]
+    assert "<i>" not in text
+    # On paper: the top and bottom margin boxes, as a CSS string that cannot end the style element.
+    css = '"OFFICIAL-SENSITIVE \\3c i\\3e \\22 x\\22 \\3c /i\\3e "'
+    assert f"@top-center {{ content: {css};" in text and f"@bottom-center {{ content: {css};" in text
+    none, _ = page
+    assert 'class="marking' not in none and "@top-center" not in none

@@ -77,7 +77,8 @@ def test_the_index_says_each_providers_changes_in_a_few_words(moved, tmp_path):
     index = write_run_index(run, reports, tmp_path, [], False)
     soup = BeautifulSoup(index.read_text(encoding="utf-8"), "html.parser")
     headline = [th.get_text(strip=True) for th in soup.select("table.providers thead tr")[1].find_all("th")]
-    column = 3 + headline.index(say("run_index.headline.changes"))  # after code, name and links
+    # After code, name, the red and amber counts and the links.
+    column = 5 + headline.index(say("run_index.headline.changes"))
     cells = {
         row.find("td", class_="code").get_text(strip=True): row.find_all("td")[column].get_text(strip=True)
         for row in soup.select("table.providers tbody.entry tr:first-child")
