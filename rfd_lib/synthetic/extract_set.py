@@ -18,21 +18,23 @@ months later (against the 16-month policy) or 16-30 months later, with or withou
 Alongside come epidurals, back-pain admissions with or without procedures, back surgery, other V48
 codes and about 3 % unrelated spells. Drawn afterwards from a stream of their own (so the spells
 above are the same with or without them): some RFDs staged, the left side first (Z94.3) and
-the right (Z94.2) 2-6 weeks later, which is not a repeat; and patients given two or three
-medial branch blocks a few months apart with no RFD after them (therapeutic blocks, most at the
-heavy user; none at the clean provider). Pathways start up to ``pathways.LOOKBACK_DAYS`` before the extract so
+the right (Z94.2) 2-6 weeks later, which is not a repeat; and patients given two medial branch
+blocks a few months apart with no RFD after them, and at the therapeutic-block provider a third
+(therapeutic blocks). Pathways start up to ``pathways.LOOKBACK_DAYS`` before the extract so
 that repeats are in steady state; only spells inside the quarters are kept, so (as in real
 extracts) some RFDs early in the period have their block before it. A spell still in hospital
 when the extract was taken (discharged after its last day) has no discharge date, as in SUS+.
-Each spell's codes, admission
-method, category, classification, ages and NULLs are then drawn from pools by kind of spell, with
-the provider's style setting the shares: a heavy user (far more RFD per 100,000, rising, many
-without a block, many quick repeats), a bad coder (missing site codes, off-list diagnoses, lower
-case, 999 ages, and a handful of broken rows listed in the manifest), a clean provider (every RFD
-after a block within 6 months, no repeat within 16 months, no facet joint injections, elective NHS
-adult day cases, correct codes) and typical providers, each
-varied at random. Rates, shares and code pools are plausible guesses for a fixture, not estimates;
-the procedure codes besides the rule's and those of the field notes are illustrative. Nothing comes
+Each spell's codes, admission method, category, classification, ages and NULLs are then drawn
+from pools by kind of spell, with the provider's style setting the shares.
+
+The set tells a designed story (``pathways.STORY``, its table in :mod:`.pathways`): typical
+providers follow the policy, each varied at random, and are green or amber on every check; a
+clean provider follows it exactly; and one provider each shows one problem (a high-volume
+outlier, a real upward trend, RFD without blocks, therapeutic blocks, facet joint injections,
+early repeats, poor coding: missing site codes, off-list diagnoses, lower case, 999 ages, and a
+handful of broken rows listed in the manifest). Rates, shares and code pools are plausible
+guesses for a fixture, not estimates; the procedure codes besides the rule's and those of the
+field notes are illustrative. Nothing comes
 from real data: numbers, identifiers and names are random or invented.
 """
 
@@ -157,18 +159,18 @@ _PROVIDERS = (
     _Provider("ZA1", "Synthetic Ashcombe Hospitals", 1_480_000, "typical",
               ("Synthetic Ashcombe General Hospital", "Synthetic St Aldhelm’s Hospital"),
               _Format(encoding="utf-8-sig")),
-    _Provider("ZB2", "Synthetic Brackenford Healthcare", 1_210_000, "typical",
+    _Provider("ZB2", "Synthetic Brackenford Healthcare", 1_210_000, "facet_injector",
               ("Synthetic Brackenford Royal Infirmary", "Synthetic Brackenford Hospital, Spinal Day Unit")),
-    _Provider("ZC3", "Synthetic Caldermoor Hospitals", 1_050_000, "typical",
+    _Provider("ZC3", "Synthetic Caldermoor Hospitals", 1_050_000, "unblocked",
               ("Synthetic Caldermoor Hospital",)),
-    _Provider("ZD4", "Synthetic Dunmere Teaching Hospitals", 940_000, "typical",
+    _Provider("ZD4", "Synthetic Dunmere Teaching Hospitals", 940_000, "rising",
               ("Synthetic Dunmere Infirmary", "Synthetic Renée Clarke Treatment Centre")),
-    _Provider("ZE5", "Synthetic Eastwold Hospitals", 820_000, "typical",
+    _Provider("ZE5", "Synthetic Eastwold Hospitals", 820_000, "therapeutic_blocker",
               ("Synthetic Eastwold District Hospital", "Synthetic Eastwold Hospital, Day Case Unit"),
               _Format(null_marker="NULL", line_terminator="\r\n")),
     _Provider("ZF6", "Synthetic Fenbridge Hospitals", 760_000, "bad_coder",
               ("Synthetic Fenbridge General Hospital", "Synthetic Fenbridge Community Hospital")),
-    _Provider("ZG7", "Synthetic Greyhollow Healthcare", 690_000, "typical",
+    _Provider("ZG7", "Synthetic Greyhollow Healthcare", 690_000, "early_repeater",
               ("Synthetic Greyhollow Hospital",)),
     _Provider("ZH8", "Synthetic Hartleigh Hospitals", 610_000, "clean",
               ("Synthetic Hartleigh Hospital", "Synthetic Hartleigh Spinal Centre")),
@@ -351,9 +353,7 @@ def _make_set(
     for index, provider in enumerate(_PROVIDERS):
         # One random stream per provider: a provider's spells do not depend on the others'.
         rng = np.random.default_rng([seed, index])
-        style = pathways.ARCHETYPES[provider.archetype]
-        if provider.archetype == "typical":
-            style = pathways.vary(rng, style)
+        style = pathways.provider_style(rng, provider.archetype)
         extra = np.random.default_rng([seed, index, 13])
         frame = _provider_frame(rng, index, provider, style, window, scale, extra)
         if provider.archetype == "bad_coder":
@@ -429,7 +429,8 @@ def _staged_and_repeated_blocks(
 
     Staged: a share ``style.staged`` of RFDs is coded left (Z94.3), and the same patient has a
     right-sided RFD (Z94.2) 14-42 days later. Therapeutic: ``style.repeated_blocks_rate`` new
-    patients per 100,000 a year get two or three blocks 60-150 days apart and no RFD.
+    patients per 100,000 a year get two blocks 60-150 days apart and no RFD, a share
+    ``style.third_block`` of them a third.
     """
     staged = np.flatnonzero((kind == RFD) & (rng.random(len(kind)) < style.staged))
     second_day = day[staged] + rng.integers(14, 43, len(staged))
@@ -445,7 +446,7 @@ def _staged_and_repeated_blocks(
     offset = people.key_offset + len(people.birth)
     blocked = pathways.draw_people(rng, style, np.zeros(m, bool), window, key_offset=offset)
     first = pathways.spread(rng, m, window, 0.0)
-    count = rng.integers(2, 4, m)
+    count = 2 + (rng.random(m) < style.third_block)
     gaps = np.cumsum(rng.integers(60, 151, (m, 2)), axis=1)
     block_days = np.concatenate([first, (first + gaps[:, 0])[count >= 2], (first + gaps[:, 1])[count >= 3]])
     block_who = np.concatenate([np.arange(m), np.arange(m)[count >= 2], np.arange(m)[count >= 3]])

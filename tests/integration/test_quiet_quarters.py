@@ -96,7 +96,7 @@ def no_red(classified, populations):
 
 
 def no_amber(classified, populations):
-    return _of(classified, "ZF6", "ZG7", "ZJ0"), _populations(populations, "ZF6", "ZG7", "ZJ0")
+    return _of(classified, "ZB2", "ZF6", "ZJ0"), _populations(populations, "ZB2", "ZF6", "ZJ0")
 
 
 def all_suppressed(classified, populations):
@@ -142,7 +142,7 @@ CASES = (
     Case("no RFD spells at all", no_rfd, ("ZA1", "ZB2"), compared=2, no_status=("amber",)),
     Case("a single provider", single, ("ZK1",), compared=1, note=ONE_PROVIDER),
     Case("no red anywhere", no_red, ("ZH8", "ZX1"), compared=2, no_status=("red", "amber")),
-    Case("no amber anywhere", no_amber, ("ZF6", "ZG7", "ZJ0"), compared=3, no_status=("amber",)),
+    Case("no amber anywhere", no_amber, ("ZB2", "ZF6", "ZJ0"), compared=3, no_status=("amber",)),
     Case("every count suppressed", all_suppressed, ("ZA1", "ZB2", "ZC3"), compared=0, note=NONE_COMPARED),
     Case("a provider with no spells this quarter", earlier_only, ("ZA1", "ZB2", "ZC3"), compared=3),
     Case("a provider with no population", no_population, ("ZA1", "ZB2", "ZC3"), compared=2),

@@ -1,7 +1,7 @@
 """The whole audit on the built-in synthetic set: it finds what the set was made to hide, safely.
 
 The set (:mod:`rfd_lib.synthetic`) has a heavy user (ZK1), a provider that codes badly (ZF6) and
-a clean one (ZH8) among 20. These tests run :func:`audit_metrics` on it as the notebooks will, and
+a clean one (ZH8) among 20 (and more problems: ``rfd_lib.synthetic.pathways.STORY``). These tests run :func:`audit_metrics` on it as the notebooks will, and
 check that each comes out as such, that every published count obeys the disclosure rule, and
 that internal mode accounts for every RFD-coded spell.
 """
@@ -49,16 +49,16 @@ def test_the_audit_covers_every_provider_and_quarter(audit):
     assert heavy["counted_4q"].iat[-1] == heavy["counted"].iloc[-4:].sum()
 
 
-def test_the_heavy_user_is_above_its_peers_rising_and_off_pathway(audit):
+def test_the_heavy_user_is_above_its_peers_steadily_and_otherwise_on_the_pathway(audit):
     assert audit.funnel.outside == {HEAVY: "above"}
     rates = latest(audit.rates, audit.quarter)["rate"]
-    assert rates.idxmax() == HEAVY and rates[HEAVY] > 3 * rates.drop(HEAVY).max()
+    assert rates.idxmax() == HEAVY and rates[HEAVY] > 3 * rates.drop(HEAVY).median()
     checks = latest(audit.checks, audit.quarter)
     heavy = checks.loc[HEAVY].set_index("check")["status"]
-    assert heavy[["prior_block", "repeat", "change_from_baseline"]].tolist() == ["red"] * 3
-    xmr = audit.counted_xmr(HEAVY)
-    assert xmr.points["special_cause"].iat[-1]
-    assert audit.spc.set_index("provider_code").loc[HEAVY, "variation_icon"] == "neither_high"
+    assert not heavy.eq("red").any()  # its volume is the funnel's story, not a check's
+    assert heavy[["prior_block", "repeat", "change_from_baseline"]].tolist() == ["green"] * 3
+    assert not audit.counted_xmr(HEAVY).points["special_cause"].any()
+    assert audit.spc.set_index("provider_code").loc[HEAVY, "variation_icon"] == "common_cause"
 
 
 def test_the_bad_coder_counts_least_of_what_it_codes(audit, synthetic_set):
