@@ -364,16 +364,18 @@ def _coded_plus_numerator(counts: pd.DataFrame) -> pd.Series:
 
 
 def _derived_denominator(counts: pd.DataFrame) -> pd.Series:
-    """Return, per pathway check denominator, whether it is counted less 5 next to a suppressed unassessed count."""
+    """Return, per pathway check denominator, whether it is counted less the unassessed count as published
+    (less 5 where that is suppressed)."""
     flags = []
     counted = S("volumes", "counted").of(counts).set_index(KEYS)["number"]
     for kind in ("prior_block", "repeat"):
         denominator = S("checks", kind, "denominator").of(counts)
-        unassessed = S("checks", kind, "unassessed").of(counts).set_index(KEYS)["suppressed"]
+        unassessed = S("checks", kind, "unassessed").of(counts).set_index(KEYS)
         key = pd.MultiIndex.from_frame(denominator[KEYS])
-        hidden = unassessed.reindex(key).fillna(False).to_numpy(dtype=bool)
-        less_five = denominator["number"].to_numpy() == counted.reindex(key).to_numpy() - ROUNDING
-        flags.append(pd.Series(hidden & less_five, index=denominator.index))
+        hidden = unassessed["suppressed"].reindex(key).fillna(False).to_numpy(dtype=bool)
+        shown = unassessed["number"].reindex(key).fillna(0).to_numpy(dtype=float)
+        less = counted.reindex(key).to_numpy() - np.where(hidden, ROUNDING, shown)
+        flags.append(pd.Series(denominator["number"].to_numpy() == less, index=denominator.index))
     return pd.concat(flags)
 
 
@@ -383,7 +385,7 @@ def _derived_denominator(counts: pd.DataFrame) -> pd.Series:
 DERIVED: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
     ("counted over several quarters: a sum of published quarters", lambda c: c["quarter"].str.contains(" to ") & c["table"].eq("volumes")),
     ("RFD-coded spells equal to counted plus the reasons as published", _sum_of_parts),
-    ("a pathway check's denominator: counted less 5 beside a suppressed unassessed count", _derived_denominator),
+    ("a pathway check's denominator: counted less the unassessed count as published (5 if suppressed)", _derived_denominator),
     ("RFD primary procedures: RFD-coded plus those without a site, as published", _coded_plus_numerator),
 ]
 # fmt: on

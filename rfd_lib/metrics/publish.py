@@ -12,10 +12,13 @@ every table and chart, and counts that add up are protected together, across tab
   each on their own, and **RFD-coded spells are its total**: counted and the reasons as published,
   suppressed ones left out (rule 5 of :mod:`rfd_lib.metrics.disclosure`). No RFD-coded count is
   rounded from the raw data, so "RFD-coded less counted" never bounds a hidden reason.
-* **The pathway checks** (prior block, repeat): counted = assessed + unassessed. When the
-  unassessed count is suppressed, the denominator (assessed) is published as the published counted
-  RFDs less 5 — what a reader could tell anyway, the middle of the 1 to 7 — and the numerator no
-  higher than it; its status is judged on the worst denominator the hidden count allows. When the
+* **The pathway checks** (prior block, repeat): counted = assessed + unassessed. The denominator
+  (assessed) is published as the published counted RFDs less the unassessed count as published,
+  so that the two checks' counts added up never pin the counted RFDs (and through them the other
+  check's hidden unassessed count) closer than their own rounding. When the unassessed count is
+  suppressed, the denominator is the published counted RFDs less 5 — what a reader could tell
+  anyway, the middle of the 1 to 7 — and its status is judged on the worst denominator the
+  hidden count allows. The numerator is shown no higher than its denominator. When the
   denominator is 1 to 7, the unassessed count is hidden with it.
   When counted RFDs are themselves suppressed, how many could not be assessed is not shown.
 * **Repeat intervals** (counted RFDs of the last quarters by months since the previous RFD) lie
@@ -552,10 +555,11 @@ def _pathways_with_counted(
     Returns the rows whose denominator is published as counted less the rounding.
 
     counted = assessed (the denominator) + unassessed, and counted is published on its own. A
-    denominator of 1 to the threshold hides the unassessed count with it. A suppressed unassessed
-    count (1 to the threshold) next to a shown denominator makes the denominator "published counted
-    less 5": a reader learns nothing from counted less it, and the numerator is shown no higher
-    (hidden, with the denominator, when that would be a small count).
+    denominator of 1 to the threshold hides the unassessed count with it. A shown denominator is
+    published as the published counted less the unassessed count as published, or less 5 where
+    that is suppressed (1 to the threshold): a reader learns nothing from counted less it, nor, by
+    adding a check's two counts, anything about counted that its own rounding hides. The
+    numerator is shown no higher (hidden, with the denominator, when that would be a small count).
     """
     kind = checks["kind"]
     rows = (kind.isin([CheckKind.PRIOR_BLOCK, CheckKind.REPEAT]) & checks["denominator"].notna()).to_numpy()
@@ -579,16 +583,23 @@ def _pathways_with_counted(
     hide_unassessed = denominator_hidden & ~unassessed_hidden & (raw_unassessed > 0) & ~small
     out.loc[index[hide_unassessed], "unassessed"] = pd.NA
     out.loc[index[hide_unassessed], "unassessed_suppressed"] = True
-    # A hidden unassessed count: the denominator is the published counted less the rounding.
+    # The denominator is the published counted less the unassessed count as published (less the
+    # rounding where that is hidden): two pathway checks split the same counted RFDs, and their
+    # rounded denominators and unassessed counts added up would pin counted closer than its own
+    # rounding, and with it the other check's hidden unassessed count.
     counted = joined["counted"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    less = counted - policy.rounding
-    shown = ~denominator_hidden & (part["denominator"].fillna(0).to_numpy() > 0)
-    relink = unassessed_hidden & shown
+    unassessed = out.loc[index, "unassessed"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    less = counted - np.where(unassessed_hidden, policy.rounding, np.nan_to_num(unassessed))
+    shown = ~denominator_hidden & (part["denominator"].fillna(0).to_numpy() > 0) & ~small
+    relink = shown & ~np.isnan(less)
     too_small = relink & ~(less > policy.threshold)
     keep = relink & ~too_small
     out.loc[index[keep], "denominator"] = less[keep].astype(np.int64)
     out.loc[index[too_small], "denominator"] = pd.NA
     out.loc[index[too_small], "denominator_suppressed"] = True
+    hide_unassessed = too_small & ~unassessed_hidden & (raw_unassessed > 0)
+    out.loc[index[hide_unassessed], "unassessed"] = pd.NA
+    out.loc[index[hide_unassessed], "unassessed_suppressed"] = True
     denominator_hidden = denominator_hidden | too_small
     # The numerator: hidden with its denominator (unless 0), and never shown above it.
     hide_numerator = denominator_hidden & (raw_numerator > 0)
@@ -597,5 +608,6 @@ def _pathways_with_counted(
     numerator = out.loc[index, "numerator"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     capped = keep & (numerator > less)
     out.loc[index[capped], "numerator"] = less[capped].astype(np.int64)
-    derived[np.flatnonzero(rows)[keep]] = True
+    # Judged on the worst denominator the hidden count allows (the shown one is exact as published).
+    derived[np.flatnonzero(rows)[keep & unassessed_hidden]] = True
     return derived

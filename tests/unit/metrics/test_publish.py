@@ -317,3 +317,20 @@ def test_internal_mode_publishes_the_true_counts(expectations):
     row = published_checks(checks, published, expectations, INTERNAL).iloc[0]
     assert (row["numerator"], row["denominator"], row["status"]) == (5, 15, "red")
     assert row["share"] == pytest.approx(5 / 15)
+
+
+def test_two_pathway_checks_added_up_never_pin_the_counted_rfds(expectations):
+    # Found by the attacker on the demo (ZG7, 2025/26 Q4): 73 counted (published 75). Prior block:
+    # 72 assessed and 1 not (hidden), 69 with a block (published 70, so assessed >= 68). Repeat:
+    # 51 assessed (50) and 22 not (20). Added up, the repeat's 50 + 20 said counted was at most
+    # 74, so the hidden 1 could not be 7 (74 - 68 = 6). Each denominator is now the published
+    # counted less the unassessed count as published: the two add up to the published 75 exactly.
+    checks = raw_checks(
+        raw_check("prior_block", 69, 72, unassessed=1),
+        raw_check("repeat", 20, 51, unassessed=22),
+    )
+    out = judge(checks, raw_volumes().assign(counted=[73, 6], rfd_coded=[78, 6]), expectations)
+    prior, repeat = out.iloc[0], out.iloc[1]
+    assert prior["unassessed_suppressed"] and prior["denominator"] == 75 - 5
+    assert (repeat["denominator"], repeat["unassessed"]) == (55, 20)
+    assert repeat["denominator"] + repeat["unassessed"] == 75
