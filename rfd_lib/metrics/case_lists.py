@@ -13,10 +13,11 @@ checks count — with the same masks, so a check's rows in a quarter are exactly
   rest of its denominator — the RFDs with no block coded in the look-back, those not done as a
   day case.
 
-Volume checks (change from baseline, expected rate) flag a provider's quarter, not a spell: they
-have no case list. Each kind of check is one entry of :data:`SELECTIONS`; a new kind needs one
-line there. Patient level: the lists are written under a run's ``internal/`` only
-(:mod:`rfd_lib.report.case_lists`) and never circulated.
+A rise against the baseline flags a provider's quarter, not a spell: its list is the quarter's
+counted RFDs, the spells behind the count. The expected-rate check has no list yet. Each kind of
+check is one entry of :data:`SELECTIONS`; a new kind needs one line there. Patient level: the
+lists are written under a run's ``internal/`` only (:mod:`rfd_lib.report.case_lists`) and never
+circulated.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ SELECTIONS: dict[CheckKind, Selection] = {
     CheckKind.THERAPEUTIC_BLOCK: Selection(_blocks_of_known_patients, _flag("therapeutic_block")),
     CheckKind.RFD_WITHOUT_LUMBAR_SITE: Selection(_primary_rfd, _no_site),
     CheckKind.RFD_DIAGNOSIS_OUTSIDE_LIST: Selection(_rfd, _flag("diagnosis_outside_list")),
+    # A rise against the baseline flags a provider's quarter: the spells behind it are its counted RFDs.
+    CheckKind.CHANGE_FROM_BASELINE: Selection(_counted, _counted),
 }
 
 
