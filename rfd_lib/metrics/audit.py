@@ -29,12 +29,8 @@ from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure, protect
 from rfd_lib.metrics.expectations import Expectations, load_expectations
 from rfd_lib.metrics.funnel import FunnelResult, funnel
 from rfd_lib.metrics.periods import rolling_total
-from rfd_lib.metrics.publish import (
-    published_checks,
-    published_intervals,
-    published_volumes,
-    published_waterfall,
-)
+from rfd_lib.metrics.publish import published_checks, published_volumes, published_waterfall
+from rfd_lib.metrics.publish_intervals import published_intervals
 from rfd_lib.metrics.rates import (
     CATCHMENT_POPULATION,
     QUARTER_YEARS,

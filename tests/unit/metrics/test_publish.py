@@ -15,10 +15,10 @@ from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, DisclosureError, n
 from rfd_lib.metrics.expectations import load_expectations
 from rfd_lib.metrics.publish import (
     published_checks,
-    published_intervals,
     published_volumes,
     published_waterfall,
 )
+from rfd_lib.metrics.publish_intervals import published_intervals
 from rfd_lib.wording import say
 
 KEYS = ["provider_code", "quarter"]
