@@ -23,30 +23,13 @@ from rfd_lib.cli import main
 from rfd_lib.pipeline import runner
 from rfd_lib.pipeline.runner import run_audit
 from rfd_lib.synthetic import write_extracts
-
-CODES = ("ZF6", "ZH8", "ZK1")
+from tests.run_params import CODES, params_file
 
 
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory) -> Path:
     """A small synthetic set (a tenth of the spells)."""
     return write_extracts(tmp_path_factory.mktemp("extracts"), scale=0.1).folder
-
-
-def params_file(folder: Path, extracts: Path, name: str = "q2", **change: object) -> Path:
-    text = {
-        "name": name,
-        "quarter": "2026/27 Q2",
-        "extracts": {"files": [str(extracts / f"{code}.csv") for code in CODES]},
-        "populations": str(extracts / "populations.csv"),
-        "output": str(folder / name),
-        "formats": ["html"],
-        "jobs": 2,
-        **change,
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(json.dumps(text), encoding="utf-8")  # JSON is YAML
-    return path
 
 
 @pytest.fixture(scope="module")

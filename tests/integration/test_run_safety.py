@@ -42,6 +42,7 @@ from rfd_lib.pipeline.runner import run_audit
 from rfd_lib.report.saved_audit import load_run
 from rfd_lib.synthetic import write_extracts
 from tests.browser.chromium import needs_chromium
+from tests.run_params import params_file
 
 HOSTILE_CODES = [
     "../../../ESCAPED",
@@ -86,22 +87,6 @@ def test_report_names_are_distinct_even_where_case_is_ignored():
 def extracts(tmp_path_factory) -> Path:
     """A small synthetic set (a tenth of the spells)."""
     return write_extracts(tmp_path_factory.mktemp("extracts"), scale=0.1).folder
-
-
-def params_file(folder: Path, folder_of_extracts: Path, name: str, **change: object) -> Path:
-    text = {
-        "name": name,
-        "quarter": "2026/27 Q2",
-        "extracts": {"files": [str(folder_of_extracts / f"{code}.csv") for code in ("ZF6", "ZH8", "ZK1")]},
-        "populations": str(folder_of_extracts / "populations.csv"),
-        "output": str(folder / name),
-        "formats": ["html"],
-        "jobs": 2,
-        **change,
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(json.dumps(text), encoding="utf-8")  # JSON is YAML
-    return path
 
 
 # The providers params_file runs.
