@@ -1,9 +1,15 @@
-"""``classify``: label each spell as a rule labels it, with the truth of every criterion and a reason."""
+"""Label each spell as a rule labels it, with the truth of every criterion and a reason.
+
+``classify`` takes and gives pandas, ``classify_table`` Arrow (a batch of a larger extract, or of a
+Spark DataFrame); one implementation, ``_verdict``, works out what both add.
+"""
 
 from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,9 +61,70 @@ def classify(
     from rfd_lib.engine.rule import load_rule
 
     compiled = load_rule(rule)
-    source = _spells_for(spells, compiled)
+    verdict = _verdict(compiled, _spells_for(spells, compiled), all_criteria)
+    added = {
+        "ebi_category": pd.arrays.ArrowStringArray(verdict.label),
+        **{name: pd.arrays.BooleanArray(true, null) for name, (true, null) in verdict.criteria.items()},
+        "reason": pd.Categorical.from_codes(verdict.reason_codes, categories=verdict.reasons),
+    }
+    return pd.concat([spells, pd.DataFrame(added, index=spells.index, copy=False)], axis=1)
+
+
+def classify_table(
+    table: pa.Table | pa.RecordBatch,
+    rule: Rule | str | os.PathLike[str] = "2K_RFD_back",
+    *,
+    all_criteria: bool = False,
+) -> pa.Table:
+    """Return ``table`` (Arrow) with the columns :func:`classify` adds, worked out without pandas.
+
+    The same compiled rule and evaluation as :func:`classify`, on an Arrow table or record batch
+    (one batch of a larger extract, or of a Spark DataFrame): the columns the rule names are
+    matched ignoring case, text columns (dictionary-encoded or not) are text, whole numbers and
+    decimals are numbers. The result holds ``table``'s columns unchanged and then
+    ``ebi_category`` (string, null where not counted), one nullable boolean per criterion and
+    ``reason`` (dictionary-encoded string, null where counted), with the values :func:`classify`
+    gives. Raises what :func:`classify` raises.
+    """
+    from rfd_lib.engine.rule import load_rule
+
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    if not isinstance(table, pa.Table):
+        raise TypeError(f"classify_table takes an Arrow table or record batch, not {type(table).__name__}")
+    compiled = load_rule(rule)
+    resolved = match_columns(table.column_names, compiled)
+    source = Spells(
+        {name: _normalised(table.column(column), column) for name, column in resolved.items()},
+        table.num_rows,
+    )
+    verdict = _verdict(compiled, source, all_criteria)
+    codes = pa.array(verdict.reason_codes, mask=verdict.reason_codes < 0)
+    added = {
+        "ebi_category": verdict.label,
+        **{
+            name: pa.array(true, mask=null, type=pa.bool_())
+            for name, (true, null) in verdict.criteria.items()
+        },
+        "reason": pa.DictionaryArray.from_arrays(codes, pa.array(verdict.reasons, pa.string())),
+    }
+    return pa.Table.from_arrays([*table.columns, *added.values()], names=[*table.column_names, *added])
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What classify adds, as arrays over all spells, for either of its outputs (pandas or Arrow)."""
+
+    label: pa.Array  # the rule's label where counted, null elsewhere
+    criteria: dict[str, tuple[np.ndarray, np.ndarray]]  # per criterion: (TRUE, UNKNOWN) masks
+    reason_codes: np.ndarray  # index into ``reasons``; -1 where counted
+    reasons: list[str]
+
+
+def _verdict(compiled: Rule, source: Spells, all_criteria: bool) -> _Verdict:
+    """Return the rule's verdict on every spell of ``source``: label, criteria and reasons."""
     truths, coded = _evaluate_criteria(compiled, source, all_criteria)
-    size = len(spells)
+    size = source.size
 
     # Only coded spells can be counted or have failures, so the verdict is worked out on them alone.
     state = np.zeros(len(coded), dtype=np.int64)
@@ -69,19 +136,26 @@ def classify(
     counted[coded[state == 0]] = True
 
     label = pc.if_else(pa.array(counted), pa.scalar(compiled.label), pa.scalar(None, pa.string()))
-    added = {
-        "ebi_category": pd.arrays.ArrowStringArray(label),
-        **{name: _boolean_column(truth, rows, size) for name, (truth, rows) in truths.items()},
-        "reason": _reasons(compiled, coded, state, size),
-    }
-    return pd.concat([spells, pd.DataFrame(added, index=spells.index, copy=False)], axis=1)
+    codes, categories = _reasons(compiled, coded, state, size)
+    criteria = {name: _masks(truth, rows, size) for name, (truth, rows) in truths.items()}
+    return _Verdict(label, criteria, codes, categories)
 
 
 def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
     """Return the rule's columns of ``spells`` as Arrow arrays, checking names and types."""
     if not isinstance(spells, pd.DataFrame):
         raise TypeError(f"classify takes a pandas DataFrame, not {type(spells).__name__}")
-    present = [str(column) for column in spells.columns]
+    resolved = match_columns([str(column) for column in spells.columns], rule)
+    columns = {name: _arrow_column(spells[column], column) for name, column in resolved.items()}
+    return Spells(columns, len(spells))
+
+
+def match_columns(present: Sequence[str], rule: Rule) -> dict[str, str]:
+    """Return, for each column the rule reads, the one of ``present`` that holds it (ignoring case).
+
+    Raises ColumnError where a column is missing or matched twice, or where ``present`` already
+    has a column classify adds.
+    """
     exact = set(present)
     by_folded: dict[str, list[str]] = {}
     for column in present:
@@ -115,8 +189,7 @@ def _spells_for(spells: pd.DataFrame, rule: Rule) -> Spells:
             f"the spells already have a column {clashes[0]!r}, which classify adds",
             hint="drop or rename it first (were these spells classified already?)",
         )
-    columns = {name: _arrow_column(spells[column], column) for name, column in resolved.items()}
-    return Spells(columns, len(spells))
+    return resolved
 
 
 def _arrow_column(series: pd.Series, name: str) -> pa.Array:
@@ -127,8 +200,15 @@ def _arrow_column(series: pd.Series, name: str) -> pa.Array:
         raise ColumnError(
             f"column {name!r} mixes text and numbers; SQL Server columns have one type"
         ) from error
+    return _normalised(array, name)
+
+
+def _normalised(array: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
+    """Return one column as the evaluator takes it: text, int64 or float64 in one chunk."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
         return array
@@ -173,19 +253,19 @@ def _sampled_rate(expression: Predicate, source: Spells, sample: np.ndarray) -> 
         return 0
 
 
-def _boolean_column(truth: Truth, rows: Rows, size: int) -> pd.arrays.BooleanArray:
-    """Return a criterion's column over all spells; spells it was not evaluated on are <NA>."""
+def _masks(truth: Truth, rows: Rows, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return a criterion's (TRUE, UNKNOWN) masks over all spells; UNKNOWN where it was not evaluated."""
     if rows is None:
-        return pd.arrays.BooleanArray(truth.true, truth.null)
+        return truth.true, truth.null
     true = np.zeros(size, dtype=bool)
     null = np.ones(size, dtype=bool)
     true[rows] = truth.true
     null[rows] = truth.null
-    return pd.arrays.BooleanArray(true, null)
+    return true, null
 
 
-def _reasons(rule: Rule, coded: np.ndarray, state: np.ndarray, size: int) -> pd.Categorical:
-    """Return the reason per spell as a categorical: NA when counted.
+def _reasons(rule: Rule, coded: np.ndarray, state: np.ndarray, size: int) -> tuple[np.ndarray, list[str]]:
+    """Return the reason per spell as codes into the reasons returned with them: -1 when counted.
 
     ``state`` encodes, for each coded spell, each restriction as a base-3 digit (TRUE, FALSE, UNKNOWN).
     """
@@ -196,7 +276,7 @@ def _reasons(rule: Rule, coded: np.ndarray, state: np.ndarray, size: int) -> pd.
     codes = np.zeros(size, dtype=np.int32)
     codes[coded[failing]] = key_codes + 1
     codes[coded[~failing]] = -1
-    return pd.Categorical.from_codes(codes, categories=categories)
+    return codes, categories
 
 
 def _failures(rule: Rule, key: int) -> str:
