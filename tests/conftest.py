@@ -12,7 +12,7 @@ import pytest
 
 from rfd_lib.pipeline.demo import DemoData, demo_data
 
-KINDS = ("spec", "unit", "integration", "browser")
+KINDS = ("spec", "unit", "integration", "browser", "spark")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
