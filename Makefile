@@ -17,9 +17,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	touch $@
 
-# ... and a developer's tools on top (the `dev` extra): tests, lint, pre-commit, benchmarks.
+# ... and a developer's tools on top (the `dev` extra): tests, lint, pre-commit, benchmarks; and
+# pyspark (the `spark` extra), so that `make test` runs tests/spark (Java: `.ci/run` or your own).
 $(BIN)/.dev-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[lab,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[lab,dev,spark]'
 	touch $@
 
 # The notebooks' kernel, registered inside .venv (--sys-prefix): a kernel of the same name

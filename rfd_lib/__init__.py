@@ -11,9 +11,11 @@ The public API:
 * the errors an analyst may see: :class:`RuleError`, :class:`ColumnError`, :class:`DataError`.
 
 The layers, each a package that imports only from those below it (``make lint`` checks):
-``pipeline`` → ``report`` → ``charts`` → ``metrics`` → ``engine`` | ``extracts`` → the base
-modules here (``errors``, ``config``, ``atomic``, ``yaml_model``, ``wording``, ``arrow_text``,
-``lazy``, ``version``); ``synthetic`` is used by the pipeline and the tests only, and ``cli`` sits on top.
+``pipeline`` → ``report`` → ``charts`` → ``metrics`` | ``spark`` → ``engine`` | ``extracts`` → the
+base modules here (``errors``, ``config``, ``atomic``, ``yaml_model``, ``wording``, ``arrow_text``,
+``lazy``, ``version``); ``synthetic`` is used by the pipeline and the tests only, and ``cli`` sits on
+top. ``spark`` (the rule and the pre-filter on Spark DataFrames, by the engine on Arrow batches)
+sits beside ``metrics``, neither importing the other, and needs the optional ``spark`` extra.
 """
 
 from rfd_lib.errors import ColumnError, DataError, RfdAuditError, RuleError

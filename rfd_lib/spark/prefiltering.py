@@ -29,6 +29,7 @@ def prefilter(df: DataFrame, prefilter: Prefilter, names: Mapping[str, str] | No
     drops; with stems of ASCII characters, as every code list's are, Spark never drops a row
     the mask keeps, so the filter stays a superset of the rule's spells.
     """
+    pyspark_module("pyspark.sql")  # the one-line error where pyspark is missing, before anything else
     if prefilter.keep_all:
         return df
     folded = {column: _folded(df, _resolve(df, column, names)) for column in prefilter.columns}

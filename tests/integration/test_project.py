@@ -81,8 +81,18 @@ def test_make_lab_installs_jupyterlab_and_opens_the_notebooks_with_the_projects_
 def test_make_report_installs_jupyterlab_and_make_test_the_developers_tools_too():
     """The README's set-up (make report) gives an analyst JupyterLab; the dev extra is for tests."""
     assert "pip install --quiet -e '.[lab]'" in _make_dry_run("report")
-    assert "pip install --quiet -e '.[lab,dev]'" in _make_dry_run("test")
-    assert "[dev]" not in _make_dry_run("report").replace("[lab,dev]", "")
+    assert "pip install --quiet -e '.[lab,dev,spark]'" in _make_dry_run("test")
+    assert not re.search(r"\.\[[^\]]*\bdev\b", _make_dry_run("report"))  # no dev extra for an analyst
+
+
+def test_pyspark_is_the_spark_extra_and_ci_brings_java_for_it():
+    """rfd_lib.spark needs pyspark (an extra) and Java, which CI installs only where it is missing."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert [Requirement(r).name for r in project["optional-dependencies"]["spark"]] == ["pyspark"]
+    assert "pyspark" not in {Requirement(r).name for r in project["dependencies"]}
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "command -v java" in run and "default-jre-headless" in run
+    assert "CI=true make test" in run  # the Spark tests fail, not skip, without pyspark or Java
 
 
 def _free_port() -> int:
