@@ -55,8 +55,8 @@ def classify(
     """
     types = pyspark_module("pyspark.sql.types")
     compiled = load_rule(rule)
-    # Names, clashes and types checked on the driver by the engine itself, on no rows (a limit
-    # of 0 runs no task): a bad column fails before any job, with the same message as locally.
+    # Names, clashes and types checked on the driver by the engine itself, on no rows (limit 0):
+    # a bad column fails here, before any rows are read, with the same message as locally.
     columns = match_columns(df.columns, compiled)
     with spark_errors():
         empty = df.select(*(df[column_reference(name)] for name in columns.values())).limit(0).toArrow()
