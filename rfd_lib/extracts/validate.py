@@ -113,8 +113,14 @@ def _convert_column(
     return canonical, typed, problems, extra
 
 
-def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str]) -> list[Finding]:
-    """Return every data-quality check that flags at least one spell of the typed ``spells``."""
+def findings(
+    spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str], *, unique: bool = True
+) -> list[Finding]:
+    """Return every data-quality check that flags at least one spell of the typed ``spells``.
+
+    ``unique=False`` leaves out the duplicate checks: a caller reading batch by batch finds
+    repeated values across all of them (:mod:`rfd_lib.extracts.duplicate_ids`).
+    """
     checked = [(canonical, values) for canonical, values in spells.items() if canonical in schema.columns]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         per_column = pool.map(
@@ -126,7 +132,7 @@ def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, 
         unique = {
             canonical: pool.submit(_duplicated, spells[canonical])
             for canonical, spec in schema.columns.items()
-            if spec.unique and canonical in spells
+            if unique and spec.unique and canonical in spells
         }
         found: list[Finding] = [finding for column in per_column for finding in column]
         duplicates = {canonical: future.result() for canonical, future in unique.items()}
