@@ -145,6 +145,8 @@ def iter_csv(
     names = name_blanks(head.header)
     header = _header_bytes(path)
     rejected_so_far, line = 0, 1
+    # Never ask for more than the file holds: a read allocates all it asks for.
+    chunk_bytes = max(1, min(chunk_bytes, path.stat().st_size + 1))
     with path.open("rb") as handle:
         handle.seek(len(header))
         carry = b""

@@ -35,7 +35,7 @@ from rfd_lib.extracts.profiles import (
 )
 from rfd_lib.extracts.sources import BATCH_ROWS, expand_sources, header_of, iter_source
 from rfd_lib.extracts.spell_schema import SpellSchema, load_spell_schema
-from rfd_lib.extracts.validate import NORMALISED, Problem, convert, findings
+from rfd_lib.extracts.validate import NORMALISED, Problem, convert, findings, lost_every_zero
 
 log = logging.getLogger("rfd_lib")
 
@@ -88,6 +88,7 @@ class _Read:
     quarantine: pa.Table
     reconciliation: dict[str, object]
     names: dict[str, str]
+    lost_zeros: dict[str, tuple[int, int]]  # per column: values that lost a leading zero, values present
 
 
 def read_extract(
@@ -305,6 +306,7 @@ class ExtractScan:
             **options,
         )
         tally = {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "spells": 0}
+        lost_zeros: dict[str, list[int]] = {}
         shown = str(path)
         for index, raw in enumerate(pieces):
             shown = raw.source
@@ -320,7 +322,15 @@ class ExtractScan:
             read = _read_one(raw, used, self._schema)
             for key in tally:
                 tally[key] += int(read.reconciliation[key])
+            for column, (lost, present) in read.lost_zeros.items():
+                lost_zeros[column] = [
+                    lost_zeros.get(column, [0, 0])[0] + lost,
+                    lost_zeros.get(column, [0, 0])[1] + present,
+                ]
             yield self._batch(number, read)
+        for column, (lost, present) in lost_zeros.items():
+            if lost and lost == present:
+                raise lost_every_zero(column, shown)
         if _stamp(path) != before:
             raise ExtractError(
                 f"{shown}: the file changed while it was being read",
@@ -473,7 +483,10 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
             f"{quarantine.num_rows:,} quarantined",
             hint="this is a bug in rfd-audit: please report it (no data is needed to reproduce the counts)",
         )
-    return _Read(spells, quarantine, reconciliation, names)
+    lost_zeros = {
+        problem.column: (int(problem.rows.sum()), problem.present) for problem in problems if problem.column
+    }
+    return _Read(spells, quarantine, reconciliation, names, lost_zeros)
 
 
 def _line_breaks(table: pa.Table) -> list[Problem]:
