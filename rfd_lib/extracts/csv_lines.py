@@ -43,14 +43,29 @@ def row_lines(
     value over several lines), rather than name the wrong rows.
     """
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if not rejected and _one_row_per_line(data, rows_read + 1):
-            return np.arange(2, rows_read + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        rows = _rows(data, rows_read + 1, ord(delimiter))
-        # Raised outside _rows: a live view of the mapped file would stop the file closing.
-        at = None if rows is None else _rejected_rows(data, rows, rejected, encoding)
+        return row_lines_in(data, path, rows_read, rejected, encoding, delimiter)
+
+
+def row_lines_in(
+    data: mmap.mmap | bytes,
+    where: Path | str,
+    rows_read: int,
+    rejected: list[str],
+    encoding: str,
+    delimiter: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return what :func:`row_lines` returns, for the bytes of a file (or of its header and a run of rows).
+
+    ``where`` names the file in an error.
+    """
+    if not rejected and _one_row_per_line(data, rows_read + 1):
+        return np.arange(2, rows_read + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows = _rows(data, rows_read + 1, ord(delimiter))
+    # Raised outside _rows: a live view of the mapped file would stop the file closing.
+    at = None if rows is None else _rejected_rows(data, rows, rejected, encoding)
     if rows is None or at is None:
         raise ExtractError(
-            f"{path}: its rows cannot be numbered (a value holds a line break, and a quote in a "
+            f"{where}: its rows cannot be numbered (a value holds a line break, and a quote in a "
             "value neither opens nor closes it)",
             hint="export it again with text values quoted, or without line breaks inside values",
         )
@@ -85,7 +100,7 @@ def open_quote(path: Path, delimiter: str, longest: int) -> tuple[int, int] | No
     return int(first[at]), int(last[at] - first[at]) + 1
 
 
-def _one_row_per_line(data: mmap.mmap, expected: int) -> bool:
+def _one_row_per_line(data: mmap.mmap | bytes, expected: int) -> bool:
     """Return whether the file has ``expected`` lines, each ended by LF or CRLF (no lone CR).
 
     A row takes at least one line and a blank line none, so then each row is one line and row
@@ -108,7 +123,7 @@ def _one_row_per_line(data: mmap.mmap, expected: int) -> bool:
     return lines == expected
 
 
-def _rows(data: mmap.mmap, expected: int, delimiter: int) -> _Rows | None:
+def _rows(data: mmap.mmap | bytes, expected: int, delimiter: int) -> _Rows | None:
     """Return the ``expected`` non-blank rows: one per line, or per quote-balanced run of lines.
 
     Returns None when neither way gives ``expected`` rows.
@@ -171,7 +186,9 @@ def _quote_marks(bytes_: np.ndarray, delimiter: int) -> np.ndarray:
     return quotes[before | after]
 
 
-def _rejected_rows(data: mmap.mmap, rows: _Rows, rejected: list[str], encoding: str) -> np.ndarray | None:
+def _rejected_rows(
+    data: mmap.mmap | bytes, rows: _Rows, rejected: list[str], encoding: str
+) -> np.ndarray | None:
     """Return the row index (header = 0) of each rejected row text, matching whole rows only.
 
     Returns None when a text is not the whole of any row (the rows were split wrongly).
@@ -193,3 +210,29 @@ def _rejected_rows(data: mmap.mmap, rows: _Rows, rejected: list[str], encoding: 
         found[number] = row
         resume[text] = at + 1
     return found
+
+
+def last_row_end(data: bytes, delimiter: str) -> int:
+    """Return the offset just past the last line break in ``data`` that ends a row; 0 if none does.
+
+    ``data`` starts at the start of a row. A line break ends a row when an even number of quotes
+    (those that can open or close a value, as :func:`_quote_marks` finds them) come before it.
+    A carriage return as the last byte is not taken: the line feed of its CRLF may come next.
+    """
+    if b'"' not in data:
+        end = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))
+        return end + 1
+    bytes_ = np.frombuffer(data, dtype=np.uint8)
+    breaks = _line_breaks(bytes_)[0]
+    if len(breaks) and breaks[-1] == len(bytes_) - 1 and bytes_[-1] == CR:
+        breaks = breaks[:-1]
+    balanced = np.searchsorted(_quote_marks(bytes_, ord(delimiter)), breaks) % 2 == 0
+    ends = breaks[balanced]
+    return int(ends[-1]) + 1 if len(ends) else 0
+
+
+def count_lines(data: bytes) -> int:
+    """Return how many line breaks (LF, CRLF or a lone CR) ``data`` holds."""
+    if b"\r" not in data:
+        return data.count(b"\n")
+    return len(_line_breaks(np.frombuffer(data, dtype=np.uint8))[0])

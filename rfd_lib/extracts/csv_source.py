@@ -14,6 +14,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,15 @@ import pyarrow.csv as pacsv
 
 from rfd_lib.arrow_text import any_byte
 from rfd_lib.errors import ExtractError
-from rfd_lib.extracts.csv_lines import open_quote, row_lines
+from rfd_lib.extracts.csv_lines import count_lines, last_row_end, open_quote, row_lines_in
 
 UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
 SAMPLE_BYTES = 1 << 20
+# The rows read at a time: memory holds one run of about this many bytes of the file.
+CHUNK_BYTES = 64 << 20
+# A run with no row end in this many bytes is rows swallowed by a quote left open.
+MAX_ROW_BYTES = 256 << 20
 TOO_MANY_REJECTED = 1000
 # No real value is longer: SUS's longest column, Der_Procedure_All, is VARCHAR(4000). A value
 # holding a line break and longer than this is rows swallowed by a quote left open.
@@ -125,13 +130,85 @@ def read_head(path: Path, *, delimiter: str | None = None, encoding: str | None 
 
 def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTable:
     """Return every row of the CSV at ``path`` as text columns, with rejected rows kept aside."""
+    return concat_raw(list(iter_csv(path, head, null_values)))
+
+
+def iter_csv(
+    path: Path, head: CsvHead, null_values: tuple[str, ...], chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[RawTable]:
+    """Yield the rows of the CSV at ``path`` a run of whole rows at a time (about ``chunk_bytes`` each).
+
+    Each run is cut at a line break that ends a row (outside quotes), read as :func:`read_csv`
+    reads a file, and numbered with the file's own line numbers, so memory stays that of one run
+    whatever the size of the file. Raises :class:`ExtractError` as :func:`read_csv` does.
+    """
+    names = name_blanks(head.header)
+    header = _header_bytes(path)
+    rejected_so_far, line = 0, 1
+    # Never ask for more than the file holds: a read allocates all it asks for.
+    chunk_bytes = max(1, min(chunk_bytes, path.stat().st_size + 1))
+    with path.open("rb") as handle:
+        handle.seek(len(header))
+        carry = b""
+        while True:
+            block = handle.read(chunk_bytes)
+            data = carry + block if carry else block
+            # A file that fits in one run is read whole, as one piece: only a longer one is cut.
+            last = len(block) < chunk_bytes
+            if not last:
+                cut = last_row_end(data, head.delimiter)
+                if cut == 0:
+                    if len(data) > MAX_ROW_BYTES:
+                        _stop_swallowed_rows(path, head.delimiter, len(data))
+                    carry = data
+                    continue
+                data, carry = data[:cut], data[cut:]
+            if data or line == 1:
+                raw = _read_rows(path, header + data, head, names, null_values, line - 1)
+                rejected_so_far += raw.rejected.num_rows
+                if rejected_so_far > TOO_MANY_REJECTED:
+                    _too_many_rejected(path, rejected_so_far, len(names), head.delimiter)
+                line += count_lines(data)
+                yield raw
+            if last:
+                return
+
+
+def concat_raw(pieces: list[RawTable]) -> RawTable:
+    """Return the runs of rows of one source as one :class:`RawTable`."""
+    first = pieces[0]
+    if len(pieces) == 1:
+        return first
+    return RawTable(
+        first.source,
+        pa.concat_tables([piece.table for piece in pieces]),
+        np.concatenate([piece.rows for piece in pieces]),
+        pa.concat_tables([piece.rejected for piece in pieces]),
+        first.notes,
+    )
+
+
+def _header_bytes(path: Path) -> bytes:
+    """Return the file's first line with its line break (and byte-order mark)."""
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    found = re.search(rb"\r\n|\r|\n", sample)
+    return sample if found is None else sample[: found.end()]
+
+
+def _read_rows(
+    path: Path, data: bytes, head: CsvHead, names: list[str], null_values: tuple[str, ...], lines_before: int
+) -> RawTable:
+    """Return the rows of ``data`` (the header line and a run of whole rows) numbered as file lines.
+
+    ``lines_before`` is how many lines of the file come before the run, the header's included, less one.
+    """
     rejected: list[tuple[int, str]] = []
 
     def reject(row: pacsv.InvalidRow) -> str:
         rejected.append((row.actual_columns, row.text))
         return "skip"
 
-    names = name_blanks(head.header)
     read = pacsv.ReadOptions(
         encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
         column_names=names,
@@ -146,7 +223,9 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
         quoted_strings_can_be_null=False,
     )
     try:
-        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        table = pacsv.read_csv(
+            pa.BufferReader(data), read_options=read, parse_options=parse, convert_options=convert
+        )
     except pa.ArrowInvalid as error:
         if "UTF8" in str(error) or "utf-8" in str(error).lower():
             line = _first_non_utf8_line(path)
@@ -162,17 +241,16 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
     except UnicodeDecodeError as error:
         raise ExtractError(f"{path}: a byte is not {head.encoding} (byte {error.start} of a block)") from None
     if len(rejected) > TOO_MANY_REJECTED:
-        raise ExtractError(
-            f"{path}: {len(rejected):,} rows do not have the header's {len(names)} fields",
-            hint=f"is the delimiter {head.delimiter!r} right? (--delimiter)",
-        )
+        _too_many_rejected(path, len(rejected), len(names), head.delimiter)
     texts = [text for _, text in rejected]
     breaks, longest = _breaks_per_row(table)
     rejected_breaks = np.array([len(LINE_BREAK.findall(text)) for text in texts], dtype=np.int64)
     longest = max([longest, *(len(text) for text, n in zip(texts, rejected_breaks, strict=True) if n)])
     if longest > LONGEST_VALUE:
         _stop_swallowed_rows(path, head.delimiter, longest)
-    rows, lines = row_lines(path, table.num_rows + len(rejected), texts, head.encoding, head.delimiter)
+    met = table.num_rows + len(rejected)
+    rows, lines = row_lines_in(data, path, met, texts, head.encoding, head.delimiter)
+    rows, lines = rows + lines_before, lines + lines_before
     reasons = [
         f"row has {count} field{'s' * (count != 1)} where the header has {len(names)}"
         for count, _ in rejected
@@ -187,6 +265,13 @@ def read_csv(path: Path, head: CsvHead, null_values: tuple[str, ...]) -> RawTabl
     inside = _lines_inside(np.concatenate((rows, lines)), np.concatenate((breaks, rejected_breaks)))
     rejects = pa.concat_tables([split_failures, inside]).sort_by("source_row")
     return RawTable(str(path), table, rows, rejects, head.notes)
+
+
+def _too_many_rejected(path: Path, rejected: int, fields: int, delimiter: str) -> None:
+    raise ExtractError(
+        f"{path}: {rejected:,} rows do not have the header's {fields} fields",
+        hint=f"is the delimiter {delimiter!r} right? (--delimiter)",
+    )
 
 
 def _breaks_per_row(table: pa.Table) -> tuple[np.ndarray, int]:

@@ -9,10 +9,11 @@ which :mod:`rfd_lib.extracts.validate` converts (a code stored as a number is ca
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rfd_lib.errors import ExtractError
-from rfd_lib.extracts.csv_source import CsvHead, RawTable, check_header, name_blanks, read_csv, read_head
+from rfd_lib.extracts.csv_source import (
+    CsvHead,
+    RawTable,
+    check_header,
+    concat_raw,
+    iter_csv,
+    name_blanks,
+    read_csv,
+    read_head,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -31,6 +41,9 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".psv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 OUR_FILES = (".quarantine.csv", ".findings.csv")
+# Rows read at a time; a CSV is cut in runs of about this many rows of this many bytes.
+BATCH_ROWS = 500_000
+CSV_BYTES_PER_ROW = 128
 # sqlglot's name for the SQL of each SQLAlchemy backend; others are read as generic SQL.
 SQLGLOT_DIALECTS = {
     "sqlite": "sqlite",
@@ -198,6 +211,67 @@ def read_source(
     return read_csv(path, head or read_head(path, delimiter=delimiter, encoding=encoding), null_values)
 
 
+def iter_source(
+    source: str | Path,
+    *,
+    head: CsvHead | None,
+    null_values: tuple[str, ...],
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    query: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[RawTable]:
+    """Yield the rows of ``source`` a batch at a time, numbered as :func:`read_source` numbers them.
+
+    A CSV comes in runs of whole rows (:func:`~rfd_lib.extracts.csv_source.iter_csv`), a Parquet
+    file in its row batches, a database query in ``fetchmany`` batches of ``batch_rows``; a
+    worksheet is read whole (Excel holds at most 1,048,576 rows) and handed on in slices. The
+    first batch is yielded even when it is empty, so a source with a header and no rows is seen.
+    Raises ExtractError with a one-line reason.
+    """
+    if is_database_url(source):
+        yield from _database_batches(str(source), query, batch_rows)
+        return
+    path = Path(source)
+    suffix = _suffix(path)
+    if suffix in PARQUET_SUFFIXES:
+        yield from _parquet_batches(path, batch_rows)
+    elif suffix in EXCEL_SUFFIXES:
+        yield from slices(read_excel(path, sheet), batch_rows)
+    else:
+        head = head or read_head(path, delimiter=delimiter, encoding=encoding)
+        yield from iter_csv(path, head, null_values, chunk_bytes=max(batch_rows, 1) * CSV_BYTES_PER_ROW)
+
+
+def slices(raw: RawTable, batch_rows: int) -> Iterator[RawTable]:
+    """Yield ``raw`` in slices of ``batch_rows`` rows (its rejected rows with the first)."""
+    step = max(batch_rows, 1)
+    for start in range(0, max(raw.table.num_rows, 1), step):
+        rejected = raw.rejected if start == 0 else raw.rejected.slice(0, 0)
+        yield RawTable(
+            raw.source, raw.table.slice(start, step), raw.rows[start : start + step], rejected, raw.notes
+        )
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawTable]:
+    try:
+        handle = pq.ParquetFile(path)
+        names = [name.strip() for name in handle.schema_arrow.names]
+        check_header(path, names)
+        first = 1
+        batches = handle.iter_batches(batch_size=max(batch_rows, 1))
+        for batch in itertools.chain(batches, [None] if handle.metadata.num_rows == 0 else []):
+            table = (
+                handle.schema_arrow.empty_table() if batch is None else pa.Table.from_batches([batch])
+            ).rename_columns(names)
+            rows = np.arange(first, first + table.num_rows, dtype=np.int64)
+            first += table.num_rows
+            yield RawTable(str(path), flat_values(table, path), rows, NO_REJECTS)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ExtractError(f"{path}: not a readable Parquet file ({_first_line(error)})") from None
+
+
 def _suffix(path: Path) -> str:
     """Return the lower-case suffix of an extract rfd-audit can read (raises ExtractError)."""
     suffix = path.suffix.lower()
@@ -284,8 +358,8 @@ def _excel_text(values: tuple[object, ...]) -> pa.Array:
     return pa.array([text(value) for value in values], pa.large_string())
 
 
-def read_database(url: str, query: str | None) -> RawTable:
-    """Return the rows of ``query`` run through the SQLAlchemy ``url``; rows numbered from 1.
+def _database_batches(url: str, query: str | None, batch_rows: int) -> Iterator[RawTable]:
+    """Yield the rows of ``query`` run through the SQLAlchemy ``url``, ``batch_rows`` at a time.
 
     The source is never changed: the query must be one statement that only reads (checked with
     sqlglot), SQLite and DuckDB files are opened read-only, PostgreSQL runs it in a read-only
@@ -323,7 +397,14 @@ def read_database(url: str, query: str | None) -> RawTable:
             result = connection.execute(sa.text(sql))
             names = [name.strip() for name in result.keys()]  # noqa: SIM118 (a Result is not a dict)
             check_header(shown, names)
-            rows = result.fetchall()
+            first = 1
+            while True:
+                rows = result.fetchmany(max(batch_rows, 1))
+                if rows or first == 1:
+                    yield _database_rows(shown, names, rows, first)
+                first += len(rows)
+                if len(rows) < max(batch_rows, 1):
+                    break
             connection.rollback()
     except sa.exc.DBAPIError as error:
         raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error.orig))})") from None
@@ -331,9 +412,20 @@ def read_database(url: str, query: str | None) -> RawTable:
         raise ExtractError(f"{shown}: the query failed ({_unquoted(_first_line(error))})") from None
     finally:
         engine.dispose()
+
+
+def read_database(url: str, query: str | None) -> RawTable:
+    """Return the rows of ``query`` run through the SQLAlchemy ``url``, all at once; rows numbered from 1."""
+    return concat_raw(list(_database_batches(url, query, BATCH_ROWS)))
+
+
+def _database_rows(shown: str, names: list[str], rows: list, first: int) -> RawTable:
+    """Return fetched rows as a :class:`RawTable`, numbered from ``first``."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     table = pa.table({name: _database_column(values) for name, values in zip(names, columns, strict=True)})
-    return RawTable(shown, flat_values(table, shown), np.arange(1, len(rows) + 1, dtype=np.int64), NO_REJECTS)
+    return RawTable(
+        shown, flat_values(table, shown), np.arange(first, first + len(rows), dtype=np.int64), NO_REJECTS
+    )
 
 
 def is_query_file(query: str) -> bool:

@@ -36,6 +36,10 @@ class Problem:
 
     reason: str
     rows: np.ndarray  # bool mask
+    # For a lost leading zero: the column, and how many values it has (a column that lost every
+    # one was read as numbers: the reader stops, once it has seen the whole source).
+    column: str | None = None
+    present: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,14 +111,21 @@ def _convert_column(
             wrong = pc.invert(pc.match_substring_regex(typed, f"^(?:{shape.pattern})$"))
             problems.append(Problem(f"{name} is not shaped like an {shape.description}", _true(wrong)))
         if spec.codes:
-            problems.append(Problem(f"{name} has lost a leading zero", _lost_zero(typed, spec, name, source)))
+            lost, present = _lost_zero(typed, spec)
+            problems.append(Problem(f"{name} has lost a leading zero", lost, name, present))
     if not spec.nullable:
         problems.append(Problem(f"{name} is empty", _null(typed)))
     return canonical, typed, problems, extra
 
 
-def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str]) -> list[Finding]:
-    """Return every data-quality check that flags at least one spell of the typed ``spells``."""
+def findings(
+    spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, str], *, unique: bool = True
+) -> list[Finding]:
+    """Return every data-quality check that flags at least one spell of the typed ``spells``.
+
+    ``unique=False`` leaves out the duplicate checks: a caller reading batch by batch finds
+    repeated values across all of them (:mod:`rfd_lib.extracts.duplicate_ids`).
+    """
     checked = [(canonical, values) for canonical, values in spells.items() if canonical in schema.columns]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         per_column = pool.map(
@@ -126,7 +137,7 @@ def findings(spells: dict[str, pa.Array], schema: SpellSchema, names: dict[str, 
         unique = {
             canonical: pool.submit(_duplicated, spells[canonical])
             for canonical, spec in schema.columns.items()
-            if spec.unique and canonical in spells
+            if unique and spec.unique and canonical in spells
         }
         found: list[Finding] = [finding for column in per_column for finding in column]
         duplicates = {canonical: future.result() for canonical, future in unique.items()}
@@ -327,21 +338,23 @@ def _non_ascii(text: pa.Array) -> np.ndarray:
     return _true(pc.invert(pc.string_is_ascii(text)))
 
 
-def _lost_zero(text: pa.Array, spec: Column, name: str, source: str) -> np.ndarray:
-    """Return rows whose code is a listed code without its leading zero ('2' for '02')."""
+def _lost_zero(text: pa.Array, spec: Column) -> tuple[np.ndarray, int]:
+    """Return rows whose code is a listed code without its leading zero (2 for 02), and the values present."""
     codes = list(spec.codes or {})
     stripped = sorted({code.lstrip("0") for code in codes if code.startswith("0")} - set(codes))
     if not stripped:
-        return np.zeros(len(text), dtype=bool)
+        return np.zeros(len(text), dtype=bool), 0
     trimmed = pc.utf8_trim(text, " ")
     lost = _true(pc.is_in(trimmed, pa.array(stripped, pa.large_string())))
-    present = int(pc.sum(pc.is_valid(trimmed)).as_py() or 0)
-    if lost.any() and lost.sum() == present:
-        raise ExtractError(
-            f"{source}: every value of column {name} has lost its leading zero (e.g. 2 for 02)",
-            hint="the extract was saved through a spreadsheet or read as numbers; export the column as text",
-        )
-    return lost
+    return lost, int(pc.sum(pc.is_valid(trimmed)).as_py() or 0)
+
+
+def lost_every_zero(column: str, source: str) -> ExtractError:
+    """Return the error for a column whose every value has lost its leading zero."""
+    return ExtractError(
+        f"{source}: every value of column {column} has lost its leading zero (e.g. 2 for 02)",
+        hint="the extract was saved through a spreadsheet or read as numbers; export the column as text",
+    )
 
 
 def _control(text: pa.Array) -> np.ndarray:

@@ -26,7 +26,12 @@ if TYPE_CHECKING:  # the rule compiler (sqlglot) is not needed to use a compiled
 
 
 def label_activity(
-    classified: pd.DataFrame, rule: Rule, code_lists: CodeLists, expectations: Expectations
+    classified: pd.DataFrame,
+    rule: Rule,
+    code_lists: CodeLists,
+    expectations: Expectations,
+    *,
+    data_start: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Return the RFD, block and facet-injection spells of ``classified`` with what the audit counts.
 
@@ -44,7 +49,9 @@ def label_activity(
     block among the spell's own procedures), ``left`` and ``right`` (the sides its laterality
     codes say), ``prior_block``, ``prior_block_note``, ``days_since_previous``, ``repeat`` and
     ``repeat_without_side``; and for block spells ``therapeutic_block`` (see
-    :mod:`rfd_lib.metrics.pathways`). Look-backs start at the earliest admission date in ``classified``.
+    :mod:`rfd_lib.metrics.pathways`). Look-backs start at ``data_start``: by default the earliest
+    admission date in ``classified``; give the whole extract's when ``classified`` holds only the
+    spells the audit uses (:class:`rfd_lib.metrics.extent.SpellExtent`).
     """
     scope = np.logical_and.reduce(
         [classified[criterion.name].fillna(False).to_numpy(dtype=bool) for criterion in rule.scope]
@@ -89,7 +96,7 @@ def label_activity(
         },
         index=spells.index,
     )
-    data_start = classified["admission_date"].min()
+    data_start = classified["admission_date"].min() if data_start is None else data_start
     rfd = activity["kind"].eq("rfd")
     blocks = activity["kind"].eq("block")
     sides = code_lists.laterality.sides(spells[rfd.to_numpy()])

@@ -27,6 +27,7 @@ from rfd_lib.metrics.definition import PUBLISHED as CODES_COLUMNS
 from rfd_lib.metrics.definition import codes_behind, published_codes
 from rfd_lib.metrics.disclosure import CIRCULATION, Disclosure, protect
 from rfd_lib.metrics.expectations import Expectations, load_expectations
+from rfd_lib.metrics.extent import SpellExtent
 from rfd_lib.metrics.funnel import FunnelResult, funnel
 from rfd_lib.metrics.periods import rolling_total
 from rfd_lib.metrics.publish import published_checks, published_volumes, published_waterfall
@@ -159,6 +160,7 @@ def audit_metrics(
     code_lists: CodeLists | None = None,
     rule: Rule | str | os.PathLike[str] = "2K_RFD_back",
     policy: Disclosure = CIRCULATION,
+    extent: SpellExtent | None = None,
 ) -> AuditMetrics:
     """Return the audit's published figures for ``classified`` spells (see :class:`AuditMetrics`).
 
@@ -168,6 +170,10 @@ def audit_metrics(
     its ``expectations.period_date`` (the discharge date by default); spells without that date
     are counted in the notes. ``populations`` (provider_code, catchment_population and
     optionally adult_population) gives rates and the funnel; without it they are not assessable.
+    ``extent`` is the whole extract's :class:`~rfd_lib.metrics.extent.SpellExtent` when
+    ``classified`` holds only the spells the audit uses (a national extract read batch by batch,
+    :func:`rfd_lib.pipeline.streaming.classify_extracts`): the providers, the quarters covered
+    and the look-back start are then its, and every figure is what the whole extract gives.
     Raises :class:`AuditError` when no spell has the period date or ``quarter`` is not one the
     extract covers.
     """
@@ -178,7 +184,11 @@ def audit_metrics(
     expectations.check_against(compiled)
     code_lists = code_lists or load_code_lists()
     try:
-        covered = audit_quarters(classified, expectations.period_date)
+        covered = (
+            extent.quarters(expectations.period_date)
+            if extent is not None
+            else audit_quarters(classified, expectations.period_date)
+        )
     except ValueError as error:
         raise AuditError(f"{error}: nothing to audit", hint="check the extract has dated spells") from None
     quarter = quarter or covered[-1]
@@ -187,8 +197,16 @@ def audit_metrics(
             f"quarter {quarter} is not in the extract, which covers {covered[0]} to {covered[-1]}"
         )
     quarters = covered[: covered.index(quarter) + 1]
-    activity = label_activity(classified, compiled, code_lists, expectations)
-    providers = sorted(classified["provider_code"].dropna().unique())
+    activity = label_activity(
+        classified,
+        compiled,
+        code_lists,
+        expectations,
+        data_start=None if extent is None else extent.first_admission,
+    )
+    providers = (
+        extent.providers if extent is not None else sorted(classified["provider_code"].dropna().unique())
+    )
     # The waterfall's steps in the rule's order: a spell is under the first restriction it fails.
     restrictions = [criterion.name for criterion in compiled.restrictions]
     labels = {name: expectations.restrictions[name].label for name in restrictions}

@@ -51,20 +51,17 @@ import pandas as pd
 
 from rfd_lib import config
 from rfd_lib.atomic import write_atomically
-from rfd_lib.engine.classification import classify
 from rfd_lib.engine.rule import Rule, load_rule
 from rfd_lib.errors import RunInterrupted
 from rfd_lib.extracts.populations import check_populations, read_populations
-from rfd_lib.extracts.reading import Extract, load_extracts
 from rfd_lib.extracts.sources import expand_sources, query_text
-from rfd_lib.extracts.writing import write_classified
-from rfd_lib.metrics.activity import label_activity
+from rfd_lib.metrics.activity import audit_prefilter, label_activity
 from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
 from rfd_lib.metrics.case_lists import case_lists
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL
 from rfd_lib.metrics.expectations import Expectations, load_expectations
-from rfd_lib.metrics.volumes import audit_quarters
+from rfd_lib.metrics.extent import SpellExtent
 from rfd_lib.pipeline.output_folder import (
     RUN_RECORD,
     hold_output_folder,
@@ -83,6 +80,7 @@ from rfd_lib.pipeline.partial import (
     summary_record,
 )
 from rfd_lib.pipeline.provenance import Provenance, collect_provenance, providers_by_file
+from rfd_lib.pipeline.streaming import Streamed, classify_extracts, write_streamed
 from rfd_lib.pipeline.workers import ReportTask, make_reports
 from rfd_lib.report.case_lists import FOLDER as CASE_LISTS
 from rfd_lib.report.case_lists import write_case_lists
@@ -211,9 +209,14 @@ def _run(
     expectations = load_expectations(expectations_file, rule=rule)
     code_lists = load_code_lists(code_lists_file)
     wording()  # a broken wording file stops the run here, before the extracts are read
-    extract = load_extracts(
+    # Read a batch at a time: only the spells the audit uses stay in memory (pipeline/streaming.py).
+    extract = classify_extracts(
         inputs.sources,
-        params.extracts.profile,
+        rule=rule,
+        keep=audit_prefilter(rule, code_lists),
+        parts=internal / "parts",
+        period_date=expectations.period_date,
+        profile=params.extracts.profile,
         delimiter=params.extracts.delimiter,
         encoding=params.extracts.encoding,
         sheet=params.extracts.sheet,
@@ -221,13 +224,13 @@ def _run(
         allow_duplicate_spells=params.extracts.allow_duplicate_spells,
     )
     # Checked on the spells read, before anything is written.
-    chosen = _providers(params, extract.spells, providers)
+    chosen = _providers(params, extract.extent.providers, providers)
     stems = report_stems(chosen)
-    quarter = _quarter(params, extract.spells, expectations.period_date)
+    quarter = _quarter(params, extract.extent, expectations.period_date)
     population_file = Path(params.populations) if params.populations else inputs.populations
     populations = read_populations(population_file) if population_file else None
     if populations is not None:
-        unlisted = check_populations(populations, extract.spells["provider_code"].unique(), population_file)
+        unlisted = check_populations(populations, extract.extent.providers, population_file)
         if unlisted:
             notes.append(
                 f"{Path(population_file).name} gives no population for {listed(unlisted)}: no rate or "
@@ -243,11 +246,9 @@ def _run(
         ],
         params_file=params.source,
         database=_database(params),
-        holds=providers_by_file(extract.spells, inputs.files),
+        holds=providers_by_file(extract.extent.providers_by_source(), inputs.files),
     )
-    run_providers = [fold_code(code) for code in params.providers] or sorted(
-        extract.spells["provider_code"].dropna().unique()
-    )
+    run_providers = [fold_code(code) for code in params.providers] or extract.extent.providers
     basis = Basis.of(
         quarter,
         params.disclosure,
@@ -258,10 +259,11 @@ def _run(
     merge = plan_merge(output, basis, chosen, run_providers)
     work = _begin(params, output, internal, quarter, merge, basis, [*stems.values(), SUMMARY], formats)
     try:
-        classified = classify(extract.spells, rule)
-        written = write_classified(classified, extract, internal / "classified_spells.parquet")
+        classified = extract.spells
+        written = write_streamed(extract, internal / "classified_spells.parquet")
         audit = audit_metrics(
             classified,
+            extent=extract.extent,
             quarter=quarter,
             populations=populations,
             expectations=expectations,
@@ -284,7 +286,7 @@ def _run(
         saved = save_run(run, work / "audit_run.pkl")
         save_run(run, internal / "audit_run.pkl")
         tables = table_files(audit, run.provider_names, output / TABLES)
-        cases = _case_lists(classified, rule, code_lists, expectations, audit, internal)
+        cases = _case_lists(classified, rule, code_lists, expectations, audit, internal, extract.extent)
         notes += _unread_sources(extract)
 
         chromium = None
@@ -418,13 +420,14 @@ def _case_lists(
     expectations: Expectations,
     audit: AuditMetrics,
     internal: Path,
+    extent: SpellExtent,
 ) -> list[Path]:
     """Write the case lists of every provider audited under ``internal/case_lists/``; return the files.
 
     They select from the same labelled activity the checks count (patient level, so never kept
     in the saved audit), over the checks and quarters the audit publishes.
     """
-    activity = label_activity(classified, rule, code_lists, expectations)
+    activity = label_activity(classified, rule, code_lists, expectations, data_start=extent.first_admission)
     lists = case_lists(activity, classified, audit.checks, expectations)
     return write_case_lists(lists, internal / CASE_LISTS, report_stems(audit.providers))
 
@@ -464,9 +467,11 @@ def _database(params: RunParams) -> tuple[str, str] | None:
     return database.url, query_text(database.query, "")[0]
 
 
-def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] | None) -> list[str]:
-    """Return the providers to report on; ParamsError for one given twice or not in the data."""
-    present = sorted(spells["provider_code"].dropna().unique())
+def _providers(params: RunParams, present: list[str], override: Sequence[str] | None) -> list[str]:
+    """Return the providers to report on, of ``present`` (those in the extracts).
+
+    Raises ParamsError for one given twice or not in the data.
+    """
     # Codes are compared as the extracts' codes were read (blanks trimmed, upper case).
     wanted = [fold_code(code) for code in override or params.providers] or present
     twice = sorted(code for code, times in Counter(wanted).items() if times > 1)
@@ -481,10 +486,10 @@ def _providers(params: RunParams, spells: pd.DataFrame, override: Sequence[str] 
     return wanted
 
 
-def _quarter(params: RunParams, spells: pd.DataFrame, period_date: str) -> str:
+def _quarter(params: RunParams, extent: SpellExtent, period_date: str) -> str:
     """Return the quarter audited (of ``period_date``); ParamsError when the data does not cover it."""
     try:
-        covered = audit_quarters(spells, period_date)
+        covered = extent.quarters(period_date)
     except ValueError as error:
         raise ParamsError(f"{params.source}: {error}: nothing to audit") from None
     if params.quarter is None:
@@ -540,7 +545,7 @@ def _tasks(
     return tasks
 
 
-def _unread_sources(extract: Extract) -> list[str]:
+def _unread_sources(extract: Streamed) -> list[str]:
     """Return a note for each source none of whose rows could be used (its provider is missing)."""
     table = extract.reconciliation
     empty = table[(table["rows_accepted"] == 0) & (table["rows_read"] > 0)]
@@ -551,7 +556,7 @@ def _unread_sources(extract: Extract) -> list[str]:
     ]
 
 
-def _files_read(extract: Extract, *, given: bool) -> tuple[str, ...]:
+def _files_read(extract: Streamed, *, given: bool) -> tuple[str, ...]:
     """Return one line per extract read: its profile (detected or given) and its rows, counts only."""
     how = "as given in the parameter file" if given else "detected from the header"
     lines = []
@@ -564,7 +569,7 @@ def _files_read(extract: Extract, *, given: bool) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _reconciliation(extract: Extract, written) -> str:
+def _reconciliation(extract: Streamed, written) -> str:
     """Return rows read = accepted + quarantined, with where the quarantined rows are."""
     totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
     return (

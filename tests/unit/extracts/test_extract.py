@@ -169,14 +169,14 @@ def test_a_lost_row_stops_the_run(tmp_path, monkeypatch):
 def test_an_extract_still_being_written_stops_the_run(tmp_path, monkeypatch):
     """An export still running when the read starts would give some of its spells, silently."""
     path = write_csv(tmp_path, GOOD[:2])
-    real = rfd_lib.extracts.reading.read_source
+    real = rfd_lib.extracts.reading.iter_source
 
     def read_while_exporting(source, **options):
         with open(source, "a") as handle:
             handle.write(GOOD[2] + "\n")
         return real(source, **options)
 
-    monkeypatch.setattr(rfd_lib.extracts.reading, "read_source", read_while_exporting)
+    monkeypatch.setattr(rfd_lib.extracts.reading, "iter_source", read_while_exporting)
     with pytest.raises(ExtractError, match=r"extract\.csv: the file changed while it was being read HINT"):
         load_extracts([path])
 

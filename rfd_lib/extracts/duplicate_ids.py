@@ -1,0 +1,172 @@
+"""Find identifiers given to more than one spell, across an extract of any size: :class:`RepeatedValues`.
+
+A spell identifier repeated anywhere in the extract is a data-quality finding, and one shared by
+two sources stops the run (:mod:`rfd_lib.extracts.reading`). Finding them needs every identifier
+at once, which a national extract read batch by batch never holds. So each batch's identifiers
+(with where each came from) are kept in memory up to ``in_memory_rows`` and beyond that written
+to disk in ``buckets`` files by a hash of the text: equal identifiers always share a bucket, so
+each bucket is then checked on its own, exactly, and memory holds one bucket at a time.
+Identifiers are compared as text, exactly as written (after the reader's trimming).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.feather as feather
+
+BUCKETS = 32
+IN_MEMORY_ROWS = 2_000_000
+EXAMPLES = 5
+# Bytes from the end of an identifier that choose its bucket (the end varies most: S000123, S000124).
+HASHED_BYTES = 8
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """What :meth:`RepeatedValues.finish` found: the values given to more than one row.
+
+    ``values``: each repeated value once; ``rows``: how many rows carry one; ``examples``: the
+    first few such rows as (source number, row) in source then row order; ``shared``: for each
+    pair of sources (lower number first) that both hold a value, how many values they share, the
+    pairs in order.
+    """
+
+    values: pa.Array
+    rows: int
+    examples: list[tuple[int, int]]
+    shared: list[tuple[int, int, int]]
+
+
+class RepeatedValues:
+    """Collect a column's values batch by batch and find those given to more than one row."""
+
+    def __init__(self, *, in_memory_rows: int = IN_MEMORY_ROWS, buckets: int = BUCKETS) -> None:
+        self._held: list[pa.Table] = []
+        self._held_rows = 0
+        self._in_memory_rows = in_memory_rows
+        self._buckets = buckets
+        self._folder: Path | None = None
+        self._parts = 0
+
+    def add(self, values: pa.Array | pa.ChunkedArray, source: int, rows: np.ndarray) -> None:
+        """Note ``values`` (NULLs ignored) of source number ``source`` at file ``rows``."""
+        table = pa.table(
+            {
+                "value": pc.cast(values, pa.large_string()),
+                "source": pa.array(np.full(len(rows), source, dtype=np.int32)),
+                "row": pa.array(rows, pa.int64()),
+            }
+        ).filter(pc.is_valid(pc.cast(values, pa.large_string())))
+        self._held.append(table)
+        self._held_rows += table.num_rows
+        if self._held_rows > self._in_memory_rows:
+            self._spill()
+
+    def finish(self) -> Repeated:
+        """Return the repeated values and where they are; the files written on the way are removed."""
+        try:
+            if self._folder is None:
+                found = [_repeated_in(_concat(self._held))]
+            else:
+                self._spill()
+                found = [
+                    _repeated_in(_concat([feather.read_table(part) for part in sorted(bucket.iterdir())]))
+                    for bucket in sorted(self._folder.iterdir())
+                ]
+        finally:
+            self._held, self._held_rows = [], 0
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+        values = pa.concat_arrays([part[0] for part in found]) if found else pa.array([], pa.large_string())
+        rows = sum(part[1] for part in found)
+        examples = sorted(example for part in found for example in part[2])[:EXAMPLES]
+        shared: dict[tuple[int, int], int] = {}
+        for part in found:
+            for one, other, count in part[3]:
+                shared[(one, other)] = shared.get((one, other), 0) + count
+        return Repeated(values, rows, examples, [(*pair, count) for pair, count in sorted(shared.items())])
+
+    def _spill(self) -> None:
+        """Write the held values to their buckets' files on disk and let them go."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="rfd-audit-ids-"))
+        table = _concat(self._held)
+        self._held, self._held_rows = [], 0
+        if not table.num_rows:
+            return
+        bucket = bucket_of(table.column("value"), self._buckets)
+        for number in np.unique(bucket):
+            folder = self._folder / f"{number:03d}"
+            folder.mkdir(exist_ok=True)
+            feather.write_feather(
+                table.filter(pa.array(bucket == number)),
+                folder / f"{self._parts:06d}.arrow",
+                compression="lz4",
+            )
+        self._parts += 1
+
+
+def bucket_of(values: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
+    """Return a bucket number in ``[0, buckets)`` for each text value: equal texts, equal buckets.
+
+    A polynomial hash of the value's last bytes and its length, worked out over all the values at
+    once from Arrow's buffers (no Python per value).
+    """
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    array = pc.cast(array, pa.large_binary())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data_buffer = array.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(1, np.uint8)
+    if not len(data):
+        data = np.zeros(1, np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    hashed = (ends - starts).astype(np.uint64)
+    for back in range(1, HASHED_BYTES + 1):
+        at = ends - back
+        byte = np.where(at >= starts, data[np.clip(at, 0, len(data) - 1)], 0).astype(np.uint64)
+        hashed = hashed * np.uint64(1_000_003) + byte
+    return (hashed % np.uint64(buckets)).astype(np.int64)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        return pa.table(
+            {
+                "value": pa.array([], pa.large_string()),
+                "source": pa.array([], pa.int32()),
+                "row": pa.array([], pa.int64()),
+            }
+        )
+    return pa.concat_tables(tables)
+
+
+def _repeated_in(table: pa.Table) -> tuple[pa.Array, int, list[tuple[int, int]], list[tuple[int, int, int]]]:
+    """Return one bucket's repeated values, the rows holding one, the first examples and shared pairs."""
+    counted = table.group_by("value").aggregate([("row", "count")])
+    repeated = counted.filter(pc.greater(counted.column("row_count"), 1)).column("value").combine_chunks()
+    if not len(repeated):
+        return repeated, 0, [], []
+    rows = table.filter(pc.is_in(table.column("value"), repeated))
+    first = rows.sort_by([("source", "ascending"), ("row", "ascending")]).slice(0, EXAMPLES)
+    examples = list(zip(first.column("source").to_pylist(), first.column("row").to_pylist(), strict=True))
+    holders = rows.group_by(["value", "source"]).aggregate([])
+    pairs = holders.join(holders, "value", right_suffix="_other").filter(
+        pc.less(pc.field("source"), pc.field("source_other"))
+    )
+    counted_pairs = pairs.group_by(["source", "source_other"]).aggregate([("value", "count")])
+    shared = list(
+        zip(
+            counted_pairs.column("source").to_pylist(),
+            counted_pairs.column("source_other").to_pylist(),
+            counted_pairs.column("value_count").to_pylist(),
+            strict=True,
+        )
+    )
+    return repeated, rows.num_rows, examples, shared

@@ -1,0 +1,290 @@
+"""Read, check and classify extracts of any size in bounded memory: :func:`classify_extracts`.
+
+The rule is row-wise, so classifying batch by batch is exact. Each batch of
+:class:`~rfd_lib.extracts.reading.ExtractScan` is classified and written out (the classified
+spells and the quarantine, as Parquet parts in a folder of the run's own); of its spells only
+those the audit's pre-filter keeps (:func:`rfd_lib.metrics.activity.audit_prefilter`: a proven
+superset of the RFD, block and injection spells the audit counts) stay in memory, and every spell
+is counted in the :class:`~rfd_lib.metrics.extent.SpellExtent` (providers, quarters covered,
+look-back start). :func:`write_streamed` then puts the parts together into the files a run
+writes, a part at a time. Rows read = rows accepted + rows quarantined is checked per source,
+as when an extract is read whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pandas.api.types import union_categoricals
+
+from rfd_lib.atomic import WriteError, partial_path
+from rfd_lib.engine.classification import classify
+from rfd_lib.engine.prefilter import Prefilter
+from rfd_lib.engine.rule import Rule
+from rfd_lib.extracts.reading import BATCH_ROWS, DQ_PREFIX, ExtractScan, ScanSummary, combine_spells
+from rfd_lib.extracts.safe_csv import write_csv
+from rfd_lib.extracts.writing import Written, beside
+from rfd_lib.metrics.extent import SpellExtent
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """Extracts read and classified batch by batch (see :func:`classify_extracts`).
+
+    ``spells``: the classified spells the pre-filter keeps, as :func:`rfd_lib.classify` gives them
+    (every ``dq_`` column of the extract, duplicates flagged); ``extent``: every spell counted;
+    ``findings``, ``reconciliation``, ``notes`` as in :class:`~rfd_lib.extracts.reading.Extract`;
+    ``spells_read``: every accepted spell; ``quarantined``: rows set aside; ``parts``: the folder
+    of the written parts (:func:`write_streamed` puts them together, then removes it).
+    """
+
+    spells: pd.DataFrame
+    extent: SpellExtent
+    findings: pd.DataFrame
+    reconciliation: pd.DataFrame
+    notes: tuple[str, ...]
+    spells_read: int
+    quarantined: int
+    parts: Path
+    summary: ScanSummary
+
+
+def classify_extracts(
+    sources: Iterable[str | os.PathLike[str]],
+    *,
+    rule: Rule,
+    keep: Prefilter,
+    parts: Path,
+    period_date: str = "discharge_date",
+    profile: str | os.PathLike[str] | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    query: str | None = None,
+    allow_duplicate_spells: bool = False,
+    skip: Iterable[str | os.PathLike[str]] = (),
+    batch_rows: int = BATCH_ROWS,
+) -> Streamed:
+    """Return ``sources`` read, checked and classified a batch at a time, keeping what ``keep`` keeps.
+
+    ``parts`` is a folder of the caller's own (created; written only by this call) that receives
+    each batch's classified spells and quarantined rows. Raises as
+    :func:`~rfd_lib.extracts.reading.load_extracts` does; on an error ``parts`` is removed.
+    """
+    parts.mkdir(parents=True, exist_ok=True)
+    scan = ExtractScan(
+        sources,
+        profile,
+        delimiter=delimiter,
+        encoding=encoding,
+        sheet=sheet,
+        query=query,
+        allow_duplicate_spells=allow_duplicate_spells,
+        skip=skip,
+        batch_rows=batch_rows,
+    )
+    kept: list[pd.DataFrame] = []
+    extents: list[SpellExtent] = []
+    spells_read = quarantined = 0
+    try:
+        for number, batch in enumerate(scan):
+            frame = combine_spells([batch.spells], _NO_REPEATS)
+            classified = classify(frame, rule)
+            spells_read += len(classified)
+            extents.append(SpellExtent.of(classified, period_date))
+            if len(classified):
+                pq.write_table(
+                    pa.Table.from_pandas(classified, preserve_index=False),
+                    parts / f"spells-{number:06d}.parquet",
+                )
+                mask = keep.mask(classified)
+                kept.append(classified.loc[mask])
+            if batch.quarantine.num_rows:
+                quarantined += batch.quarantine.num_rows
+                pq.write_table(batch.quarantine, parts / f"quarantine-{number:06d}.parquet")
+        summary = scan.summary()
+    except BaseException:
+        shutil.rmtree(parts, ignore_errors=True)
+        raise
+    spells = _flag_repeated(_concat(kept), summary)
+    return Streamed(
+        spells=spells,
+        extent=SpellExtent.combine(extents),
+        findings=summary.findings,
+        reconciliation=summary.reconciliation,
+        notes=summary.notes,
+        spells_read=spells_read,
+        quarantined=quarantined,
+        parts=parts,
+        summary=summary,
+    )
+
+
+_NO_REPEATS = ScanSummary(findings=pd.DataFrame(), reconciliation=pd.DataFrame(), notes=(), repeated={})
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Return ``frames`` stacked: categories united, ``dq_`` flags FALSE where a batch had none."""
+    frames = [frame for frame in frames if len(frame.columns)]
+    if not frames:
+        return pd.DataFrame()
+    checks = sorted({name for frame in frames for name in frame.columns if name.startswith(DQ_PREFIX)})
+    frames = [frame.assign(**{check: False for check in checks if check not in frame}) for frame in frames]
+    together = pd.concat(frames, ignore_index=True)
+    for name in frames[0].columns:
+        if all(isinstance(frame[name].dtype, pd.CategoricalDtype) for frame in frames):
+            together[name] = pd.Series(
+                union_categoricals([frame[name] for frame in frames]), index=together.index
+            )
+    first = [name for name in frames[0].columns if not name.startswith(DQ_PREFIX)]
+    rule_columns = [name for name in first if name not in _read_columns(frames[0])]
+    order = [name for name in first if name not in rule_columns]
+    order += checks + rule_columns
+    order += [name for name in together.columns if name not in order]
+    return together[order]
+
+
+def _read_columns(frame: pd.DataFrame) -> list[str]:
+    """Return the columns the reader gave (up to ``source_row``), before the rule's verdict."""
+    names = list(frame.columns)
+    end = names.index("source_row") + 1 if "source_row" in names else len(names)
+    return names[:end]
+
+
+def _flag_repeated(spells: pd.DataFrame, summary: ScanSummary) -> pd.DataFrame:
+    """Return ``spells`` with a ``dq_duplicate_<column>`` flag for each column with repeated values."""
+    for canonical, values in summary.repeated.items():
+        if len(values) and canonical in spells:
+            name = f"{DQ_PREFIX}duplicate_{canonical}"
+            text = pa.array(
+                spells[canonical].astype("string").to_numpy(dtype=object, na_value=None), pa.large_string()
+            )
+            spells[name] = np.asarray(
+                pc.fill_null(pc.is_in(text, values), False).to_numpy(zero_copy_only=False), bool
+            )
+    return _dq_in_order(spells)
+
+
+def _dq_in_order(spells: pd.DataFrame) -> pd.DataFrame:
+    """Return ``spells`` with its ``dq_`` columns together after ``source_row``, in name order."""
+    if "source_row" not in spells:
+        return spells
+    read = [name for name in _read_columns(spells) if not name.startswith(DQ_PREFIX)]
+    checks = sorted(name for name in spells.columns if name.startswith(DQ_PREFIX))
+    rest = [name for name in spells.columns if name not in read and name not in checks]
+    return spells[read + checks + rest]
+
+
+def write_streamed(streamed: Streamed, output: Path) -> Written:
+    """Write ``streamed``'s classified spells (Parquet) and quarantine and findings (CSV) beside ``output``.
+
+    The parts are put together a part at a time into files of this call's own, renamed into place
+    only when all are complete (as :func:`rfd_lib.extracts.writing.write_classified` does); the
+    parts folder is removed. Returns where the files went.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    quarantine = beside(output, "quarantine.csv") if streamed.quarantined else None
+    findings = beside(output, "findings.csv")
+    pending: list[tuple[Path, Path]] = []
+    try:
+        pending.append((_joined_spells(streamed, partial_path(output)), output))
+        if quarantine is not None:
+            pending.append((_joined_quarantine(streamed.parts, partial_path(quarantine)), quarantine))
+        findings_partial = partial_path(findings)
+        write_csv(streamed.findings, findings_partial)
+        pending.append((findings_partial, findings))
+    except OSError as error:
+        for partial, _ in pending:
+            partial.unlink(missing_ok=True)
+        raise WriteError(
+            f"{output}: cannot be written ({error.strerror or error})", hint="check there is space"
+        ) from None
+    except BaseException:
+        for partial, _ in pending:
+            partial.unlink(missing_ok=True)
+        raise
+    for partial, final in pending:
+        partial.replace(final)
+    if quarantine is None:
+        beside(output, "quarantine.csv").unlink(missing_ok=True)
+    shutil.rmtree(streamed.parts, ignore_errors=True)
+    return Written(output, quarantine, findings)
+
+
+def _joined_spells(streamed: Streamed, target: Path) -> Path:
+    """Write every spells part into ``target`` with one schema: every ``dq_`` column, repeats flagged."""
+    files = sorted(streamed.parts.glob("spells-*.parquet"))
+    parts = [
+        pa.schema([field for field in pq.read_schema(file) if not field.name.startswith(DQ_PREFIX)])
+        for file in files
+    ]
+    unified = pa.unify_schemas(parts, promote_options="permissive") if parts else pa.schema([])
+    # The columns in the order (and with the pandas types) of the spells kept in memory, which has them all.
+    pandas_schema = pa.Schema.from_pandas(streamed.spells.iloc[:0], preserve_index=False)
+    fields = [
+        pa.field(name, pa.bool_())
+        if name.startswith(DQ_PREFIX)
+        else _plain_field(unified.field(name) if name in unified.names else pandas_schema.field(name))
+        for name in streamed.spells.columns
+    ]
+    schema = pa.schema(fields, metadata=pandas_schema.metadata)
+    with pq.ParquetWriter(target, schema) as writer:
+        for file in files:
+            table = pq.read_table(file)
+            columns = []
+            for field in schema:
+                if field.name in table.column_names:
+                    column = table.column(field.name)
+                elif field.name.startswith(f"{DQ_PREFIX}duplicate_"):
+                    canonical = field.name[len(f"{DQ_PREFIX}duplicate_") :]
+                    values = streamed.summary.repeated[canonical]
+                    column = pc.fill_null(
+                        pc.is_in(pc.cast(table.column(canonical), pa.large_string()), values), False
+                    )
+                elif field.name.startswith(DQ_PREFIX):
+                    column = pa.array(np.zeros(table.num_rows, bool))
+                else:
+                    column = pa.nulls(table.num_rows, field.type)
+                columns.append(pc.cast(column, field.type))
+            writer.write_table(pa.table(columns, schema=schema))
+    return target
+
+
+def _plain_field(field: pa.Field) -> pa.Field:
+    """Return ``field`` with one index type for a dictionary (each part has its own dictionary)."""
+    if pa.types.is_dictionary(field.type):
+        return pa.field(field.name, pa.dictionary(pa.int32(), field.type.value_type))
+    return field
+
+
+def _joined_quarantine(parts: Path, target: Path) -> Path:
+    """Write every quarantine part into the CSV ``target``: the sources' columns united, header once."""
+    files = sorted(parts.glob("quarantine-*.parquet"))
+    names: list[str] = []
+    for file in files:
+        names += [name for name in pq.read_schema(file).names if name not in names]
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        for number, file in enumerate(files):
+            frame = pq.read_table(file).to_pandas(types_mapper=_text).reindex(columns=names)
+            write_csv_part(frame, handle, header=number == 0)
+    return target
+
+
+def _text(kind: pa.DataType) -> object:
+    return pd.StringDtype("pyarrow") if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
+
+
+def write_csv_part(frame: pd.DataFrame, handle, *, header: bool) -> None:
+    """Write ``frame`` to an open CSV file, safe to open in a spreadsheet, with its header if ``header``."""
+    from rfd_lib.extracts.safe_csv import neutralised
+
+    neutralised(frame).to_csv(handle, index=False, header=header)
