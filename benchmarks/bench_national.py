@@ -54,7 +54,8 @@ def csv_for(spells: int, folder: Path) -> Path:
         for number, start in enumerate(range(0, spells, PART)):
             frame = national_quarter(min(PART, spells - start), seed=SEED + number)
             # Each part numbers its spells alike: shift them so every identifier is unique.
-            frame["APCS_Ident"] = (frame["APCS_Ident"].astype("int64") + number * 10_000_000_000).astype("string")
+            shifted = frame["APCS_Ident"].astype("int64") + number * 10_000_000_000
+            frame["APCS_Ident"] = shifted.astype("string")
             options = pacsv.WriteOptions(include_header=number == 0)
             pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), handle, write_options=options)
     partial.replace(path)
@@ -150,12 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     path = csv_for(args.spells, args.data_dir)
     size = path.stat().st_size / 1e9
-    print(f"CSV: {path} ({args.spells:,} spells, {size:.1f} GB; ready in {time.perf_counter() - start:.0f} s)")
+    ready = time.perf_counter() - start
+    print(f"CSV: {path} ({args.spells:,} spells, {size:.1f} GB; ready in {ready:.0f} s)")
     print(f"{os.cpu_count()} cores")
     results = {}
     for kind in ["local", "duckdb", *(["spark"] if args.spark else [])]:
         child = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--child", kind, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if child.returncode:
             print(f"{kind}: failed\n{child.stderr[-2000:]}", file=sys.stderr)
@@ -165,11 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     ours = results["local"]
     print(
         f"rfd_lib: {ours['seconds']} s, peak memory {ours['peak_gb']} GB (target < 1.5); rows read "
-        f"{ours['rows_read']:,} = {ours['rows_accepted']:,} accepted + {ours['rows_quarantined']:,} quarantined"
+        f"{ours['rows_read']:,} = {ours['rows_accepted']:,} accepted + "
+        f"{ours['rows_quarantined']:,} quarantined"
     )
     counts = {kind: figures["counted"] for kind, figures in results.items()}
     print("counted spells: " + ", ".join(f"{kind} {count:,}" for kind, count in counts.items()))
-    if len(set(counts.values())) != 1 or ours["rows_read"] != ours["rows_accepted"] + ours["rows_quarantined"]:
+    reconciled = ours["rows_read"] == ours["rows_accepted"] + ours["rows_quarantined"]
+    if len(set(counts.values())) != 1 or not reconciled:
         print("MISMATCH: the counted spells or the reconciliation differ", file=sys.stderr)
         return 1
     return 0

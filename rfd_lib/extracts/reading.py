@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,21 +21,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfd_lib.arrow_text import join_present
-from rfd_lib.errors import ExtractError, ReconciliationError
-from rfd_lib.extracts.csv_source import RawTable, concat_raw, may_hold_break
-from rfd_lib.extracts.duplicate_ids import RepeatedValues
+from rfd_lib.errors import ReconciliationError
+from rfd_lib.extracts.csv_source import RawTable, may_hold_break
 from rfd_lib.extracts.episodes import episode_codes, roll_up
 from rfd_lib.extracts.profiles import (
     Profile,
     choose_profile,
     fold,
-    load_profile,
     missing_columns,
     missing_error,
 )
-from rfd_lib.extracts.sources import BATCH_ROWS, expand_sources, header_of, iter_source
-from rfd_lib.extracts.spell_schema import SpellSchema, load_spell_schema
-from rfd_lib.extracts.validate import NORMALISED, Problem, convert, findings, lost_every_zero
+from rfd_lib.extracts.sources import BATCH_ROWS
+from rfd_lib.extracts.spell_schema import SpellSchema
+from rfd_lib.extracts.validate import NORMALISED, Problem, convert
 
 log = logging.getLogger("rfd_lib")
 
@@ -141,6 +139,9 @@ def load_extracts(
     accepted plus quarantined. Everything is held in memory: :class:`ExtractScan` reads an
     extract of any size a batch at a time (``batch_rows`` rows), and this is it with every batch kept.
     """
+    # Here, not at the top: the scan is built on this module's reading of one batch.
+    from rfd_lib.extracts.scan import ExtractScan, combine_spells
+
     scan = ExtractScan(
         sources,
         profile,
@@ -163,266 +164,6 @@ def load_extracts(
         reconciliation=summary.reconciliation,
         notes=summary.notes,
     )
-
-
-@dataclass(frozen=True)
-class SpellBatch:
-    """One batch of one source, read and checked.
-
-    ``spells``: its usable spells as :class:`Extract` describes them, as an Arrow table (``source``
-    a dictionary of the source's name; a ``dq_<check>`` column for each check flagging one of
-    them, the duplicate checks aside: :attr:`ScanSummary.repeated` says which identifiers are
-    repeated); ``quarantine``: its rows set aside, as :class:`Extract` describes them.
-    """
-
-    spells: pa.Table
-    quarantine: pa.Table
-
-
-@dataclass(frozen=True)
-class ScanSummary:
-    """What an :class:`ExtractScan` found once every batch was read.
-
-    ``findings``, ``reconciliation`` and ``notes`` as in :class:`Extract`; ``repeated``: for each
-    column that must be unique (``spell_id``), its values given to more than one spell.
-    """
-
-    findings: pd.DataFrame
-    reconciliation: pd.DataFrame
-    notes: tuple[str, ...]
-    repeated: dict[str, pa.Array]
-
-
-class ExtractScan:
-    """Read extracts a batch at a time, keeping only the tallies: iterate it, then :meth:`summary`.
-
-    Iterating yields a :class:`SpellBatch` per batch of each source (``batch_rows`` rows, or a run
-    of a CSV about that long; an episode-level source is read whole, as its episodes must be
-    rolled up together). Memory holds one batch, the reconciliation and findings counts, and
-    the spell identifiers (spilled to disk beyond two million:
-    :mod:`rfd_lib.extracts.duplicate_ids`). Arguments as :func:`load_extracts`. Errors are raised
-    as :func:`load_extracts` raises them; spells shared by two sources are refused once the last
-    batch is read, so a caller writing batches out writes them somewhere it can throw away.
-    """
-
-    def __init__(
-        self,
-        sources: Iterable[str | os.PathLike[str]],
-        profile: str | os.PathLike[str] | None = None,
-        *,
-        delimiter: str | None = None,
-        encoding: str | None = None,
-        sheet: str | None = None,
-        query: str | None = None,
-        allow_duplicate_spells: bool = False,
-        skip: Iterable[str | os.PathLike[str]] = (),
-        batch_rows: int = BATCH_ROWS,
-    ) -> None:
-        self._schema = load_spell_schema()
-        self._chosen = None if profile is None else load_profile(profile)
-        self._options = {"delimiter": delimiter, "encoding": encoding, "sheet": sheet, "query": query}
-        self._allow_duplicates = allow_duplicate_spells
-        self._batch_rows = batch_rows
-        self._notes: list[str] = []
-        self._paths = expand_sources(sources, skip=skip, notes=self._notes)
-        if not self._paths:
-            raise ExtractError("no extract given")
-        self._names: dict[str, str] = {}
-        self._reconciliation: list[dict[str, object]] = []
-        self._found: dict[tuple[str, str, str], list] = {}
-        self._repeated = {
-            canonical: RepeatedValues() for canonical, spec in self._schema.columns.items() if spec.unique
-        }
-        self._done = False
-
-    def __iter__(self) -> Iterator[SpellBatch]:
-        for number, path in enumerate(self._paths):
-            yield from self._source(number, path)
-        self._done = True
-
-    def summary(self) -> ScanSummary:
-        """Return the findings, reconciliation, notes and repeated identifiers of every batch read.
-
-        Raises ExtractError when two sources share spell identifiers (unless allowed).
-        """
-        if not self._done:
-            raise RuntimeError("read every batch of the scan before asking for its summary")
-        sources = [str(row["source"]) for row in self._reconciliation]
-        repeated: dict[str, pa.Array] = {}
-        duplicates = []
-        for canonical, collector in self._repeated.items():
-            found = collector.finish()
-            if canonical == "spell_id" and found.shared and not self._allow_duplicates:
-                one, other, count = found.shared[0]
-                raise ExtractError(
-                    f"{sources[one]} and {sources[other]} share {count:,} spell identifiers: "
-                    "their spells would be counted twice (the same extract under two names?)",
-                    hint="give each spell once; if the files really hold different spells with the same "
-                    "identifiers, allow it (--allow-duplicate-spells; in a parameter file, extracts: "
-                    "allow_duplicate_spells: true)",
-                )
-            repeated[canonical] = found.values
-            if found.rows:
-                name = self._names.get(canonical, canonical)
-                examples = ", ".join(f"{sources[source]}:{row}" for source, row in found.examples)
-                duplicates.append(
-                    {
-                        "check": f"duplicate_{canonical}",
-                        "column": name,
-                        "description": f"{name} shared with another spell",
-                        "spells": found.rows,
-                        "example_rows": examples,
-                    }
-                )
-        rows = [
-            {
-                "check": check,
-                "column": column,
-                "description": description,
-                "spells": count,
-                "example_rows": ", ".join(examples),
-            }
-            for (check, column, description), (count, examples) in self._found.items()
-        ]
-        return ScanSummary(
-            findings=pd.DataFrame(rows + duplicates, columns=list(FINDINGS_COLUMNS)),
-            reconciliation=pd.DataFrame(self._reconciliation),
-            notes=tuple(self._notes),
-            repeated=repeated,
-        )
-
-    def _source(self, number: int, path: str | os.PathLike[str]) -> Iterator[SpellBatch]:
-        """Yield the batches of one source and add up its reconciliation."""
-        options = self._options
-        chosen = self._chosen
-        before = _stamp(path)
-        header, head = header_of(path, **options)
-        used = _profile_for(chosen, header, str(path), self._notes) if header else chosen
-        pieces = iter_source(
-            path,
-            head=head,
-            null_values=(used or chosen or load_profile("canonical")).null_values,
-            batch_rows=self._batch_rows,
-            **options,
-        )
-        tally = {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "spells": 0}
-        lost_zeros: dict[str, list[int]] = {}
-        shown = str(path)
-        for index, raw in enumerate(pieces):
-            shown = raw.source
-            if index == 0:
-                if used is None:
-                    used = _profile_for(chosen, raw.table.column_names, raw.source, self._notes)
-                elif not header:
-                    _require(used, raw.table.column_names, raw.source)
-                self._notes += raw.notes
-                if used.episodes is not None:
-                    # Episodes of one spell may be anywhere in the file: they are rolled up together.
-                    raw = concat_raw([raw, *pieces])
-            read = _read_one(raw, used, self._schema)
-            for key in tally:
-                tally[key] += int(read.reconciliation[key])
-            for column, (lost, present) in read.lost_zeros.items():
-                lost_zeros[column] = [
-                    lost_zeros.get(column, [0, 0])[0] + lost,
-                    lost_zeros.get(column, [0, 0])[1] + present,
-                ]
-            yield self._batch(number, read)
-        for column, (lost, present) in lost_zeros.items():
-            if lost and lost == present:
-                raise lost_every_zero(column, shown)
-        if _stamp(path) != before:
-            raise ExtractError(
-                f"{shown}: the file changed while it was being read",
-                hint="wait until the export or copy has finished, then run again",
-            )
-        if tally["rows_read"] == 0:
-            raise ExtractError(f"{shown}: the extract has a header but no rows", hint="export it again")
-        assert used is not None
-        self._reconciliation.append({"source": shown, "profile": used.name, **tally})
-        if used.episodes is not None:
-            self._notes.append(f"{shown}: episodes rolled up to spells — {used.episodes.method}")
-
-    def _batch(self, number: int, read: _Read) -> SpellBatch:
-        """Return one batch's spells with their per-spell findings flagged, and tally the findings."""
-        for canonical, name in read.names.items():
-            self._names.setdefault(canonical, name)
-        spells = read.spells
-        source = read.reconciliation["source"]
-        found = findings(
-            {name: spells.column(name) for name in spells.column_names},
-            self._schema,
-            self._names,
-            unique=False,
-        )
-        rows = spells.column("source_row").to_numpy()
-        for canonical, collector in self._repeated.items():
-            if canonical in spells.column_names:
-                collector.add(spells.column(canonical), number, rows)
-        for finding in found:
-            count, examples = self._found.setdefault(
-                (finding.check, finding.column, finding.description), [0, []]
-            )
-            self._found[(finding.check, finding.column, finding.description)][0] = count + int(
-                finding.spells.sum()
-            )
-            if len(examples) < EXAMPLE_ROWS:
-                examples += [
-                    f"{source}:{row}"
-                    for row in rows[np.flatnonzero(finding.spells)[: EXAMPLE_ROWS - len(examples)]]
-                ]
-        spells = spells.drop_columns([n for n in spells.column_names if n.startswith(NORMALISED)])
-        spells = spells.append_column(
-            "source",
-            pa.DictionaryArray.from_arrays(
-                pa.array(np.zeros(spells.num_rows, np.int32)), pa.array([source], pa.large_string())
-            ),
-        )
-        order = [n for n in SPELL_COLUMNS if n in spells.column_names]
-        order += [n for n in self._schema.columns if n in spells.column_names and n not in order]
-        order += [n for n in spells.column_names if n not in order and n not in TRACE_COLUMNS]
-        spells = spells.select([*order, *TRACE_COLUMNS])
-        for check in sorted({finding.check for finding in found}):
-            flagged = np.zeros(spells.num_rows, dtype=bool)
-            for finding in found:
-                if finding.check == check:
-                    flagged |= finding.spells
-            spells = spells.append_column(f"{DQ_PREFIX}{check}", pa.array(flagged))
-        return SpellBatch(spells, read.quarantine)
-
-
-def combine_spells(batches: list[pa.Table], summary: ScanSummary) -> pd.DataFrame:
-    """Return the spells of ``batches`` as one pandas frame, every ``dq_<check>`` column on every row.
-
-    A check that flagged no spell of a batch is FALSE there; the duplicate checks are flagged
-    here from ``summary.repeated``; the ``dq_`` columns come last, in the order of their checks' names.
-    """
-    checks = {name for batch in batches for name in batch.column_names if name.startswith(DQ_PREFIX)}
-    flags = {
-        check: np.concatenate(
-            [
-                batch.column(check).to_numpy()
-                if check in batch.column_names
-                else np.zeros(batch.num_rows, bool)
-                for batch in batches
-            ]
-        )
-        for check in checks
-    }
-    table = pa.concat_tables(
-        [batch.select([n for n in batch.column_names if not n.startswith(DQ_PREFIX)]) for batch in batches],
-        promote_options="permissive",
-    ).unify_dictionaries()
-    for canonical, values in summary.repeated.items():
-        if len(values) and canonical in table.column_names:
-            flagged = pc.is_in(pc.cast(table.column(canonical), pa.large_string()), values)
-            flags[f"{DQ_PREFIX}duplicate_{canonical}"] = np.asarray(
-                pc.fill_null(flagged, False).to_numpy(zero_copy_only=False), dtype=bool
-            )
-    frame = _to_pandas(table)
-    for check in sorted(flags):
-        frame[check] = flags[check]
-    return frame
 
 
 def _stamp(source: str | os.PathLike[str]) -> tuple[int, int] | None:

@@ -30,8 +30,9 @@ from rfd_lib.atomic import WriteError, partial_path
 from rfd_lib.engine.classification import classify
 from rfd_lib.engine.prefilter import Prefilter
 from rfd_lib.engine.rule import Rule
-from rfd_lib.extracts.reading import BATCH_ROWS, DQ_PREFIX, ExtractScan, ScanSummary, combine_spells
+from rfd_lib.extracts.reading import BATCH_ROWS, DQ_PREFIX
 from rfd_lib.extracts.safe_csv import write_csv
+from rfd_lib.extracts.scan import ExtractScan, ScanSummary, SpellBatch, combine_spells
 from rfd_lib.extracts.writing import Written, beside
 from rfd_lib.metrics.extent import SpellExtent
 
@@ -92,41 +93,73 @@ def classify_extracts(
         skip=skip,
         batch_rows=batch_rows,
     )
-    kept: list[pd.DataFrame] = []
-    extents: list[SpellExtent] = []
-    spells_read = quarantined = 0
+    gathered = Gathered(parts)
     try:
-        for number, batch in enumerate(scan):
-            frame = combine_spells([batch.spells], _NO_REPEATS)
-            classified = classify(frame, rule)
-            spells_read += len(classified)
-            extents.append(SpellExtent.of(classified, period_date))
-            if len(classified):
-                pq.write_table(
-                    pa.Table.from_pandas(classified, preserve_index=False),
-                    parts / f"spells-{number:06d}.parquet",
-                )
-                mask = keep.mask(classified)
-                kept.append(classified.loc[mask])
-            if batch.quarantine.num_rows:
-                quarantined += batch.quarantine.num_rows
-                pq.write_table(batch.quarantine, parts / f"quarantine-{number:06d}.parquet")
+        for batch in scan:
+            gathered.add(classify_batch(batch, rule, keep, period_date))
         summary = scan.summary()
     except BaseException:
         shutil.rmtree(parts, ignore_errors=True)
         raise
-    spells = _flag_repeated(_concat(kept), summary)
-    return Streamed(
-        spells=spells,
-        extent=SpellExtent.combine(extents),
-        findings=summary.findings,
-        reconciliation=summary.reconciliation,
-        notes=summary.notes,
-        spells_read=spells_read,
-        quarantined=quarantined,
-        parts=parts,
-        summary=summary,
+    return gathered.streamed(summary)
+
+
+@dataclass(frozen=True)
+class ClassifiedBatch:
+    """One batch classified: all its spells (to write), those ``keep`` keeps, its extent, its quarantine."""
+
+    classified: pa.Table
+    kept: pd.DataFrame
+    extent: SpellExtent
+    quarantine: pa.Table
+
+
+def classify_batch(batch: SpellBatch, rule: Rule, keep: Prefilter, period_date: str) -> ClassifiedBatch:
+    """Return one batch of read spells classified, with the spells ``keep`` keeps and their extent."""
+    frame = combine_spells([batch.spells], _NO_REPEATS)
+    classified = classify(frame, rule)
+    return ClassifiedBatch(
+        classified=pa.Table.from_pandas(classified, preserve_index=False),
+        kept=classified.loc[keep.mask(classified)],
+        extent=SpellExtent.of(classified, period_date),
+        quarantine=batch.quarantine,
     )
+
+
+class Gathered:
+    """The classified batches so far: kept spells and extents in memory, the rest written to ``parts``."""
+
+    def __init__(self, parts: Path) -> None:
+        self.parts = parts
+        self._kept: list[pd.DataFrame] = []
+        self._extents: list[SpellExtent] = []
+        self._spells = self._quarantined = self._number = 0
+
+    def add(self, batch: ClassifiedBatch) -> None:
+        """Keep what the audit uses of ``batch``, write all of it to a part, count its extent."""
+        self._extents.append(batch.extent)
+        self._spells += batch.classified.num_rows
+        if batch.classified.num_rows:
+            pq.write_table(batch.classified, self.parts / f"spells-{self._number:06d}.parquet")
+            self._kept.append(batch.kept)
+        if batch.quarantine.num_rows:
+            self._quarantined += batch.quarantine.num_rows
+            pq.write_table(batch.quarantine, self.parts / f"quarantine-{self._number:06d}.parquet")
+        self._number += 1
+
+    def streamed(self, summary: ScanSummary) -> Streamed:
+        """Return everything gathered, with the scan's ``summary`` (repeated identifiers flagged)."""
+        return Streamed(
+            spells=_flag_repeated(_concat(self._kept), summary),
+            extent=SpellExtent.combine(self._extents),
+            findings=summary.findings,
+            reconciliation=summary.reconciliation,
+            notes=summary.notes,
+            spells_read=self._spells,
+            quarantined=self._quarantined,
+            parts=self.parts,
+            summary=summary,
+        )
 
 
 _NO_REPEATS = ScanSummary(findings=pd.DataFrame(), reconciliation=pd.DataFrame(), notes=(), repeated={})

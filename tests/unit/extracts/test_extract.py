@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import rfd_lib.extracts.reading
+import rfd_lib.extracts.scan
 from rfd_lib import config
 from rfd_lib.cli import main
 from rfd_lib.errors import ExtractError, ReconciliationError
@@ -169,14 +170,14 @@ def test_a_lost_row_stops_the_run(tmp_path, monkeypatch):
 def test_an_extract_still_being_written_stops_the_run(tmp_path, monkeypatch):
     """An export still running when the read starts would give some of its spells, silently."""
     path = write_csv(tmp_path, GOOD[:2])
-    real = rfd_lib.extracts.reading.iter_source
+    real = rfd_lib.extracts.scan.iter_source
 
     def read_while_exporting(source, **options):
         with open(source, "a") as handle:
             handle.write(GOOD[2] + "\n")
         return real(source, **options)
 
-    monkeypatch.setattr(rfd_lib.extracts.reading, "iter_source", read_while_exporting)
+    monkeypatch.setattr(rfd_lib.extracts.scan, "iter_source", read_while_exporting)
     with pytest.raises(ExtractError, match=r"extract\.csv: the file changed while it was being read HINT"):
         load_extracts([path])
 
@@ -188,7 +189,7 @@ def test_an_analyst_adds_a_profile_with_yaml_alone(tmp_path):
         header = header.replace(old, new)
     path = write_csv(tmp_path, GOOD, header=header)
     profile = tmp_path / "local_trust.yaml"
-    sus = (rfd_lib.extracts.reading.load_profile("sus_apcs").path).read_text()
+    sus = (rfd_lib.extracts.scan.load_profile("sus_apcs").path).read_text()
     for old, new in local.items():
         sus = sus.replace(f": {old}\n", f": {new}\n")
     profile.write_text(sus.replace("name: sus_apcs", "name: local_trust"))
