@@ -42,7 +42,8 @@ def test_the_synthetic_set_read_in_batches_is_the_set_read_whole(written, batch_
     pd.testing.assert_frame_equal(batched.reconciliation, whole.reconciliation)
     key = ["check", "column", "description"]
     pd.testing.assert_frame_equal(
-        batched.findings.sort_values(key, ignore_index=True), whole.findings.sort_values(key, ignore_index=True)
+        batched.findings.sort_values(key, ignore_index=True),
+        whole.findings.sort_values(key, ignore_index=True),
     )
     assert batched.notes == whole.notes
     assert (whole.reconciliation["rows_read"] > batch_rows).any()  # some source really is cut
