@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from rfd_lib import config
 from rfd_lib.atomic import partial_path
 from rfd_lib.engine.classification import classify
 from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RfdAuditError, RunInterrupted
-from rfd_lib.extracts.reading import Extract, load_extracts
+from rfd_lib.extracts.reading import Extract
 from rfd_lib.extracts.writing import COMPANIONS, Written, beside, reconciliation_text, write_classified
+from rfd_lib.metrics.activity import audit_prefilter
+from rfd_lib.metrics.code_lists import load_code_lists
 from rfd_lib.pipeline.extract_sql import DEFAULT_TABLE, extract_sql
+from rfd_lib.pipeline.streaming import classify_extracts, write_streamed
 from rfd_lib.synthetic import example_spells
 
 
@@ -193,18 +198,31 @@ def _reading_options(command: argparse.ArgumentParser) -> None:
 
 
 def _run_classify(args: argparse.Namespace) -> int:
-    extract = load_extracts(
+    # A batch at a time: memory holds one batch and the audit's pre-filtered spells, whatever the size.
+    rule = load_rule(args.rule)
+    folder = args.output.parent / f".{args.output.name}.parts-{os.getpid()}"
+    streamed = classify_extracts(
         args.inputs,
-        args.profile,
+        rule=rule,
+        keep=audit_prefilter(rule, load_code_lists()),
+        parts=folder,
+        profile=args.profile,
         delimiter=args.delimiter,
         encoding=args.encoding,
         sheet=args.sheet,
         query=args.query,
         allow_duplicate_spells=args.allow_duplicate_spells,
-        skip=_outputs(args.output),
+        skip=[*_outputs(args.output), folder],
     )
-    classified = classify(extract.spells, args.rule)
-    _report(extract, classified, write_classified(classified, extract, args.output))
+    written = write_streamed(streamed, args.output)
+    reasons = pq.read_table(written.spells, columns=["reason"]).to_pandas()
+    quarantined = (
+        pd.read_csv(written.quarantine, usecols=["reason"], dtype="string")["reason"]
+        if written.quarantine is not None
+        else pd.Series(dtype="string")
+    )
+    _print_read(streamed.notes, streamed.reconciliation, quarantined, streamed.findings)
+    _print_written(reasons, written)
     return 0
 
 
@@ -224,16 +242,28 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _report(extract: Extract, classified: pd.DataFrame, written: Written) -> None:
     """Print what was read, what was set aside and why, what was found, and where it went."""
-    for note in extract.notes:
+    _print_read(extract.notes, extract.reconciliation, extract.quarantine["reason"], extract.findings)
+    _print_written(classified, written)
+
+
+def _print_read(
+    notes: Sequence[str], reconciliation: pd.DataFrame, quarantined: pd.Series, findings: pd.DataFrame
+) -> None:
+    """Print the notes, rows read = accepted + quarantined, the quarantine's reasons and the findings."""
+    for note in notes:
         print(note)
     print()
-    print(reconciliation_text(extract.reconciliation))
-    if len(extract.quarantine):
+    print(reconciliation_text(reconciliation))
+    if len(quarantined):
         print("\nquarantined rows by reason:")
-        print(extract.quarantine["reason"].value_counts().rename("rows").to_string())
-    if len(extract.findings):
+        print(quarantined.value_counts().rename("rows").to_string())
+    if len(findings):
         print("\ndata-quality findings (spells kept, flagged in dq_* columns):")
-        print(extract.findings[["check", "column", "spells"]].to_string(index=False))
+        print(findings[["check", "column", "spells"]].to_string(index=False))
+
+
+def _print_written(classified: pd.DataFrame, written: Written) -> None:
+    """Print the spells per outcome (``classified`` needs its ``reason`` only) and where the files went."""
     print()
     print(summarise(classified).to_string())
     print(f"\n{len(classified):,} spells classified; written to {written.spells}")
