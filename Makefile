@@ -8,7 +8,7 @@ PARAMS ?= params/demo.yaml
 KERNEL := $(VENV)/share/jupyter/kernels/rfd-audit/kernel.json
 LAB_ARGS ?=
 
-.PHONY: report audit lab test test-fast lint browser bench rule clean
+.PHONY: report audit lab test test-fast lint browser bench bench-national rule clean
 
 # What an analyst needs: rfd-audit, its dependencies and JupyterLab (the `lab` extra).
 $(BIN)/.installed: pyproject.toml
@@ -70,6 +70,11 @@ bench: $(BIN)/.dev-installed browser
 	$(BIN)/python benchmarks/bench_classify.py
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_report.py
+
+## bench-national: 40 million spells (about 6 GB of CSV, written once to benchmarks/data/): time and
+## peak memory of the local engine, DuckDB and Spark local[2] (tens of minutes)
+bench-national: $(BIN)/.dev-installed
+	$(BIN)/python benchmarks/bench_national.py --spark
 
 ## rule: show the packaged rule's criteria and provenance
 rule: $(BIN)/.installed

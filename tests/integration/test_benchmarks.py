@@ -49,3 +49,21 @@ def test_the_report_benchmark_prints_times_and_the_speed_up():
     assert done.returncode == 0, done.stderr
     assert "jobs 1: " in done.stdout and "jobs 2: " in done.stdout and "(0 failed)" in done.stdout
     assert "speed-up of 2 jobs over 1: " in done.stdout
+
+
+NATIONAL = SCRIPT.with_name("bench_national.py")
+
+
+def test_the_national_benchmark_prints_memory_and_the_same_counts_from_each_engine(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(NATIONAL), "--spells", "30000", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "peak memory" in done.stdout and "(target < 1.5)" in done.stdout
+    counted = done.stdout.split("counted spells: ")[1].splitlines()[0]
+    local, duck = (int(part.split()[1].replace(",", "")) for part in counted.split(", "))
+    assert local == duck > 0
+    assert (tmp_path / "national_30000.csv").is_file()
