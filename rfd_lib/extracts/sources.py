@@ -42,7 +42,7 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 OUR_FILES = (".quarantine.csv", ".findings.csv")
 # Rows read at a time; a CSV is cut in runs of about this many rows of this many bytes.
-BATCH_ROWS = 500_000
+BATCH_ROWS = 200_000
 CSV_BYTES_PER_ROW = 128
 # sqlglot's name for the SQL of each SQLAlchemy backend; others are read as generic SQL.
 SQLGLOT_DIALECTS = {
