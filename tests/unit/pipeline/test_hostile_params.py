@@ -330,11 +330,16 @@ def test_thousands_of_unmatched_providers_give_a_short_message(tmp_path):
 def test_the_quarter_audited_is_a_quarter_of_the_expectations_period_date(period_date, quarter):
     import pandas as pd
 
+    from rfd_lib.metrics.extent import SpellExtent
     from rfd_lib.pipeline import runner
 
     # Admitted on 30 March, discharged on 2 April: a different financial quarter by each date.
     spells = pd.DataFrame(
-        {"admission_date": pd.to_datetime(["2026-03-30"]), "discharge_date": pd.to_datetime(["2026-04-02"])}
+        {
+            "provider_code": ["ZZ1"],
+            "admission_date": pd.to_datetime(["2026-03-30"]),
+            "discharge_date": pd.to_datetime(["2026-04-02"]),
+        }
     )
     params = runner.RunParams.model_validate({"name": "q", "extracts": {"synthetic": True}})
-    assert runner._quarter(params, spells, period_date) == quarter
+    assert runner._quarter(params, SpellExtent.of(spells, period_date), period_date) == quarter
