@@ -107,8 +107,7 @@ class Extracts(_Strict):
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of synthetic: true, files: [...], database: {url, query} or "
-                "spark: {table or path}"
-                + (f" (found {', '.join(given)})" if given else "")
+                "spark: {table or path}" + (f" (found {', '.join(given)})" if given else "")
             )
         return self
 

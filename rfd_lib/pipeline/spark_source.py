@@ -184,7 +184,7 @@ def _worker(
 
 
 def _nulls(table: pa.Table, null_values: tuple[str, ...]) -> pa.Table:
-    """Return ``table`` with the profile's null values (exactly as written) as NULL, as the CSV reader reads them."""
+    """Return ``table`` with the profile's null values (exactly as written) as NULL, as a local CSV read."""
     values = pa.array(list(null_values), pa.string())
     columns = []
     for column in table.columns:

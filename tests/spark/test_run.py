@@ -86,6 +86,28 @@ def test_every_audit_figure_from_spark_is_the_local_one(both, name):
     pd.testing.assert_frame_equal(getattr(theirs, name), getattr(ours, name))
 
 
+@pytest.fixture(scope="module")
+def synthetic_set(tmp_path_factory):
+    """The synthetic set's files (scale 0.1): a CSV per provider and the populations."""
+    return write_extracts(tmp_path_factory.mktemp("spark_set"), scale=0.1)
+
+
+def test_a_csv_is_read_by_spark_as_text_with_the_profiles_null_values(spark, synthetic_set, tmp_path):
+    # ZE5 writes its missing values as NULL, which the SUS+ profile reads as missing.
+    path = synthetic_set.folder / "ZE5.csv"
+    assert "NULL" in path.read_text(encoding="utf-8")
+    rule = load_rule()
+    keep = audit_prefilter(rule, load_code_lists())
+    source = Spark(path=str(path), format="csv")
+    by_spark = classify_spark(source, rule=rule, keep=keep, parts=tmp_path / "spark")
+    local = classify_extracts([path], rule=rule, keep=keep, parts=tmp_path / "local")
+    pd.testing.assert_frame_equal(by_spell(by_spark.spells), by_spell(local.spells), check_categorical=False)
+    pd.testing.assert_frame_equal(by_spark.reconciliation, local.reconciliation)
+    pd.testing.assert_frame_equal(
+        by_spark.findings.drop(columns="example_rows"), local.findings.drop(columns="example_rows")
+    )
+
+
 def write_params(folder, name: str, extracts: dict, populations) -> str:
     text = {
         "name": name,
@@ -102,21 +124,27 @@ def write_params(folder, name: str, extracts: dict, populations) -> str:
     return path
 
 
-def test_a_run_of_a_spark_path_writes_the_tables_of_the_same_file_run_locally(spark, extract, tmp_path):
-    populations = write_extracts(tmp_path / "set", scale=0.1).populations
+def test_a_run_of_a_spark_path_writes_the_tables_of_the_same_file_run_locally(
+    spark, extract, synthetic_set, tmp_path
+):
+    populations = synthetic_set.populations
     by_spark = run_audit(
         write_params(tmp_path, "spark", {"spark": {"path": str(extract)}}, populations), progress=False
     )
-    local = run_audit(
-        write_params(tmp_path, "local", {"files": [str(extract)]}, populations), progress=False
-    )
+    local = run_audit(write_params(tmp_path, "local", {"files": [str(extract)]}, populations), progress=False)
     tables = sorted(path.relative_to(local.output) for path in (local.output / "tables").rglob("*.csv"))
     assert tables, "the local run wrote no table files"
-    assert sorted(p.relative_to(by_spark.output) for p in (by_spark.output / "tables").rglob("*.csv")) == tables
+    assert (
+        sorted(p.relative_to(by_spark.output) for p in (by_spark.output / "tables").rglob("*.csv")) == tables
+    )
     for table in tables:
         assert (by_spark.output / table).read_bytes() == (local.output / table).read_bytes(), table
     assert by_spark.reconciliation.split(" (")[0] == local.reconciliation.split(" (")[0]
     assert any("classified by Spark" in note for note in by_spark.notes)
+    # Recorded as a database source is: its name and a hash of what was read, never kept by a partial run.
+    basis = json.loads((by_spark.output / "internal" / "run.json").read_text(encoding="utf-8"))["basis"]
+    assert basis["database"] is True
+    assert [name for name, _ in basis["inputs"]].count(f"spark {extract}") == 1
     kept = pd.read_parquet(by_spark.output / "internal" / "classified_spells.parquet")
     assert len(kept) < len(pd.read_parquet(local.output / "internal" / "classified_spells.parquet"))
 
