@@ -168,3 +168,21 @@ def test_a_spark_path_that_does_not_exist_is_one_line(spark, tmp_path):
         )
     assert "\n" not in str(raised.value)
     assert not (tmp_path / "parts").exists()
+
+
+def test_an_error_in_a_worker_comes_back_as_its_one_line(spark, extract, tmp_path):
+    # A column of lists passes the driver's header checks; the workers' reader refuses it.
+    table = pq.read_table(extract).slice(0, 50)
+    nested = table.append_column("Comments", pa.array([["a", "b"]] * table.num_rows))
+    path = tmp_path / "nested.parquet"
+    pq.write_table(nested, path)
+    rule = load_rule()
+    with pytest.raises(ExtractError, match=r"nested\.parquet: column Comments holds lists") as raised:
+        classify_spark(
+            Spark(path=str(path)),
+            rule=rule,
+            keep=audit_prefilter(rule, load_code_lists()),
+            parts=tmp_path / "parts",
+        )
+    assert "\n" not in str(raised.value)
+    assert not (tmp_path / "parts").exists()
