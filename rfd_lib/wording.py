@@ -244,6 +244,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "run_index.dropped.missing": (),
     "run_index.dropped.unrecorded": (),
     "run_index.dropped.database": (),
+    "run_index.spark_kept_only": (),
     # The tables written for analysts (rfd_lib/report/table_files.py).
     "table_files.all_providers": (),
     "table_files.about.title": (),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,10 @@ from rfd_lib.report.marking import checked_marking
 from rfd_lib.yaml_model import location, quoted, read_yaml, shortened
 
 QUARTER_PATTERN = r"^[0-9]{4}/[0-9]{2} Q[1-4]$"
+# A Spark path with a scheme (dbfs:/, s3a://, abfss://) is not a file beside the parameter file;
+# two letters at least, so that a Windows drive (C:) is still a local path.
+_SECRET_OPTION = re.compile(r"(?i)password|secret|token|key|credential|sas")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 
 class ParamsError(RfdAuditError):
@@ -45,12 +50,40 @@ class Database(_Strict):
     query: str
 
 
+class Spark(_Strict):
+    """A Spark source: a table, or a path read in ``format`` with ``options``; the session's master.
+
+    ``master`` None uses the active session (Databricks), else a local one on ``local[2]``
+    (:func:`rfd_lib.spark.session`). A CSV is read with every column as text (no schema inference).
+    """
+
+    table: str | None = None
+    path: str | None = None
+    format: str = "parquet"
+    options: dict[str, str] = Field(default_factory=dict)
+    master: str | None = None
+
+    @model_validator(mode="after")
+    def _table_or_path(self) -> Spark:
+        if (self.table is None) == (self.path is None):
+            raise ValueError("give exactly one of table: or path:")
+        if self.table is not None and (self.options or "format" in self.model_fields_set):
+            raise ValueError("format: and options: are for a path: a table is read as Spark has it")
+        return self
+
+    @property
+    def shown(self) -> str:
+        """Return the source as the run names it: ``spark table <name>`` or the path."""
+        return f"spark table {self.table}" if self.table is not None else str(self.path)
+
+
 class Extracts(_Strict):
-    """Where the spells come from: the built-in synthetic set, files and folders, or a database."""
+    """Where the spells come from: the synthetic set, files and folders, a database or a Spark source."""
 
     synthetic: bool = False
     files: list[str] = Field(default_factory=list)
     database: Database | None = None
+    spark: Spark | None = None
     profile: str | None = None  # a profile name or YAML file; None detects it from each header
     delimiter: str | None = None
     encoding: str | None = None
@@ -67,13 +100,14 @@ class Extracts(_Strict):
                 ("synthetic", self.synthetic),
                 ("files", self.files),
                 ("database", self.database),
+                ("spark", self.spark),
             )
             if on
         ]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of synthetic: true, files: [...] or database: {url, query}"
-                + (f" (found {', '.join(given)})" if given else "")
+                "give exactly one of synthetic: true, files: [...], database: {url, query} or "
+                "spark: {table or path}" + (f" (found {', '.join(given)})" if given else "")
             )
         return self
 
@@ -140,6 +174,12 @@ class RunParams(_Strict):
         record = self.model_dump(mode="json")
         if self.extracts.database is not None:
             record["extracts"]["database"]["url"] = shown_url(self.extracts.database.url)
+        if self.extracts.spark is not None:
+            # A reader option may carry a storage key or password (e.g. a JDBC source's): never saved.
+            options = record["extracts"]["spark"]["options"]
+            for key in options:
+                if _SECRET_OPTION.search(key):
+                    options[key] = "***"
         return record
 
 
@@ -189,6 +229,9 @@ def resolve_paths(params: RunParams) -> RunParams:
     within: dict[str, object] = {"files": [resolved(file) for file in extracts.files]}
     if database is not None and is_query_file(database.query):
         within["database"] = database.model_copy(update={"query": resolved(database.query)})
+    spark = extracts.spark
+    if spark is not None and spark.path is not None and not _URI_SCHEME.match(spark.path):
+        within["spark"] = spark.model_copy(update={"path": resolved(spark.path)})
     update: dict[str, object] = {"extracts": extracts.model_copy(update=within)}
     for key in ("populations", "expectations", "code_lists", "chromium", "output"):
         if getattr(params, key):

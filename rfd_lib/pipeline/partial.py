@@ -44,7 +44,7 @@ class Basis:
     disclosure: str
     rule_sha256: str
     inputs: tuple[tuple[str, str], ...]  # (file name, sha256) of every input, as the provenance lists them
-    # Spells read from a database: its rows can change under the same query, so no report is kept.
+    # Spells read from a database (or Spark): its rows can change under the same query, so no report is kept.
     database: bool = False
     # The protective marking every page carries: a report kept under another marking would be mismarked.
     marking: str | None = None

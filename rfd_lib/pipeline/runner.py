@@ -209,20 +209,35 @@ def _run(
     expectations = load_expectations(expectations_file, rule=rule)
     code_lists = load_code_lists(code_lists_file)
     wording()  # a broken wording file stops the run here, before the extracts are read
-    # Read a batch at a time: only the spells the audit uses stay in memory (pipeline/streaming.py).
-    extract = classify_extracts(
-        inputs.sources,
-        rule=rule,
-        keep=audit_prefilter(rule, code_lists),
-        parts=internal / "parts",
-        period_date=expectations.period_date,
-        profile=params.extracts.profile,
-        delimiter=params.extracts.delimiter,
-        encoding=params.extracts.encoding,
-        sheet=params.extracts.sheet,
-        query=_query(params),
-        allow_duplicate_spells=params.extracts.allow_duplicate_spells,
-    )
+    if params.extracts.spark is not None:
+        from rfd_lib.pipeline.spark_source import classify_spark  # pyspark only for a Spark source
+
+        # Read, checked and classified by Spark's workers, batch by batch, with the same steps.
+        extract = classify_spark(
+            params.extracts.spark,
+            rule=rule,
+            keep=audit_prefilter(rule, code_lists),
+            parts=internal / "parts",
+            period_date=expectations.period_date,
+            profile=params.extracts.profile,
+            allow_duplicate_spells=params.extracts.allow_duplicate_spells,
+        )
+        notes.append(say("run_index.spark_kept_only"))
+    else:
+        # Read a batch at a time: only the spells the audit uses stay in memory (pipeline/streaming.py).
+        extract = classify_extracts(
+            inputs.sources,
+            rule=rule,
+            keep=audit_prefilter(rule, code_lists),
+            parts=internal / "parts",
+            period_date=expectations.period_date,
+            profile=params.extracts.profile,
+            delimiter=params.extracts.delimiter,
+            encoding=params.extracts.encoding,
+            sheet=params.extracts.sheet,
+            query=_query(params),
+            allow_duplicate_spells=params.extracts.allow_duplicate_spells,
+        )
     # Checked on the spells read, before anything is written.
     chosen = _providers(params, extract.extent.providers, providers)
     stems = report_stems(chosen)
@@ -253,7 +268,8 @@ def _run(
         quarter,
         params.disclosure,
         provenance,
-        database=params.extracts.database is not None,
+        # A Spark source, as a database, may change under the same name: no earlier report is kept.
+        database=params.extracts.database is not None or params.extracts.spark is not None,
         marking=params.protective_marking,
     )
     merge = plan_merge(output, basis, chosen, run_providers)
@@ -441,6 +457,8 @@ def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
         return _Inputs(list(made.extracts), list(made.extracts), made.populations)
     if params.extracts.database:
         return _Inputs([params.extracts.database.url], [], None)
+    if params.extracts.spark:
+        return _Inputs([], [], None)
     paths = [Path(file) for file in params.extracts.files]
     # The files the reader will read, folders expanded as it expands them: these are hashed.
     return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
@@ -460,7 +478,16 @@ def _query(params: RunParams) -> str | None:
 
 
 def _database(params: RunParams) -> tuple[str, str] | None:
-    """Return the database URL and the SQL its query ran, for the provenance."""
+    """Return the database URL and the SQL its query ran, for the provenance (a Spark source likewise).
+
+    A Spark source is recorded as a database is: its name (``spark table <name>`` or the path)
+    and, as the "query", what Spark was asked to read (format and option names; no option values,
+    which may hold a key).
+    """
+    spark = params.extracts.spark
+    if spark is not None:
+        read = f"format={spark.format}; options={','.join(sorted(spark.options))}; master={spark.master}"
+        return f"spark {spark.shown}" if spark.table is None else spark.shown, read
     database = params.extracts.database
     if database is None:
         return None

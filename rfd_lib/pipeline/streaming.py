@@ -147,6 +147,18 @@ class Gathered:
             pq.write_table(batch.quarantine, self.parts / f"quarantine-{self._number:06d}.parquet")
         self._number += 1
 
+    def add_kept(self, batch: ClassifiedBatch, *, spells_read: int) -> None:
+        """Add a batch whose ``classified`` table was left where it was made (a Spark worker).
+
+        Its kept spells are written as the part (so the run's classified spells file holds the
+        kept spells only) and ``spells_read`` counts every spell it had.
+        """
+        kept = pa.Table.from_pandas(batch.kept, preserve_index=False)
+        self.add(ClassifiedBatch(kept, batch.kept, batch.extent, batch.quarantine))
+        self._spells += spells_read - kept.num_rows
+        if spells_read and not kept.num_rows:
+            self._kept.append(batch.kept)  # none kept: its columns still say what the spells have
+
     def streamed(self, summary: ScanSummary) -> Streamed:
         """Return everything gathered, with the scan's ``summary`` (repeated identifiers flagged)."""
         return Streamed(

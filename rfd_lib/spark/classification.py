@@ -95,12 +95,15 @@ def spark_errors() -> Iterator[None]:
     Spark reports a worker's exception on the driver as a PythonException holding the worker's
     traceback; inside this context, when that traceback ends in an rfd_lib error (DataError,
     ColumnError, ...), the same error with the same one-line message and hint is raised instead.
-    Use it around any action on :func:`classify`'s result (``count``, ``write``, ``collect``).
+    Use it around any action on :func:`classify`'s result (``count``, ``write``, ``collect``,
+    ``toLocalIterator`` — whose failed job arrives as py4j's Py4JJavaError holding the same
+    traceback).
     """
     exceptions = pyspark_module("pyspark.errors")
+    java = pyspark_module("py4j.protocol").Py4JJavaError
     try:
         yield
-    except exceptions.PythonException as error:
+    except (exceptions.PythonException, java) as error:
         found = _rfd_error(str(error))
         if found is None:
             raise

@@ -125,3 +125,40 @@ def test_the_protective_marking_is_none_unless_given_and_one_short_line(folder):
             caught.value
         )
         assert "protective_marking" in str(caught.value)
+
+
+SPARK = GOOD.replace('  files: ["extracts/"]\n', "  spark:\n{spark}")
+
+
+@pytest.mark.parametrize(
+    "spark,words",
+    [
+        ("    table: t\n    path: p.parquet\n", ["extracts.spark: give exactly one of table: or path:"]),
+        ("    master: local[2]\n", ["extracts.spark: give exactly one of table: or path:"]),
+        ("    table: t\n    format: csv\n", ["extracts.spark:", "format: and options: are for a path"]),
+        ("    path: p.csv\n    options: {header: true}\n", ["extracts.spark.options.header", "string"]),
+        ("    path: p.csv\n    fromat: csv\n", ["unknown key 'extracts.spark.fromat'", "'format'"]),
+    ],
+)
+def test_each_mistake_in_a_spark_source_is_one_clear_line(folder, spark, words):
+    with pytest.raises(ParamsError) as caught:
+        load_params(write(folder, SPARK.format(spark=spark)))
+    message = str(caught.value)
+    assert message.startswith(str(folder / "run.yaml")) and "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_a_spark_path_is_taken_from_the_parameter_file_unless_it_has_a_scheme(folder):
+    local = load_params(write(folder, SPARK.format(spark="    path: data/q2.parquet\n")))
+    assert local.extracts.spark.path == str(folder / "data" / "q2.parquet")
+    assert local.extracts.spark.format == "parquet" and local.extracts.spark.master is None
+    remote = load_params(write(folder, SPARK.format(spark='    path: "dbfs:/mnt/q2/"\n    format: delta\n')))
+    assert remote.extracts.spark.path == "dbfs:/mnt/q2/"
+
+
+def test_a_spark_sources_secret_options_are_never_recorded(folder):
+    text = '    path: "abfss://c@a.dfs.core.windows.net/q2"\n    options: {sep: "|", sasToken: "s3cr3t"}\n'
+    record = load_params(write(folder, SPARK.format(spark=text))).for_record()
+    assert record["extracts"]["spark"]["options"] == {"sep": "|", "sasToken": "***"}
+    assert "s3cr3t" not in str(record)
