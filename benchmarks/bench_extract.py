@@ -93,6 +93,7 @@ def ours(path: Path) -> int:
 def duckdb_rule(path: Path) -> int:
     """Read the CSV typed and run the published rule over it in DuckDB, into Arrow; return spells counted."""
     with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")  # it would print over the figures
         # The SUS+ profile's NULL markers; a quoted empty field is text, as rfd_lib reads it.
         columns = ", ".join(f"{_sql_text(name)}: '{kind}'" for name, kind in duckdb_types(path).items())
         connection.execute(
