@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -103,12 +104,16 @@ def _convert_column(
             problems.append(Problem(f"{name} holds a character that is not ASCII", _non_ascii(typed)))
             problems.append(Problem(f"{name} holds a control character (a NUL byte?)", _control(typed)))
         if spec.normalised:
-            folded = fold_codes(typed)
-            extra[f"{NORMALISED}{canonical}"] = pc.fill_null(pc.not_equal(folded, typed), False)
-            typed = folded
+            if _folded_already(typed):
+                extra[f"{NORMALISED}{canonical}"] = pa.repeat(pa.scalar(False), len(typed))
+            else:
+                folded = fold_codes(typed)
+                extra[f"{NORMALISED}{canonical}"] = pc.fill_null(pc.not_equal(folded, typed), False)
+                typed = folded
         if spec.shape_required:
             shape = schema.shapes[spec.shape]
-            wrong = pc.invert(pc.match_substring_regex(typed, f"^(?:{shape.pattern})$"))
+            pattern = f"^(?:{shape.pattern})$"
+            wrong = _by_value(typed, lambda text: pc.invert(pc.match_substring_regex(text, pattern)))
             problems.append(Problem(f"{name} is not shaped like an {shape.description}", _true(wrong)))
         if spec.codes:
             lost, present = _lost_zero(typed, spec)
@@ -198,17 +203,22 @@ def _column_findings(
     if spec.shape is not None and not spec.shape_required:
         shape = schema.shapes[spec.shape]
         pattern = shape.pattern if spec.type == "code" else _list_pattern(shape.pattern)
-        wrong = pc.invert(pc.match_substring_regex(values, f"^ *(?:{pattern}) *$", ignore_case=True))
+        anchored = f"^ *(?:{pattern}) *$"
+        wrong = _by_value(
+            values, lambda text: pc.invert(pc.match_substring_regex(text, anchored, ignore_case=True))
+        )
         found.append(
             Finding("code_shape", name, f"{name} is not shaped like an {shape.description}", _true(wrong))
         )
     if spec.codes:
-        trimmed = pc.utf8_upper(pc.utf8_rtrim(values, " "))
-        unknown_code = pc.invert(pc.is_in(trimmed, pa.array(list(spec.codes), pa.large_string())))
+        codes = pa.array(list(spec.codes), pa.large_string())
+        unknown_code = _unless_listed(
+            values,
+            list(spec.codes),
+            lambda text: pc.invert(pc.is_in(pc.utf8_upper(pc.utf8_rtrim(text, " ")), codes)),
+        )
         found.append(
-            Finding(
-                "unknown_code", name, f"{name} is not one of its {len(spec.codes)} codes", _true(unknown_code)
-            )
+            Finding("unknown_code", name, f"{name} is not one of its {len(spec.codes)} codes", unknown_code)
         )
     return found
 
@@ -220,6 +230,69 @@ def fold_codes(values: pa.Array) -> pa.Array:
     typing slip too. The same rule for one code is :func:`rfd_lib.pipeline.params.fold_code`.
     """
     return pc.utf8_upper(pc.utf8_trim_whitespace(values))
+
+
+def _folded_already(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Return True when :func:`fold_codes` would change no value of ``text`` (False may be wrong).
+
+    It can change a value only through a lower-case letter, a blank or other white space, or a
+    character that is not ASCII: when no byte of the column is one, the codes are written one
+    way already, found by a byte scan instead of two string kernels and a comparison.
+    """
+    return not any_byte(
+        text, lambda byte: (byte <= 0x20) | (byte >= 0x7F) | ((byte >= 0x61) & (byte <= 0x7A))
+    )
+
+
+# A column is evaluated once per distinct value when its first chunk holds at most one distinct
+# value in this many: codes repeat (a few thousand OPCS-4 and ICD-10 codes over millions of
+# spells), and a regular expression costs far more per value than the hashing that finds them.
+DISTINCT_SHARE = 4
+
+
+def _by_value(
+    values: pa.Array | pa.ChunkedArray, kernel: Callable[[pa.Array], pa.Array]
+) -> pa.Array | pa.ChunkedArray:
+    """Return ``kernel(values)`` for an element-wise ``kernel``, worked out once per distinct value.
+
+    Each chunk is dictionary-encoded (NULL as a value of its own, so the kernel decides what NULL
+    gives, as it would row by row), the kernel runs on the chunk's distinct values and its result
+    is taken back to the rows. Where values seldom repeat, the kernel simply runs on every row.
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not chunks or not len(chunks[0]):
+        return kernel(values)
+    first = pc.dictionary_encode(chunks[0], null_encoding="encode")
+    if len(first.dictionary) * DISTINCT_SHARE > len(chunks[0]):
+        return kernel(values)
+    results = []
+    for position, chunk in enumerate(chunks):
+        encoded = first if position == 0 else pc.dictionary_encode(chunk, null_encoding="encode")
+        results.append(pc.take(kernel(encoded.dictionary), encoded.indices))
+    if not isinstance(values, pa.ChunkedArray):
+        return results[0]
+    return pa.chunked_array(results, type=results[0].type)
+
+
+def _unless_listed(
+    values: pa.Array | pa.ChunkedArray, codes: list[str], test: Callable[[pa.Array], pa.Array]
+) -> np.ndarray:
+    """Return the rows where boolean ``test`` is TRUE, run only on values other than ``codes``.
+
+    ``test`` must be FALSE for a code written as listed (upper case, no blanks, ASCII), which
+    most values are: one exact look-up clears them, and the trimming and folding ``test`` does
+    is left to the few others (to every value when they are not few).
+    """
+    plain = [code for code in codes if code.isascii() and code == code.upper().strip(" ")]
+    if not plain:
+        return _true(test(values))
+    others = np.flatnonzero(~_true(pc.is_in(values, pa.array(plain, pa.large_string()))))
+    if len(others) * 2 > len(values):
+        return _true(test(values))
+    flagged = np.zeros(len(values), dtype=bool)
+    if len(others):
+        flagged[others] = _true(test(_one(values).take(pa.array(others))))
+    return flagged
 
 
 def _list_pattern(code: str) -> str:
@@ -265,7 +338,12 @@ def _whole_numbers(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         bad = pc.or_(pc.not_equal(pc.floor(number), number), pc.greater(pc.abs(number), 1e9))
         bad_rows = _true(bad)
         return pc.cast(pc.if_else(pa.array(bad_rows), None, number), pa.int64()), bad_rows
-    text = pc.utf8_trim_whitespace(_as_text(values))
+    text = _as_text(values)
+    try:  # fastest path: digits alone, with no blank or empty value to clear first, cast at once
+        return pc.cast(text, pa.int64()), np.zeros(len(values), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = pc.utf8_trim_whitespace(text)
     blank = pc.equal(text, "")
     try:  # fast path: a clean column casts at once
         return pc.cast(pc.if_else(blank, None, text), pa.int64()), np.zeros(len(values), dtype=bool)
@@ -335,6 +413,9 @@ def _format_regex(fmt: str) -> str:
 
 
 def _non_ascii(text: pa.Array) -> np.ndarray:
+    """Return rows whose text holds a character that is not ASCII (looked for by value only if any may)."""
+    if not any_byte(text, lambda byte: byte >= 0x80):
+        return np.zeros(len(text), dtype=bool)
     return _true(pc.invert(pc.string_is_ascii(text)))
 
 
@@ -344,9 +425,9 @@ def _lost_zero(text: pa.Array, spec: Column) -> tuple[np.ndarray, int]:
     stripped = sorted({code.lstrip("0") for code in codes if code.startswith("0")} - set(codes))
     if not stripped:
         return np.zeros(len(text), dtype=bool), 0
-    trimmed = pc.utf8_trim(text, " ")
-    lost = _true(pc.is_in(trimmed, pa.array(stripped, pa.large_string())))
-    return lost, int(pc.sum(pc.is_valid(trimmed)).as_py() or 0)
+    without = pa.array(stripped, pa.large_string())
+    lost = _unless_listed(text, codes, lambda values: pc.is_in(pc.utf8_trim(values, " "), without))
+    return lost, len(text) - text.null_count
 
 
 def lost_every_zero(column: str, source: str) -> ExtractError:
@@ -383,6 +464,9 @@ def _duplicated(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
         return _true(pc.is_in(values, repeated)) if len(repeated) else np.zeros(len(values), dtype=bool)
     present = pc.drop_null(numbers).to_numpy()
+    if np.all(present[1:] > present[:-1]):
+        # Strictly increasing (an extract in identifier order): no number can occur twice.
+        return np.zeros(len(values), dtype=bool)
     ordered = np.sort(present)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if not len(repeated):
