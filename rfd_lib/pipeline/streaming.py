@@ -98,6 +98,12 @@ def classify_extracts(
         for batch in scan:
             gathered.add(classify_batch(batch, rule, keep, period_date))
         summary = scan.summary()
+    except OSError as error:
+        shutil.rmtree(parts, ignore_errors=True)
+        raise WriteError(
+            f"{parts}: the classified spells cannot be written ({error.strerror or error})",
+            hint="check there is space",
+        ) from None
     except BaseException:
         shutil.rmtree(parts, ignore_errors=True)
         raise
@@ -239,23 +245,21 @@ def write_streamed(streamed: Streamed, output: Path) -> Written:
     output.parent.mkdir(parents=True, exist_ok=True)
     quarantine = beside(output, "quarantine.csv") if streamed.quarantined else None
     findings = beside(output, "findings.csv")
-    pending: list[tuple[Path, Path]] = []
+    # Each file's temporary name is known before it is begun, so a failure part way removes it too.
+    pending = [(partial_path(final), final) for final in (output, quarantine, findings) if final is not None]
     try:
-        pending.append((_joined_spells(streamed, partial_path(output)), output))
+        _joined_spells(streamed, pending[0][0])
         if quarantine is not None:
-            pending.append((_joined_quarantine(streamed.parts, partial_path(quarantine)), quarantine))
-        findings_partial = partial_path(findings)
-        write_csv(streamed.findings, findings_partial)
-        pending.append((findings_partial, findings))
-    except OSError as error:
+            _joined_quarantine(streamed.parts, pending[1][0])
+        write_csv(streamed.findings, pending[-1][0])
+    except BaseException as error:
         for partial, _ in pending:
             partial.unlink(missing_ok=True)
-        raise WriteError(
-            f"{output}: cannot be written ({error.strerror or error})", hint="check there is space"
-        ) from None
-    except BaseException:
-        for partial, _ in pending:
-            partial.unlink(missing_ok=True)
+        shutil.rmtree(streamed.parts, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise WriteError(
+                f"{output}: cannot be written ({error.strerror or error})", hint="check there is space"
+            ) from None
         raise
     for partial, final in pending:
         partial.replace(final)

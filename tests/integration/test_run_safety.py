@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
@@ -226,14 +227,27 @@ def test_two_writers_of_one_output_never_share_a_temporary_file(tmp_path):
 def test_a_classified_output_that_cannot_be_written_is_named_and_leaves_nothing(
     extracts, tmp_path, monkeypatch, capsys
 ):
-    def full(self, path, **options):
+    def full(*args, **options):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
     output = tmp_path / "out" / "classified.parquet"
-    assert main(["classify", str(extracts / "ZH8.csv"), "-o", str(output)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "classified.parquet: cannot be written (No space left on device)" in err
+    # The disk fills while the batches' parts are written, or while they are put together.
+    for target, said in [
+        ("write_table", "the classified spells cannot be written"),
+        ("ParquetWriter", "cannot be written"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setattr(pq, target, full)
+            assert main(["classify", str(extracts / "ZH8.csv"), "-o", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{said} (No space left on device)" in err
+        assert "classified.parquet" in err
+        assert not list(output.parent.iterdir())
+    # ... or once the classified file is begun: its temporary file goes too.
+    with monkeypatch.context() as patch:
+        patch.setattr(pq.ParquetWriter, "write_table", full)
+        assert main(["classify", str(extracts / "ZH8.csv"), "-o", str(output)]) == 2
+    assert "classified.parquet: cannot be written (No space left on device)" in capsys.readouterr().err
     assert not list(output.parent.iterdir())
 
 
