@@ -107,6 +107,9 @@ def _one_row_per_line(data: mmap.mmap | bytes, expected: int) -> bool:
     n is line n: the common case, told by counting bytes, a chunk at a time, without the arrays of
     offsets that numbering every line needs.
     """
+    if isinstance(data, bytes) and data and data[0] not in (LF, CR) and data.find(b"\r") < 0:
+        # No carriage return at all: count the line feeds in one pass of C (bytes.count).
+        return data.count(b"\n") + int(data[-1] != LF) == expected
     bytes_ = np.frombuffer(data, dtype=np.uint8)
     size = len(bytes_)
     if not size or bytes_[0] in (LF, CR):

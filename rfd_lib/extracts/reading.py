@@ -206,7 +206,9 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
         )
         problems, unusable = _whole_spells(typed, columns, names, problems, unusable, profile)
     typed["source_row"] = pa.array(raw.rows)
-    accepted = pa.table(typed).filter(pa.array(~unusable))
+    accepted = pa.table(typed)
+    if unusable.any():  # filtering copies every column: not when every row is usable
+        accepted = accepted.filter(pa.array(~unusable))
     spells = roll_up(accepted, profile)[0] if profile.episodes is not None else accepted
     spells = spells.drop_columns([n for n in spells.column_names if n.startswith("_")])
     quarantine = _quarantine(raw, problems, unusable)
