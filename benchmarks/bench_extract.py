@@ -12,7 +12,7 @@ identifiers) is written once to ``--data-dir`` (git-ignored). Timed, best of ``-
   into an Arrow table — typing and the rule, with no validation.
 
 Target: rfd_lib / DuckDB at most 1.5. Peak memory of rfd_lib's run is measured in a fresh child
-process (its maximum resident set size). Target: under 4 GB. Both must count the same spells.
+process (its own peak resident set, VmHWM). Target: under 4 GB. Both must count the same spells.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import csv as pycsv
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from bench_national import peak_kb
 
 import rfd_lib
 from rfd_lib import classify
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:  # the memory run: one read in a fresh process, peak RSS printed for the parent
         counted = ours(args.child)
         print(
-            json.dumps({"counted": counted, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+            json.dumps({"counted": counted, "max_rss_kb": peak_kb()})
         )
         return 0
 

@@ -182,10 +182,12 @@ def _quote_marks(bytes_: np.ndarray, delimiter: int) -> np.ndarray:
     A quote inside an unquoted value (``O"Brien``) is text to pyarrow, so it must not be counted.
     """
     quotes = _positions(bytes_, QUOTE)
-    edges = np.array([delimiter, LF, CR], dtype=np.uint8)
-    before = np.isin(bytes_[np.maximum(quotes - 1, 0)], edges) | (quotes == 0)
     last = len(bytes_) - 1
-    after = np.isin(bytes_[np.minimum(quotes + 1, last)], edges) | (quotes == last)
+    before_byte = bytes_[np.maximum(quotes - 1, 0)]
+    after_byte = bytes_[np.minimum(quotes + 1, last)]
+    # Three comparisons, not np.isin (which sorts): this runs over every quote of a big extract.
+    before = (before_byte == delimiter) | (before_byte == LF) | (before_byte == CR) | (quotes == 0)
+    after = (after_byte == delimiter) | (after_byte == LF) | (after_byte == CR) | (quotes == last)
     return quotes[before | after]
 
 
@@ -215,6 +217,14 @@ def _rejected_rows(
     return found
 
 
+def last_line_end(data: bytes) -> int:
+    """Return the offset just past the last line break of ``data`` (0 if none), quotes ignored.
+
+    A carriage return as the last byte is not taken: the line feed of its CRLF may come next.
+    """
+    return max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+
+
 def last_row_end(data: bytes, delimiter: str) -> int:
     """Return the offset just past the last line break in ``data`` that ends a row; 0 if none does.
 
@@ -223,15 +233,21 @@ def last_row_end(data: bytes, delimiter: str) -> int:
     A carriage return as the last byte is not taken: the line feed of its CRLF may come next.
     """
     if b'"' not in data:
-        end = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))
-        return end + 1
-    bytes_ = np.frombuffer(data, dtype=np.uint8)
-    breaks = _line_breaks(bytes_)[0]
-    if len(breaks) and breaks[-1] == len(bytes_) - 1 and bytes_[-1] == CR:
-        breaks = breaks[:-1]
-    balanced = np.searchsorted(_quote_marks(bytes_, ord(delimiter)), breaks) % 2 == 0
-    ends = breaks[balanced]
-    return int(ends[-1]) + 1 if len(ends) else 0
+        return last_line_end(data)
+    quotes = _quote_marks(np.frombuffer(data, dtype=np.uint8), ord(delimiter))
+    # From the last line break back: the first with an even count of quotes before it.
+    lf, cr = data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)
+    while True:
+        end = max(lf, cr)
+        if end < 0:
+            return 0
+        crlf = end == cr and end + 1 < len(data) and data[end + 1] == LF  # its LF was looked at already
+        if not crlf and np.searchsorted(quotes, end) % 2 == 0:
+            return end + 1
+        if end == lf:
+            lf = data.rfind(b"\n", 0, end)
+        else:
+            cr = data.rfind(b"\r", 0, end)
 
 
 def count_lines(data: bytes) -> int:

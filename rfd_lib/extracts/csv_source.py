@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from rfd_lib.arrow_text import any_byte
 from rfd_lib.errors import ExtractError
-from rfd_lib.extracts.csv_lines import count_lines, last_row_end, open_quote, row_lines_in
+from rfd_lib.extracts.csv_lines import count_lines, last_line_end, last_row_end, open_quote, row_lines_in
 
 UTF8_BOM = codecs.BOM_UTF8
 DELIMITERS = (",", "\t", "|", ";")
@@ -155,8 +155,16 @@ def iter_csv(
             data = carry + block if carry else block
             # A file that fits in one run is read whole, as one piece: only a longer one is cut.
             last = len(block) < chunk_bytes
+            raw = None
             if not last:
-                cut = last_row_end(data, head.delimiter)
+                # First the last line break, as pyarrow itself cuts blocks. It ended a row if the run
+                # reads cleanly: no value over lines, no row of the wrong width. Otherwise the cut
+                # is made again outside quotes, which needs every quote of the run looked at.
+                cut = last_line_end(data)
+                if cut:
+                    raw = _clean_rows(path, header + data[:cut], head, names, null_values, line - 1)
+                if raw is None:
+                    cut = last_row_end(data, head.delimiter)
                 if cut == 0:
                     if len(data) > MAX_ROW_BYTES:
                         _stop_swallowed_rows(path, head.delimiter, len(data))
@@ -164,7 +172,7 @@ def iter_csv(
                     continue
                 data, carry = data[:cut], data[cut:]
             if data or line == 1:
-                raw = _read_rows(path, header + data, head, names, null_values, line - 1)
+                raw = raw or _read_rows(path, header + data, head, names, null_values, line - 1)
                 rejected_so_far += raw.rejected.num_rows
                 if rejected_so_far > TOO_MANY_REJECTED:
                     _too_many_rejected(path, rejected_so_far, len(names), head.delimiter)
@@ -172,6 +180,17 @@ def iter_csv(
                 yield raw
             if last:
                 return
+
+
+def _clean_rows(
+    path: Path, data: bytes, head: CsvHead, names: list[str], null_values: tuple[str, ...], lines_before: int
+) -> RawTable | None:
+    """Return the rows of ``data`` as :func:`_read_rows` does if every one is whole and fits; else None."""
+    try:
+        raw = _read_rows(path, data, head, names, null_values, lines_before)
+    except ExtractError:
+        return None
+    return raw if not raw.rejected.num_rows else None
 
 
 def concat_raw(pieces: list[RawTable]) -> RawTable:

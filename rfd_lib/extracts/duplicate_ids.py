@@ -114,7 +114,12 @@ class RepeatedValues:
 
 
 def bucket_of(values: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
-    """Return a bucket number in ``[0, buckets)`` for each text value: equal texts, equal buckets.
+    """Return a bucket number in ``[0, buckets)`` for each text value: equal texts, equal buckets."""
+    return (_hashed(values) % np.uint64(buckets)).astype(np.int64)
+
+
+def _hashed(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Return a 64-bit hash of each text value: equal texts, equal hashes (unequal ones rarely).
 
     A polynomial hash of the value's last bytes and its length, worked out over all the values at
     once from Arrow's buffers (no Python per value).
@@ -132,7 +137,7 @@ def bucket_of(values: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
         at = ends - back
         byte = np.where(at >= starts, data[np.clip(at, 0, len(data) - 1)], 0).astype(np.uint64)
         hashed = hashed * np.uint64(1_000_003) + byte
-    return (hashed % np.uint64(buckets)).astype(np.int64)
+    return hashed
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
@@ -148,7 +153,14 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 
 
 def _repeated_in(table: pa.Table) -> tuple[pa.Array, int, list[tuple[int, int]], list[tuple[int, int, int]]]:
-    """Return one bucket's repeated values, the rows holding one, the first examples and shared pairs."""
+    """Return one bucket's repeated values, the rows holding one, the first examples and shared pairs.
+
+    Only values whose hash is repeated can be: those few are then compared as text, exactly.
+    """
+    hashes = _hashed(table.column("value"))
+    ordered = np.sort(hashes)
+    clashing = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    table = table.filter(pa.array(np.isin(hashes, clashing)))
     counted = table.group_by("value").aggregate([("row", "count")])
     repeated = counted.filter(pc.greater(counted.column("row_count"), 1)).column("value").combine_chunks()
     if not len(repeated):
