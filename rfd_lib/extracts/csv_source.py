@@ -152,7 +152,7 @@ def iter_csv(
         carry = b""
         while True:
             block = handle.read(chunk_bytes)
-            data = carry + block if carry else block
+            data = b"".join((carry, block)) if carry else block
             # A file that fits in one run is read whole, as one piece: only a longer one is cut.
             last = len(block) < chunk_bytes
             raw = None
@@ -162,7 +162,7 @@ def iter_csv(
                 # is made again outside quotes, which needs every quote of the run looked at.
                 cut = last_line_end(data)
                 if cut:
-                    raw = _clean_rows(path, header + data[:cut], head, names, null_values, line - 1)
+                    raw = _clean_rows(path, (header, data, cut), head, names, null_values, line - 1)
                 if raw is None:
                     cut = last_row_end(data, head.delimiter)
                 if cut == 0:
@@ -172,7 +172,7 @@ def iter_csv(
                     continue
                 data, carry = data[:cut], data[cut:]
             if data or line == 1:
-                raw = raw or _read_rows(path, header + data, head, names, null_values, line - 1)
+                raw = raw or _read_rows(path, (header, data, len(data)), head, names, null_values, line - 1)
                 rejected_so_far += raw.rejected.num_rows
                 if rejected_so_far > TOO_MANY_REJECTED:
                     _too_many_rejected(path, rejected_so_far, len(names), head.delimiter)
@@ -183,7 +183,12 @@ def iter_csv(
 
 
 def _clean_rows(
-    path: Path, data: bytes, head: CsvHead, names: list[str], null_values: tuple[str, ...], lines_before: int
+    path: Path,
+    data: tuple[bytes, bytes, int],
+    head: CsvHead,
+    names: list[str],
+    null_values: tuple[str, ...],
+    lines_before: int,
 ) -> RawTable | None:
     """Return the rows of ``data`` as :func:`_read_rows` does if every one is whole and fits; else None."""
     try:
@@ -216,12 +221,20 @@ def _header_bytes(path: Path) -> bytes:
 
 
 def _read_rows(
-    path: Path, data: bytes, head: CsvHead, names: list[str], null_values: tuple[str, ...], lines_before: int
+    path: Path,
+    data: tuple[bytes, bytes, int],
+    head: CsvHead,
+    names: list[str],
+    null_values: tuple[str, ...],
+    lines_before: int,
 ) -> RawTable:
-    """Return the rows of ``data`` (the header line and a run of whole rows) numbered as file lines.
+    """Return the rows of a run numbered as file lines.
 
-    ``lines_before`` is how many lines of the file come before the run, the header's included, less one.
+    ``data`` is the file's header line, the bytes the run starts, and where in them it ends (the
+    run is not copied out of them); ``lines_before`` is how many lines of the file come before
+    the run, the header's included, less one.
     """
+    header, buffer, end = data
     rejected: list[tuple[int, str]] = []
 
     def reject(row: pacsv.InvalidRow) -> str:
@@ -231,7 +244,7 @@ def _read_rows(
     read = pacsv.ReadOptions(
         encoding="utf8" if head.encoding in ("utf-8", "utf8") else head.encoding,
         column_names=names,
-        skip_rows=1,
+        skip_rows=0,
         block_size=8 << 20,
     )
     parse = pacsv.ParseOptions(delimiter=head.delimiter, invalid_row_handler=reject)
@@ -242,8 +255,16 @@ def _read_rows(
         quoted_strings_can_be_null=False,
     )
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(data), read_options=read, parse_options=parse, convert_options=convert
+        # pyarrow calls a run with no bytes an empty file: a header with no rows has no rows.
+        table = (
+            pa.table({name: pa.array([], pa.large_string()) for name in names})
+            if not end
+            else pacsv.read_csv(
+                pa.BufferReader(pa.py_buffer(buffer).slice(0, end)),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            )
         )
     except pa.ArrowInvalid as error:
         if "UTF8" in str(error) or "utf-8" in str(error).lower():
@@ -268,7 +289,10 @@ def _read_rows(
     if longest > LONGEST_VALUE:
         _stop_swallowed_rows(path, head.delimiter, longest)
     met = table.num_rows + len(rejected)
-    rows, lines = row_lines_in(data, path, met, texts, head.encoding, head.delimiter)
+    if not rejected and _one_line_each(buffer, end, met):
+        rows, lines = np.arange(2, met + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    else:
+        rows, lines = row_lines_in(header + buffer[:end], path, met, texts, head.encoding, head.delimiter)
     rows, lines = rows + lines_before, lines + lines_before
     reasons = [
         f"row has {count} field{'s' * (count != 1)} where the header has {len(names)}"
@@ -284,6 +308,15 @@ def _read_rows(
     inside = _lines_inside(np.concatenate((rows, lines)), np.concatenate((breaks, rejected_breaks)))
     rejects = pa.concat_tables([split_failures, inside]).sort_by("source_row")
     return RawTable(str(path), table, rows, rejects, head.notes)
+
+
+def _one_line_each(buffer: bytes, end: int, rows: int) -> bool:
+    """Return whether ``buffer[:end]`` is ``rows`` lines ended by LF, none blank at the start, no CR."""
+    if not end:
+        return rows == 0
+    if buffer[0] == LF or buffer.find(b"\r", 0, end) >= 0:
+        return False
+    return buffer.count(b"\n", 0, end) + int(buffer[end - 1] != LF) == rows
 
 
 def _too_many_rejected(path: Path, rejected: int, fields: int, delimiter: str) -> None:

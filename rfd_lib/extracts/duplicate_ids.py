@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 
 BUCKETS = 32
-IN_MEMORY_ROWS = 2_000_000
+# About 175 MB: one national quarter's identifiers are checked without touching the disk.
+IN_MEMORY_ROWS = 5_000_000
 EXAMPLES = 5
 # Bytes from the end of an identifier that choose its bucket (the end varies most: S000123, S000124).
 HASHED_BYTES = 8
@@ -57,13 +58,15 @@ class RepeatedValues:
 
     def add(self, values: pa.Array | pa.ChunkedArray, source: int, rows: np.ndarray) -> None:
         """Note ``values`` (NULLs ignored) of source number ``source`` at file ``rows``."""
+        text = pc.cast(values, pa.large_string())
         table = pa.table(
             {
-                "value": pc.cast(values, pa.large_string()),
+                "value": text,
+                "hash": pa.array(_hashed(text)),
                 "source": pa.array(np.full(len(rows), source, dtype=np.int32)),
                 "row": pa.array(rows, pa.int64()),
             }
-        ).filter(pc.is_valid(pc.cast(values, pa.large_string())))
+        ).filter(pc.is_valid(text))
         self._held.append(table)
         self._held_rows += table.num_rows
         if self._held_rows > self._in_memory_rows:
@@ -101,7 +104,7 @@ class RepeatedValues:
         self._held, self._held_rows = [], 0
         if not table.num_rows:
             return
-        bucket = bucket_of(table.column("value"), self._buckets)
+        bucket = (table.column("hash").to_numpy() % np.uint64(self._buckets)).astype(np.int64)
         for number in np.unique(bucket):
             folder = self._folder / f"{number:03d}"
             folder.mkdir(exist_ok=True)
@@ -145,6 +148,7 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
         return pa.table(
             {
                 "value": pa.array([], pa.large_string()),
+                "hash": pa.array([], pa.uint64()),
                 "source": pa.array([], pa.int32()),
                 "row": pa.array([], pa.int64()),
             }
@@ -157,7 +161,7 @@ def _repeated_in(table: pa.Table) -> tuple[pa.Array, int, list[tuple[int, int]],
 
     Only values whose hash is repeated can be: those few are then compared as text, exactly.
     """
-    hashes = _hashed(table.column("value"))
+    hashes = table.column("hash").to_numpy()
     ordered = np.sort(hashes)
     clashing = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     table = table.filter(pa.array(np.isin(hashes, clashing)))
