@@ -4,7 +4,9 @@ For each source: read its header, choose the column profile (given, or the one t
 read every row, type each column (:mod:`rfd_lib.extracts.validate`), set unusable rows aside in the
 quarantine with their reasons, roll episodes up to spells where the profile says so, then flag
 data-quality findings on the spells. Each source's reconciliation — rows read = rows accepted +
-rows quarantined — is checked, and a run where it does not hold stops.
+rows quarantined — is checked, and a run where it does not hold stops. A source is read a batch
+at a time (:mod:`rfd_lib.extracts.scan`, built on this module's reading of one batch,
+``_read_one``); :func:`load_extracts` keeps every batch, a run keeps what the audit uses.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from rfd_lib.engine.classification import classify
 from rfd_lib.engine.prefilter import Prefilter
 from rfd_lib.engine.rule import Rule
 from rfd_lib.extracts.reading import BATCH_ROWS, DQ_PREFIX
-from rfd_lib.extracts.safe_csv import write_csv
+from rfd_lib.extracts.safe_csv import neutralised, write_csv
 from rfd_lib.extracts.scan import ExtractScan, ScanSummary, SpellBatch, combine_spells
 from rfd_lib.extracts.writing import Written, beside
 from rfd_lib.metrics.extent import SpellExtent
@@ -45,7 +46,8 @@ class Streamed:
     (every ``dq_`` column of the extract, duplicates flagged); ``extent``: every spell counted;
     ``findings``, ``reconciliation``, ``notes`` as in :class:`~rfd_lib.extracts.reading.Extract`;
     ``spells_read``: every accepted spell; ``quarantined``: rows set aside; ``parts``: the folder
-    of the written parts (:func:`write_streamed` puts them together, then removes it).
+    of the written parts (:func:`write_streamed` puts them together, then removes it); ``summary``:
+    the scan's :class:`~rfd_lib.extracts.scan.ScanSummary` (its repeated identifiers flag the parts).
     """
 
     spells: pd.DataFrame
@@ -332,8 +334,6 @@ def _text(kind: pa.DataType) -> object:
     return pd.StringDtype("pyarrow") if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
 
 
-def write_csv_part(frame: pd.DataFrame, handle, *, header: bool) -> None:
+def write_csv_part(frame: pd.DataFrame, handle: TextIO, *, header: bool) -> None:
     """Write ``frame`` to an open CSV file, safe to open in a spreadsheet, with its header if ``header``."""
-    from rfd_lib.extracts.safe_csv import neutralised
-
     neutralised(frame).to_csv(handle, index=False, header=header)
