@@ -93,17 +93,22 @@ def ours(path: Path) -> int:
 def duckdb_rule(path: Path) -> int:
     """Read the CSV typed and run the published rule over it in DuckDB, into Arrow; return spells counted."""
     with duckdb.connect() as connection:
-        connection.execute("SET enable_progress_bar = false")  # it would print over the figures
-        # The SUS+ profile's NULL markers; a quoted empty field is text, as rfd_lib reads it.
-        columns = ", ".join(f"{_sql_text(name)}: '{kind}'" for name, kind in duckdb_types(path).items())
-        connection.execute(
-            f"CREATE VIEW raw AS SELECT * FROM read_csv({_sql_text(str(path))}, header = true, "
-            f"columns = {{{columns}}}, nullstr = ['', 'NULL'], allow_quoted_nulls = false)"
-        )
-        connection.execute(RENAMED)
-        connection.execute(ORACLE)
+        classified_view(connection, path)
         table = connection.sql("SELECT * FROM classified").to_arrow_table()
     return table.num_rows - table.column("ebi_category").null_count
+
+
+def classified_view(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create the view ``classified``: the CSV read typed, labelled by the published rule."""
+    connection.execute("SET enable_progress_bar = false")  # it would print over the figures
+    # The SUS+ profile's NULL markers; a quoted empty field is text, as rfd_lib reads it.
+    columns = ", ".join(f"{_sql_text(name)}: '{kind}'" for name, kind in duckdb_types(path).items())
+    connection.execute(
+        f"CREATE VIEW raw AS SELECT * FROM read_csv({_sql_text(str(path))}, header = true, "
+        f"columns = {{{columns}}}, nullstr = ['', 'NULL'], allow_quoted_nulls = false)"
+    )
+    connection.execute(RENAMED)
+    connection.execute(ORACLE)
 
 
 def _sql_text(text: str) -> str:
@@ -128,9 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:  # the memory run: one read in a fresh process, peak RSS printed for the parent
         counted = ours(args.child)
-        print(
-            json.dumps({"counted": counted, "max_rss_kb": peak_kb()})
-        )
+        print(json.dumps({"counted": counted, "max_rss_kb": peak_kb()}))
         return 0
 
     print(

@@ -9,8 +9,8 @@ resident memory is its own:
   (batch by batch: read, type, validate, quarantine, classify, keep what the audit's pre-filter keeps)
   and :func:`~rfd_lib.pipeline.streaming.write_streamed` (the classified spells as one Parquet
   file, the quarantine and the findings);
-* DuckDB: the published rule over the same file (``tests/oracle/2K_RFD_back.duckdb.sql``), the
-  counted spells only;
+* DuckDB: the same file read with every column typed and labelled by the published rule
+  (``tests/oracle/2K_RFD_back.duckdb.sql``), the counted spells only;
 * with ``--spark``: Spark ``local[2]`` reading the CSV and labelling it with
   :func:`rfd_lib.spark.classify` (the same compiled rule and evaluator, on Arrow batches).
 
@@ -92,19 +92,13 @@ def local(path: Path) -> dict[str, object]:
 
 
 def duck(path: Path) -> dict[str, object]:
-    """Count the spells the published rule counts, in DuckDB; return the figures."""
+    """Count the spells the published rule counts, in DuckDB (the CSV read typed); return the figures."""
     import duckdb
-    from bench_extract import ORACLE, RENAMED
+    from bench_extract import classified_view
 
-    quoted = "'" + str(path).replace("'", "''") + "'"
     start = time.perf_counter()
     with duckdb.connect() as connection:
-        connection.execute(
-            f"CREATE VIEW raw AS SELECT * FROM read_csv({quoted}, header = true, all_varchar = true, "
-            "allow_quoted_nulls = false)"
-        )
-        connection.execute(RENAMED)
-        connection.execute(ORACLE)
+        classified_view(connection, path)
         counted = connection.execute("SELECT count(ebi_category) FROM classified").fetchall()[0][0]
     return {"seconds": round(time.perf_counter() - start, 1), "counted": int(counted)}
 
