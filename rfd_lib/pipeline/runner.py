@@ -54,8 +54,7 @@ from rfd_lib.atomic import write_atomically
 from rfd_lib.engine.rule import Rule, load_rule
 from rfd_lib.errors import RunInterrupted
 from rfd_lib.extracts.populations import check_populations, read_populations
-from rfd_lib.extracts.sources import expand_sources, query_text
-from rfd_lib.metrics.activity import audit_prefilter, label_activity
+from rfd_lib.metrics.activity import label_activity
 from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
 from rfd_lib.metrics.case_lists import case_lists
 from rfd_lib.metrics.code_lists import CodeLists, load_code_lists
@@ -80,7 +79,15 @@ from rfd_lib.pipeline.partial import (
     summary_record,
 )
 from rfd_lib.pipeline.provenance import Provenance, collect_provenance, providers_by_file
-from rfd_lib.pipeline.streaming import Streamed, classify_extracts, write_streamed
+from rfd_lib.pipeline.run_extracts import (
+    database_source,
+    files_read,
+    read_run_extracts,
+    reconciliation_line,
+    run_inputs,
+    unread_sources,
+)
+from rfd_lib.pipeline.streaming import write_streamed
 from rfd_lib.pipeline.workers import ReportTask, make_reports
 from rfd_lib.report.case_lists import FOLDER as CASE_LISTS
 from rfd_lib.report.case_lists import write_case_lists
@@ -203,41 +210,14 @@ def _run(
     """Run the audit into ``output`` (held by this run) and return the result."""
     internal = output / "internal"
     notes: list[str] = []
-    inputs = _extract_sources(params, internal)
+    inputs = run_inputs(params, internal)
     rule = load_rule(params.rule)
     expectations_file, code_lists_file = _reference_files(params)
     expectations = load_expectations(expectations_file, rule=rule)
     code_lists = load_code_lists(code_lists_file)
     wording()  # a broken wording file stops the run here, before the extracts are read
-    if params.extracts.spark is not None:
-        from rfd_lib.pipeline.spark_source import classify_spark  # pyspark only for a Spark source
-
-        # Read, checked and classified by Spark's workers, batch by batch, with the same steps.
-        extract = classify_spark(
-            params.extracts.spark,
-            rule=rule,
-            keep=audit_prefilter(rule, code_lists),
-            parts=internal / "parts",
-            period_date=expectations.period_date,
-            profile=params.extracts.profile,
-            allow_duplicate_spells=params.extracts.allow_duplicate_spells,
-        )
-        notes.append(say("run_index.spark_kept_only"))
-    else:
-        # Read a batch at a time: only the spells the audit uses stay in memory (pipeline/streaming.py).
-        extract = classify_extracts(
-            inputs.sources,
-            rule=rule,
-            keep=audit_prefilter(rule, code_lists),
-            parts=internal / "parts",
-            period_date=expectations.period_date,
-            profile=params.extracts.profile,
-            delimiter=params.extracts.delimiter,
-            encoding=params.extracts.encoding,
-            sheet=params.extracts.sheet,
-            query=_query(params),
-            allow_duplicate_spells=params.extracts.allow_duplicate_spells,
-        )
+    extract, read_notes = read_run_extracts(params, inputs.sources, internal, rule, code_lists, expectations)
+    notes += read_notes
     # Checked on the spells read, before anything is written.
     chosen = _providers(params, extract.extent.providers, providers)
     stems = report_stems(chosen)
@@ -260,7 +240,7 @@ def _run(
             *filter(None, [population_file, expectations_file, code_lists_file, config.WORDING]),
         ],
         params_file=params.source,
-        database=_database(params),
+        database=database_source(params),
         holds=providers_by_file(extract.extent.providers_by_source(), inputs.files),
     )
     run_providers = [fold_code(code) for code in params.providers] or extract.extent.providers
@@ -303,7 +283,7 @@ def _run(
         save_run(run, internal / "audit_run.pkl")
         tables = table_files(audit, run.provider_names, output / TABLES)
         cases = _case_lists(classified, rule, code_lists, expectations, audit, internal, extract.extent)
-        notes += _unread_sources(extract)
+        notes += unread_sources(extract)
 
         chromium = None
         if "pdf" in formats:
@@ -342,9 +322,9 @@ def _run(
         tuple(reports),
         tuple(notes),
         seconds,
-        _reconciliation(extract, written),
+        reconciliation_line(extract, written),
         interrupted,
-        extracts=_files_read(extract, given=params.extracts.profile is not None),
+        extracts=files_read(extract, given=params.extracts.profile is not None),
         tables=tuple(tables),
         case_lists=tuple(cases),
         kept=merge.kept_codes,
@@ -422,13 +402,6 @@ def _begin(
     return work
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    sources: list[str | Path]
-    files: list[Path]
-    populations: Path | None
-
-
 def _case_lists(
     classified: pd.DataFrame,
     rule: Rule,
@@ -448,50 +421,12 @@ def _case_lists(
     return write_case_lists(lists, internal / CASE_LISTS, report_stems(audit.providers))
 
 
-def _extract_sources(params: RunParams, internal: Path) -> _Inputs:
-    """Return the extracts to read (writing the synthetic set first when asked) and their files."""
-    if params.extracts.synthetic:
-        from rfd_lib.synthetic import write_extracts
-
-        made = write_extracts(internal / "synthetic-extracts")
-        return _Inputs(list(made.extracts), list(made.extracts), made.populations)
-    if params.extracts.database:
-        return _Inputs([params.extracts.database.url], [], None)
-    if params.extracts.spark:
-        return _Inputs([], [], None)
-    paths = [Path(file) for file in params.extracts.files]
-    # The files the reader will read, folders expanded as it expands them: these are hashed.
-    return _Inputs(list(paths), [Path(file) for file in expand_sources(paths)], None)
-
-
 def _reference_files(params: RunParams) -> tuple[Path, Path]:
     """Return the expectations and code-list files the run uses (the packaged ones by default)."""
     return (
         Path(params.expectations) if params.expectations else config.EXPECTATIONS,
         Path(params.code_lists) if params.code_lists else config.CODE_LISTS,
     )
-
-
-def _query(params: RunParams) -> str | None:
-    database = params.extracts.database
-    return None if database is None else database.query
-
-
-def _database(params: RunParams) -> tuple[str, str] | None:
-    """Return the database URL and the SQL its query ran, for the provenance (a Spark source likewise).
-
-    A Spark source is recorded as a database is: its name (``spark table <name>`` or the path)
-    and, as the "query", what Spark was asked to read (format and option names; no option values,
-    which may hold a key).
-    """
-    spark = params.extracts.spark
-    if spark is not None:
-        read = f"format={spark.format}; options={','.join(sorted(spark.options))}; master={spark.master}"
-        return f"spark {spark.shown}" if spark.table is None else spark.shown, read
-    database = params.extracts.database
-    if database is None:
-        return None
-    return database.url, query_text(database.query, "")[0]
 
 
 def _providers(params: RunParams, present: list[str], override: Sequence[str] | None) -> list[str]:
@@ -570,40 +505,6 @@ def _tasks(
     for code, stem in stems.items():
         tasks.append(task(code, stem, PROVIDER_NOTEBOOK, {"provider": code}, provider_title(run, code)))
     return tasks
-
-
-def _unread_sources(extract: Streamed) -> list[str]:
-    """Return a note for each source none of whose rows could be used (its provider is missing)."""
-    table = extract.reconciliation
-    empty = table[(table["rows_accepted"] == 0) & (table["rows_read"] > 0)]
-    return [
-        f"{Path(str(source)).name}: all {rows:,} rows were quarantined, so none of its spells is in this "
-        "audit (reasons in the quarantine file in internal/)."
-        for source, rows in zip(empty["source"], empty["rows_read"], strict=True)
-    ]
-
-
-def _files_read(extract: Streamed, *, given: bool) -> tuple[str, ...]:
-    """Return one line per extract read: its profile (detected or given) and its rows, counts only."""
-    how = "as given in the parameter file" if given else "detected from the header"
-    lines = []
-    for row in extract.reconciliation.itertuples(index=False):
-        spells = "" if row.spells == row.rows_accepted else f" ({row.spells:,} spells)"
-        lines.append(
-            f"{row.source}: profile {row.profile} ({how}); {row.rows_read:,} rows read = "
-            f"{row.rows_accepted:,} accepted{spells} + {row.rows_quarantined:,} quarantined"
-        )
-    return tuple(lines)
-
-
-def _reconciliation(extract: Streamed, written) -> str:
-    """Return rows read = accepted + quarantined, with where the quarantined rows are."""
-    totals = extract.reconciliation[["rows_read", "rows_accepted", "rows_quarantined"]].sum()
-    return (
-        f"{totals['rows_read']:,} rows read = {totals['rows_accepted']:,} accepted + "
-        f"{totals['rows_quarantined']:,} quarantined"
-        + (f" (reasons in {written.quarantine})" if written.quarantine is not None else "")
-    )
 
 
 def _partial_words(

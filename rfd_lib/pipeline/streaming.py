@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from rfd_lib.atomic import WriteError, partial_path
 from rfd_lib.engine.classification import classify
 from rfd_lib.engine.prefilter import Prefilter
 from rfd_lib.engine.rule import Rule
-from rfd_lib.extracts.reading import BATCH_ROWS, DQ_PREFIX
+from rfd_lib.extracts.reading import DQ_PREFIX
 from rfd_lib.extracts.safe_csv import neutralised, write_csv
 from rfd_lib.extracts.scan import ExtractScan, ScanSummary, SpellBatch, combine_spells
 from rfd_lib.extracts.writing import Written, beside
@@ -68,33 +68,19 @@ def classify_extracts(
     keep: Prefilter,
     parts: Path,
     period_date: str = "discharge_date",
-    profile: str | os.PathLike[str] | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    query: str | None = None,
-    allow_duplicate_spells: bool = False,
-    skip: Iterable[str | os.PathLike[str]] = (),
-    batch_rows: int = BATCH_ROWS,
+    **reading: Any,
 ) -> Streamed:
     """Return ``sources`` read, checked and classified a batch at a time, keeping what ``keep`` keeps.
 
     ``parts`` is a folder of the caller's own (created; written only by this call) that receives
-    each batch's classified spells and quarantined rows. Raises as
-    :func:`~rfd_lib.extracts.reading.load_extracts` does; on an error ``parts`` is removed.
+    each batch's classified spells and quarantined rows. ``reading`` says how the sources are
+    read: :class:`~rfd_lib.extracts.scan.ExtractScan`'s keyword arguments (``profile``,
+    ``delimiter``, ``encoding``, ``sheet``, ``query``, ``allow_duplicate_spells``, ``skip``,
+    ``batch_rows``). Raises as :func:`~rfd_lib.extracts.reading.load_extracts` does; on an error
+    ``parts`` is removed.
     """
     parts.mkdir(parents=True, exist_ok=True)
-    scan = ExtractScan(
-        sources,
-        profile,
-        delimiter=delimiter,
-        encoding=encoding,
-        sheet=sheet,
-        query=query,
-        allow_duplicate_spells=allow_duplicate_spells,
-        skip=skip,
-        batch_rows=batch_rows,
-    )
+    scan = ExtractScan(sources, **reading)
     gathered = Gathered(parts)
     try:
         for batch in scan:

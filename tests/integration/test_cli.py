@@ -98,7 +98,7 @@ def test_run_prints_each_extract_files_profile_and_rows_and_never_a_value(tmp_pa
 
 def test_a_profile_given_in_the_parameter_file_is_said_to_be_given():
     from rfd_lib.extracts.reading import Extract
-    from rfd_lib.pipeline.runner import _files_read
+    from rfd_lib.pipeline.run_extracts import files_read
 
     reconciliation = pd.DataFrame(
         [
@@ -108,7 +108,7 @@ def test_a_profile_given_in_the_parameter_file_is_said_to_be_given():
     )
     empty = pd.DataFrame()
     extract = Extract(empty, empty, empty, reconciliation)
-    assert _files_read(extract, given=True) == (
+    assert files_read(extract, given=True) == (
         "hes.csv: profile hes_apc (as given in the parameter file); 12 rows read = 10 accepted "
         "(4 spells) + 2 quarantined",
     )

@@ -167,7 +167,7 @@ def test_a_broken_wording_file_stops_the_run_before_anything_is_read_or_written(
     broken.write_text(text.replace('"RFD audit: {provider} ({code})"', '"RFD audit: {provider ({code})"'))
     monkeypatch.setattr(config, "WORDING", broken)
     read = []
-    monkeypatch.setattr("rfd_lib.pipeline.runner.classify_extracts", lambda *a, **k: read.append(a))
+    monkeypatch.setattr("rfd_lib.pipeline.run_extracts.classify_extracts", lambda *a, **k: read.append(a))
     with pytest.raises(WordingError, match=r"wording.yaml: provider_page.title"):
         run_audit(params_file(tmp_path, extracts, "worded"), progress=False)
     assert read == [] and not (tmp_path / "worded").exists()
