@@ -298,8 +298,10 @@ def test_a_run_stopped_mid_way_leaves_no_process_no_partial_report_and_reruns_th
     path = params_file(tmp_path, extracts, "stopped", formats=["html", "pdf"])
     output = tmp_path / "stopped"
     marker = uuid.uuid4().hex
+    # One worker: reports come one after another, so the signal surely lands mid-run (with two,
+    # the last report could finish before it, on a busy machine: seen once in CI).
     run = subprocess.Popen(
-        [sys.executable, "-m", "rfd_lib.cli", "run", str(path), "--quiet"],
+        [sys.executable, "-m", "rfd_lib.cli", "run", str(path), "--quiet", "--jobs", "1"],
         env={**os.environ, "RFD_AUDIT_TEST_MARKER": marker},
         start_new_session=True,
         stdout=subprocess.PIPE,
