@@ -69,6 +69,9 @@ class RawTable:
     rows: np.ndarray  # int64: the row as the analyst would find it (file line it starts on, header = 1)
     rejected: pa.Table  # source_row, reason, text: rows that could not even be split into fields
     notes: tuple[str, ...] = ()
+    # True when each row is one line of the file (counted): no value can hold a line break, so
+    # nobody need look for one. False says nothing (a Parquet or database value may hold one).
+    one_line_each: bool = False
 
     @property
     def rows_read(self) -> int:
@@ -176,7 +179,7 @@ def iter_csv(
                 rejected_so_far += raw.rejected.num_rows
                 if rejected_so_far > TOO_MANY_REJECTED:
                     _too_many_rejected(path, rejected_so_far, len(names), head.delimiter)
-                line += count_lines(data)
+                line += raw.table.num_rows if raw.one_line_each else count_lines(data)
                 yield raw
             if last:
                 return
@@ -209,6 +212,7 @@ def concat_raw(pieces: list[RawTable]) -> RawTable:
         np.concatenate([piece.rows for piece in pieces]),
         pa.concat_tables([piece.rejected for piece in pieces]),
         first.notes,
+        all(piece.one_line_each for piece in pieces),
     )
 
 
@@ -283,13 +287,15 @@ def _read_rows(
     if len(rejected) > TOO_MANY_REJECTED:
         _too_many_rejected(path, len(rejected), len(names), head.delimiter)
     texts = [text for _, text in rejected]
-    breaks, longest = _breaks_per_row(table)
+    met = table.num_rows + len(rejected)
+    # Each row one line of the run (its line breaks counted): no value holds a line break.
+    one_line_each = not rejected and _one_line_each(buffer, end, table)
+    breaks, longest = (np.zeros(met, dtype=np.int64), 0) if one_line_each else _breaks_per_row(table)
     rejected_breaks = np.array([len(LINE_BREAK.findall(text)) for text in texts], dtype=np.int64)
     longest = max([longest, *(len(text) for text, n in zip(texts, rejected_breaks, strict=True) if n)])
     if longest > LONGEST_VALUE:
         _stop_swallowed_rows(path, head.delimiter, longest)
-    met = table.num_rows + len(rejected)
-    if not rejected and _one_line_each(buffer, end, met):
+    if one_line_each:
         rows, lines = np.arange(2, met + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
     else:
         rows, lines = row_lines_in(header + buffer[:end], path, met, texts, head.encoding, head.delimiter)
@@ -307,16 +313,26 @@ def _read_rows(
     )
     inside = _lines_inside(np.concatenate((rows, lines)), np.concatenate((breaks, rejected_breaks)))
     rejects = pa.concat_tables([split_failures, inside]).sort_by("source_row")
-    return RawTable(str(path), table, rows, rejects, head.notes)
+    return RawTable(str(path), table, rows, rejects, head.notes, one_line_each)
 
 
-def _one_line_each(buffer: bytes, end: int, rows: int) -> bool:
-    """Return whether ``buffer[:end]`` is ``rows`` lines ended by LF, none blank at the start, no CR."""
+def _one_line_each(buffer: bytes, end: int, table: pa.Table) -> bool:
+    """Return whether each row of ``table``, read from ``buffer[:end]``, is one LF-ended line of it.
+
+    Blank lines and line breaks inside values each add a line break without a row, so the count
+    of line breaks matches the rows only when neither occurs, with one exception: a run cut
+    inside a quoted value (pyarrow reads a quote left open at the end of its input as a value to
+    the end) whose only line break inside a value is that last byte: the last row says so.
+    """
+    rows = table.num_rows
     if not end:
         return rows == 0
     if buffer[0] == LF or buffer.find(b"\r", 0, end) >= 0:
         return False
-    return buffer.count(b"\n", 0, end) + int(buffer[end - 1] != LF) == rows
+    if buffer.count(b"\n", 0, end) + int(buffer[end - 1] != LF) != rows:
+        return False
+    last = table.slice(rows - 1).to_pylist()[0].values() if rows else ()
+    return not any(isinstance(value, str) and "\n" in value for value in last)
 
 
 def _too_many_rejected(path: Path, rejected: int, fields: int, delimiter: str) -> None:

@@ -7,6 +7,11 @@ at once, which a national extract read batch by batch never holds. So each batch
 to disk in ``buckets`` files by a hash of the text: equal identifiers always share a bucket, so
 each bucket is then checked on its own, exactly, and memory holds one bucket at a time.
 Identifiers are compared as text, exactly as written (after the reader's trimming).
+
+An extract in identifier order (whole numbers rising strictly from row to row and batch to
+batch, as a query ordered by its identifier gives) can repeat none: equal texts are equal
+numbers. Its values are still held, in case a later batch breaks the order, but are hashed and
+compared only if one does (or when they are spilled to disk).
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class RepeatedValues:
         self._buckets = buckets
         self._folder: Path | None = None
         self._parts = 0
+        # Whether every value so far is a whole number above the one before it, and the last.
+        self._rising = True
+        self._last: int | None = None
 
     def add(self, values: pa.Array | pa.ChunkedArray, source: int, rows: np.ndarray) -> None:
         """Note ``values`` (NULLs ignored) of source number ``source`` at file ``rows``."""
@@ -62,11 +70,12 @@ class RepeatedValues:
         table = pa.table(
             {
                 "value": text,
-                "hash": pa.array(_hashed(text)),
                 "source": pa.array(np.full(len(rows), source, dtype=np.int32)),
                 "row": pa.array(rows, pa.int64()),
             }
         ).filter(pc.is_valid(text))
+        if self._rising:
+            self._rising = self._still_rising(table.column("value"))
         self._held.append(table)
         self._held_rows += table.num_rows
         if self._held_rows > self._in_memory_rows:
@@ -75,7 +84,9 @@ class RepeatedValues:
     def finish(self) -> Repeated:
         """Return the repeated values and where they are; the files written on the way are removed."""
         try:
-            if self._folder is None:
+            if self._rising:
+                found = []
+            elif self._folder is None:
                 found = [_repeated_in(_concat(self._held))]
             else:
                 self._spill()
@@ -95,6 +106,18 @@ class RepeatedValues:
             for one, other, count in part[3]:
                 shared[(one, other)] = shared.get((one, other), 0) + count
         return Repeated(values, rows, examples, [(*pair, count) for pair, count in sorted(shared.items())])
+
+    def _still_rising(self, values: pa.ChunkedArray) -> bool:
+        """Return whether ``values`` are whole numbers rising strictly from the last value noted."""
+        try:
+            numbers = pc.cast(values, pa.int64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        if not len(numbers):
+            return True
+        rising = bool(np.all(numbers[1:] > numbers[:-1])) and (self._last is None or numbers[0] > self._last)
+        self._last = int(numbers[-1])
+        return rising
 
     def _spill(self) -> None:
         """Write the held values to their buckets' files on disk and let them go."""
@@ -144,6 +167,7 @@ def _hashed(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Return the held ``tables`` as one, with the ``hash`` of each value."""
     if not tables:
         return pa.table(
             {
@@ -153,7 +177,10 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
                 "row": pa.array([], pa.int64()),
             }
         )
-    return pa.concat_tables(tables)
+    table = pa.concat_tables(tables)
+    if "hash" in table.column_names:  # read back from a bucket's files
+        return table
+    return table.add_column(1, "hash", pa.array(_hashed(table.column("value"))))
 
 
 def _repeated_in(table: pa.Table) -> tuple[pa.Array, int, list[tuple[int, int]], list[tuple[int, int, int]]]:

@@ -196,7 +196,8 @@ def _read_one(raw: RawTable, profile: Profile, schema: SpellSchema) -> _Read:
     """Return one source's usable spells, its quarantined rows and its reconciliation."""
     columns, names = _canonical(raw.table, profile, schema)
     typed, problems = convert(columns, schema, names, raw.source)
-    problems += _line_breaks(raw.table)
+    if not raw.one_line_each:
+        problems += _line_breaks(raw.table)
     unusable = _any(problems, raw.table.num_rows)
     if profile.episodes is not None:
         typed["_episode_id"] = pc.cast(_column(raw.table, profile.episodes.episode_id), pa.large_string())

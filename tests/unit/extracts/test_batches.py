@@ -98,3 +98,27 @@ def test_equal_identifiers_always_fall_in_the_same_bucket():
     buckets = bucket_of(values, 7)
     assert buckets[0] == buckets[1] and buckets[3] == buckets[4] and buckets[5] == buckets[6]
     assert ((buckets >= 0) & (buckets < 7)).all()
+
+
+@pytest.mark.parametrize("spilled", [False, True], ids=["in memory", "spilled"])
+def test_identifiers_in_order_repeat_nothing_until_a_batch_breaks_the_order(spilled):
+    options = {"in_memory_rows": 3, "buckets": 2} if spilled else {}
+    rising = RepeatedValues(**options)
+    for batch in (["5001", "5003", None], ["5004", "5010"]):
+        rising.add(pa.array(batch), 0, np.arange(2, 2 + len(batch)))
+    assert rising.finish().rows == 0
+
+    broken = RepeatedValues(**options)
+    for batch in (["5001", "5003"], ["5004", "5010"], ["5003", "6000"]):
+        broken.add(pa.array(batch), 0, np.arange(2, 2 + len(batch)))
+    found = broken.finish()
+    assert found.values.to_pylist() == ["5003"] and found.rows == 2
+
+
+def test_identifiers_equal_as_numbers_but_not_as_text_are_not_repeated():
+    repeated = RepeatedValues()
+    repeated.add(pa.array(["007", "7", "8"]), 0, np.arange(2, 5))
+    assert repeated.finish().rows == 0
+    equal = RepeatedValues()
+    equal.add(pa.array(["7", "8", "7"]), 0, np.arange(2, 5))
+    assert equal.finish().values.to_pylist() == ["7"]
