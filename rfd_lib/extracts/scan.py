@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from rfd_lib.errors import ExtractError
 from rfd_lib.extracts.csv_source import RawTable, concat_raw
 from rfd_lib.extracts.duplicate_ids import RepeatedValues
 from rfd_lib.extracts.profiles import Profile, load_profile
+from rfd_lib.extracts.read_ahead import read_ahead
 from rfd_lib.extracts.reading import (
     DQ_PREFIX,
     EXAMPLE_ROWS,
@@ -306,28 +308,31 @@ class ExtractScan:
             batch_rows=self._batch_rows,
             **self._options,
         )
-        shown = str(path)
-        for index, raw in enumerate(pieces):
-            shown = raw.source
-            if index == 0:
-                if used is None:
-                    used = _profile_for(chosen, raw.table.column_names, raw.source, notes)
-                elif not header:
-                    _require(used, raw.table.column_names, raw.source)
-                notes += raw.notes
-                if used.episodes is not None:
-                    # Episodes of one spell may be anywhere in the file: they are rolled up together.
-                    raw = concat_raw([raw, *pieces])
-            read = read_batch(raw, used, self._schema, self._tally.names)
+        # The next run is parsed, and the one after it checked, while this one is used.
+        pieces = read_ahead(pieces)
+        first = next(pieces, None)  # a source yields at least one batch, empty or not
+        if first is None:
+            raise ExtractError(f"{path}: the extract has no rows", hint="export it again")
+        if used is None:
+            used = _profile_for(chosen, first.table.column_names, first.source, notes)
+        elif not header:
+            _require(used, first.table.column_names, first.source)
+        notes += first.notes
+        if used.episodes is not None:
+            # Episodes of one spell may be anywhere in the file: they are rolled up together.
+            first, pieces = concat_raw([first, *pieces]), iter(())
+        # The names the findings use are those of the first source: fixed before any batch is read.
+        names, profile = dict(self._tally.names), used
+        reads = read_ahead(read_batch(raw, profile, self._schema, names) for raw in chain([first], pieces))
+        for read in reads:
             self._tally.add(number, read)
             yield read.batch
         if _stamp(path) != before:
             raise ExtractError(
-                f"{shown}: the file changed while it was being read",
+                f"{first.source}: the file changed while it was being read",
                 hint="wait until the export or copy has finished, then run again",
             )
-        assert used is not None
-        self._tally.end_source(shown, used)
+        self._tally.end_source(first.source, used)
 
 
 def combine_spells(batches: list[pa.Table], summary: ScanSummary) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from rfd_lib.atomic import WriteError, partial_path
-from rfd_lib.engine.classification import classify
+from rfd_lib.engine.classification import classify, classify_table
 from rfd_lib.engine.prefilter import Prefilter
 from rfd_lib.engine.rule import Rule
 from rfd_lib.extracts.reading import DQ_PREFIX
@@ -36,6 +36,9 @@ from rfd_lib.extracts.safe_csv import neutralised, write_csv
 from rfd_lib.extracts.scan import ExtractScan, ScanSummary, SpellBatch, combine_spells
 from rfd_lib.extracts.writing import Written, beside
 from rfd_lib.metrics.extent import SpellExtent
+
+# The columns SpellExtent.of reads, besides the period's date.
+EXTENT_COLUMNS = ("source", "provider_code", "admission_date")
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,15 @@ class ClassifiedBatch:
 
 def classify_batch(batch: SpellBatch, rule: Rule, keep: Prefilter, period_date: str) -> ClassifiedBatch:
     """Return one batch of read spells classified, with the spells ``keep`` keeps and their extent."""
-    frame = combine_spells([batch.spells], _NO_REPEATS)
-    classified = classify(frame, rule)
+    spells = batch.spells
+    # Every spell is classified in Arrow, for the file; the few the audit keeps are made pandas
+    # frames and classified again there (the rule is row-wise: the same verdict, spell for spell).
+    kept = classify(combine_spells([spells.filter(pa.array(keep.mask(spells)))], _NO_REPEATS), rule)
+    extent = [name for name in EXTENT_COLUMNS if name in spells.column_names] + [period_date]
     return ClassifiedBatch(
-        classified=pa.Table.from_pandas(classified, preserve_index=False),
-        kept=classified.loc[keep.mask(classified)],
-        extent=SpellExtent.of(classified, period_date),
+        classified=classify_table(spells, rule),
+        kept=kept,
+        extent=SpellExtent.of(combine_spells([spells.select(extent)], _NO_REPEATS), period_date),
         quarantine=batch.quarantine,
     )
 
@@ -260,17 +266,11 @@ def write_streamed(streamed: Streamed, output: Path) -> Written:
 def _joined_spells(streamed: Streamed, target: Path) -> Path:
     """Write every spells part into ``target`` with one schema: every ``dq_`` column, repeats flagged."""
     files = sorted(streamed.parts.glob("spells-*.parquet"))
-    parts = [
-        pa.schema([field for field in pq.read_schema(file) if not field.name.startswith(DQ_PREFIX)])
-        for file in files
-    ]
-    unified = pa.unify_schemas(parts, promote_options="permissive") if parts else pa.schema([])
-    # The columns in the order (and with the pandas types) of the spells kept in memory, which has them all.
+    # The columns in the order and with the types (those of pandas: the parts are Arrow's own, a
+    # date a date32, not a timestamp) of the spells kept in memory, which has them all.
     pandas_schema = pa.Schema.from_pandas(streamed.spells.iloc[:0], preserve_index=False)
     fields = [
-        pa.field(name, pa.bool_())
-        if name.startswith(DQ_PREFIX)
-        else _plain_field(unified.field(name) if name in unified.names else pandas_schema.field(name))
+        pa.field(name, pa.bool_()) if name.startswith(DQ_PREFIX) else _plain_field(pandas_schema.field(name))
         for name in streamed.spells.columns
     ]
     schema = pa.schema(fields, metadata=pandas_schema.metadata)
