@@ -130,13 +130,26 @@ class Prefilter:
         size = data.num_rows if isinstance(data, pa.Table) else len(data)
         if self.keep_all:
             return np.ones(size, dtype=bool)
-        values = {column: _text_column(data, _resolve(data, column, names)) for column in self.columns}
+        values = {column: _raw_column(data, _resolve(data, column, names)) for column in self.columns}
+        folded: dict[str, pa.Array] = {}
         kept = np.zeros(size, dtype=bool)
         for clause in self.clauses:
-            holds = np.ones(size, dtype=bool)
-            for condition in clause:
-                holds &= _contains(values[condition.column], condition.stems, size)
-            kept |= holds
+            # A condition looks at the rows every one before it in its clause held on (the column
+            # with the fewest bytes first: a primary code before the list of them all); a few
+            # rows are looked at alone, many through the whole column, folded once.
+            rows = np.arange(size)
+            for condition in sorted(clause, key=lambda c: _bytes(values[c.column])):
+                column = values[condition.column]
+                if column is None:
+                    continue  # a column of another type: every row holds on it
+                if len(rows) * 4 < size:
+                    held = _contains(_folded(column.take(rows)), condition.stems)
+                else:
+                    if condition.column not in folded:
+                        folded[condition.column] = _folded(column)
+                    held = _contains(folded[condition.column], condition.stems)[rows]
+                rows = rows[held]
+            kept[rows] = True
         return kept
 
     def where(self, names: Mapping[str, str] | None = None) -> exp.Expression | None:
@@ -322,27 +335,37 @@ def _resolve(data: pd.DataFrame | pa.Table, column: str, names: Mapping[str, str
     )
 
 
-def _text_column(data: pd.DataFrame | pa.Table, name: str) -> pa.Array | None:
-    """Return a column as Arrow text, upper-cased and without dots; None where it is not text."""
+def _raw_column(data: pd.DataFrame | pa.Table, name: str) -> pa.Array | None:
+    """Return a column as Arrow text (a whole number as its digits); None where it is not text."""
     values = data.column(name) if isinstance(data, pa.Table) else pa.array(data[name], from_pandas=True)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
     if pa.types.is_integer(values.type) or pa.types.is_null(values.type):
-        values = values.cast(pa.large_string())
-    elif not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values.cast(pa.large_string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None  # a column of another type: keep every row rather than guess its text
+    return values
+
+
+def _bytes(values: pa.Array | None) -> int:
+    return 0 if values is None else values.nbytes
+
+
+def _folded(values: pa.Array) -> pa.Array:
+    """Return text as the pre-filter compares it: upper case, without dots."""
     return pc.utf8_upper(pc.replace_substring(values, ".", ""))
 
 
-def _contains(values: pa.Array | None, wanted: tuple[str, ...], size: int) -> np.ndarray:
-    """Return where ``values`` (prepared by _text_column) holds one of ``wanted`` (NULL: False)."""
-    if values is None:
-        return np.ones(size, dtype=bool)
-    if len(wanted) == 1:
-        hit = pc.match_substring(values, wanted[0])
-    else:
-        hit = pc.match_substring_regex(values, "|".join(re.escape(stem) for stem in wanted))
-    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+def _contains(values: pa.Array, wanted: tuple[str, ...]) -> np.ndarray:
+    """Return where folded ``values`` hold one of ``wanted`` (NULL: False)."""
+    # One plain search per stem is far quicker than one regular expression of them all.
+    hit = np.zeros(len(values), dtype=bool)
+    for stem in wanted:
+        found = pc.fill_null(pc.match_substring(values, stem), False)
+        hit |= np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return hit
 
 
 def _condition_sql(column: exp.Column, condition: Contains) -> exp.Expression:

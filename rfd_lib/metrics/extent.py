@@ -35,10 +35,17 @@ class SpellExtent:
                 if "source" in spells
                 else pd.Series(pd.NA, index=spells.index, dtype="string"),
                 "provider_code": spells["provider_code"].astype("string"),
-                "quarter": financial_quarter(spells[period_date]).astype("string"),
+                "date": spells[period_date],
             }
         )
-        counts = keys.value_counts(dropna=False).rename("spells").reset_index()
+        # Counted per date first: a batch has a few thousand dates to label, not a row each.
+        dated = keys.value_counts(dropna=False).rename("spells").reset_index()
+        dated["quarter"] = financial_quarter(dated["date"]).astype("string")
+        counts = (
+            dated.groupby(["source", "provider_code", "quarter"], dropna=False, sort=True)["spells"]
+            .sum()
+            .reset_index()
+        )
         first = spells["admission_date"].min() if len(spells) else None
         return cls(counts[list(COLUMNS)], None if pd.isna(first) else first)
 

@@ -17,7 +17,6 @@ import functools
 import hashlib
 import os
 import pickle
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,11 +109,10 @@ def classify_spark(
                 tally.add(ONLY_SOURCE, read)
                 gathered.add_kept(batch, spells_read=spells_read)
         tally.end_source(shown, used)
-        summary = tally.summary()
+        return gathered.streamed(tally.summary())
     except BaseException:
-        shutil.rmtree(parts, ignore_errors=True)
+        gathered.abandon()
         raise
-    return gathered.streamed(summary)
 
 
 def _read(spark, source: Spark) -> DataFrame:

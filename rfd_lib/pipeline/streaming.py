@@ -13,9 +13,11 @@ as when an extract is read whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -88,17 +90,16 @@ def classify_extracts(
     try:
         for batch in scan:
             gathered.add(classify_batch(batch, rule, keep, period_date))
-        summary = scan.summary()
+        return gathered.streamed(scan.summary())
     except OSError as error:
-        shutil.rmtree(parts, ignore_errors=True)
+        gathered.abandon()
         raise WriteError(
             f"{parts}: the classified spells cannot be written ({error.strerror or error})",
             hint="check there is space",
         ) from None
     except BaseException:
-        shutil.rmtree(parts, ignore_errors=True)
+        gathered.abandon()
         raise
-    return gathered.streamed(summary)
 
 
 @dataclass(frozen=True)
@@ -127,20 +128,29 @@ def classify_batch(batch: SpellBatch, rule: Rule, keep: Prefilter, period_date: 
 
 
 class Gathered:
-    """The classified batches so far: kept spells and extents in memory, the rest written to ``parts``."""
+    """The classified batches so far: kept spells and extents in memory, the rest written to ``parts``.
+
+    A batch's spells are written in a thread of their own while the next batch is read; an
+    error writing them is raised by the next :meth:`add` or by :meth:`streamed`. A caller
+    giving up calls :meth:`abandon`.
+    """
 
     def __init__(self, parts: Path) -> None:
         self.parts = parts
         self._kept: list[pd.DataFrame] = []
         self._extents: list[SpellExtent] = []
         self._spells = self._quarantined = self._number = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rfd-parts")
+        self._writing: Future[None] | None = None
 
     def add(self, batch: ClassifiedBatch) -> None:
         """Keep what the audit uses of ``batch``, write all of it to a part, count its extent."""
         self._extents.append(batch.extent)
         self._spells += batch.classified.num_rows
         if batch.classified.num_rows:
-            pq.write_table(batch.classified, self.parts / f"spells-{self._number:06d}.parquet")
+            self._wait()
+            target = self.parts / f"spells-{self._number:06d}.parquet"
+            self._writing = self._writer.submit(pq.write_table, batch.classified, target)
             self._kept.append(batch.kept)
         if batch.quarantine.num_rows:
             self._quarantined += batch.quarantine.num_rows
@@ -159,8 +169,26 @@ class Gathered:
         if spells_read and not kept.num_rows:
             self._kept.append(batch.kept)  # none kept: its columns still say what the spells have
 
+    def _wait(self) -> None:
+        """Wait for the part being written; raise what writing it raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def abandon(self) -> None:
+        """Stop: wait for the part being written (whatever becomes of it), then remove ``parts``."""
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._writer.shutdown(wait=True)
+        shutil.rmtree(self.parts, ignore_errors=True)
+
     def streamed(self, summary: ScanSummary) -> Streamed:
-        """Return everything gathered, with the scan's ``summary`` (repeated identifiers flagged)."""
+        """Return everything gathered, with the scan's ``summary`` (repeated identifiers flagged).
+
+        Waits for the last part to be written, raising what writing it raised.
+        """
+        self._wait()
+        self._writer.shutdown(wait=True)
         return Streamed(
             spells=_flag_repeated(_concat(self._kept), summary),
             extent=SpellExtent.combine(self._extents),
