@@ -18,8 +18,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle
 
 from rfd_lib.charts.house_style import NHS, VARIATION, Chart, finish, house_style, new_chart
-from rfd_lib.metrics.spc import LIMIT_SIGMAS, XmR, _number
+from rfd_lib.metrics.spc import LIMIT_SIGMAS, XmR
 from rfd_lib.metrics.spc_disclosure import SUMMARY_ROUNDINGS
+from rfd_lib.metrics.spc_words import format_number
 from rfd_lib.wording import say
 
 # Point colours by variation, as MDC colours them.
@@ -184,18 +185,18 @@ def caption(result: XmR, value_label: str) -> str:
         parts.append(
             say(
                 "charts.spc.caption.limits",
-                mean=_number(result.mean),
-                lower=_number(result.lower),
-                upper=_number(result.upper),
+                mean=format_number(result.mean),
+                lower=format_number(result.lower),
+                upper=format_number(result.upper),
                 sigmas=LIMIT_SIGMAS,
-                spread=_number(result.mean_moving_range),
+                spread=format_number(result.mean_moving_range),
                 basis=basis,
             )
         )
     else:
         parts += _published_caption(result, basis)
     if result.target is not None:
-        parts.append(say("charts.spc.caption.target", target=_number(result.target)))
+        parts.append(say("charts.spc.caption.target", target=format_number(result.target)))
     parts += [
         say("charts.spc.caption.colours", colours=", ".join(present)),
         say("charts.spc.caption.variation", summary=result.summary),
@@ -221,9 +222,9 @@ def _published_caption(result: XmR, basis: str) -> list[str]:
         parts = [
             say(
                 "charts.spc.caption.limits_published",
-                mean=_number(result.mean),
-                lower=_number(result.lower),
-                upper=_number(result.upper),
+                mean=format_number(result.mean),
+                lower=format_number(result.lower),
+                upper=format_number(result.upper),
                 sigmas=LIMIT_SIGMAS,
                 basis=basis,
                 rounded=rounded,

@@ -59,18 +59,9 @@ import numpy as np
 import pandas as pd
 
 from rfd_lib.metrics.disclosure import CIRCULATION, FLAG_SUFFIX, Disclosure, DisclosureError
-from rfd_lib.metrics.spc import (
-    LIMIT_SIGMAS,
-    MR_OUTLIER,
-    Publication,
-    TooFewValues,
-    XmR,
-    _number,
-    _summary,
-    summary_row,
-    summary_table,
-    xmr,
-)
+from rfd_lib.metrics.spc import LIMIT_SIGMAS, MR_OUTLIER, Publication, TooFewValues, XmR, xmr
+from rfd_lib.metrics.spc_by_provider import summary_row, summary_table
+from rfd_lib.metrics.spc_words import format_number, variation_summary
 
 # The mean and limits are published rounded to the first of these that narrows no suppressed point.
 SUMMARY_ROUNDINGS = (1, 5, 10)
@@ -141,7 +132,7 @@ def published_xmr_by(
     policy: Disclosure = CIRCULATION,
     **options,
 ) -> pd.DataFrame:
-    """Return :func:`~rfd_lib.metrics.spc.xmr_by`'s table of every ``by`` group's circulated chart.
+    """Return :func:`~rfd_lib.metrics.spc_by_provider.xmr_by`'s table of each ``by`` group's circulated chart.
 
     ``table`` is long, one row per group and period, with the published ``value`` column, its
     ``<value>_suppressed`` flag, and the ``true`` counts. Each row summarises
@@ -391,7 +382,7 @@ def _published_view(
     points["mean"], points["upper"], points["lower"] = mean, upper, lower
     points[["moving_range", "upper_2s", "lower_2s"]] = np.nan
     observed = result.points["value"].notna().to_numpy()
-    summary = _summary(
+    summary = variation_summary(
         result.points,
         observed,
         result.unit,
@@ -510,7 +501,7 @@ def _distance(summaries: np.ndarray, goal: np.ndarray, rounding: int) -> np.ndar
 
 def _about(value: float) -> str:
     """Return a published (rounded) count as a summary quotes it: "about 30"; a 0 is exact."""
-    return "0" if value == 0 else f"about {_number(value)}"
+    return "0" if value == 0 else f"about {format_number(value)}"
 
 
 def _meets(totals: np.ndarray, span: tuple[int, int]) -> bool:

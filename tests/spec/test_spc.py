@@ -23,7 +23,8 @@ from matplotlib.colors import to_rgb
 
 from rfd_lib.charts.spc import spc_chart
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, DisclosureError, protect
-from rfd_lib.metrics.spc import Publication, XmR, xmr, xmr_by
+from rfd_lib.metrics.spc import Publication, XmR, xmr
+from rfd_lib.metrics.spc_by_provider import xmr_by
 from rfd_lib.metrics.spc_disclosure import SUMMARY_ROUNDINGS, cell_values, published_xmr, quarter_total
 
 BASELINE = [11, 9, 11, 9]
