@@ -87,7 +87,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "changes.resolved": ("count",),
     "changes.better": ("count",),
     "changes.none": (),
-    # The summary report (rfd_lib/report/pages.py, SummaryPage).
+    # The summary report (rfd_lib/report/summary_page.py, SummaryPage).
     "summary_page.headline.providers": (),
     "summary_page.headline.counted": ("quarter",),
     "summary_page.headline.outside": (),
@@ -167,7 +167,7 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     "checks.thresholds.low": ("green", "amber"),
     "checks.thresholds.high": ("green", "amber"),
     # The national definition's restrictions: context, not checks (rfd_lib/metrics/definition.py,
-    # rfd_lib/report/pages.py).
+    # rfd_lib/report/pages.py, rfd_lib/report/summary_page.py).
     "definition.intro": ("quarter", "provider"),
     "definition.none_outside": ("quarter", "provider"),
     "definition.step": (),

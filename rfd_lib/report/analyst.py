@@ -1,7 +1,7 @@
 """What an analyst adds to a report notebook, and the guard that keeps it within disclosure control.
 
-A report notebook's ``page`` (:class:`~rfd_lib.report.pages.ProviderPage` or ``SummaryPage``)
-carries, from :class:`AnalystTools`:
+A report notebook's ``page`` (:class:`~rfd_lib.report.pages.ProviderPage` or
+:class:`~rfd_lib.report.summary_page.SummaryPage`) carries, from :class:`AnalystTools`:
 
 * ``page.spells``: the spells behind the report (one provider's, or every provider's on the
   summary) as a plain DataFrame, one row per classified spell (:func:`analysis_spells` lists

@@ -16,6 +16,8 @@ import pandas as pd
 
 from rfd_lib.metrics.disclosure import as_text
 from rfd_lib.metrics.status import Status
+from rfd_lib.wording import WordingError, wording
+from rfd_lib.yaml_model import quoted
 
 
 class Fragment(str):
@@ -88,6 +90,11 @@ def counts(values: pd.Series, suppressed: pd.Series | None = None) -> pd.Series:
     return as_text(values, flags.fillna(False).astype(bool))
 
 
+def one_count(value: object, suppressed: object) -> str:
+    """Return one published count as text (``*`` when suppressed)."""
+    return counts(pd.Series([value], dtype="Int64"), pd.Series([bool(suppressed)])).iat[0]
+
+
 def status_classes(statuses: pd.Series) -> pd.Series:
     """Return the CSS class of each status cell (``rag-red``, …; ``rag-na`` when not assessable)."""
     return (
@@ -100,3 +107,24 @@ def status_classes(statuses: pd.Series) -> pd.Series:
 def any_suppressed(*flags: pd.Series) -> bool:
     """Return True when any of the flags is set (so the table needs the disclosure footnote)."""
     return bool(np.any([np.asarray(flag.fillna(False), dtype=bool).any() for flag in flags]))
+
+
+def headed(
+    frame: pd.DataFrame, classes: pd.DataFrame, headings: dict[str, tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``frame`` and its cell ``classes`` with each column id renamed to its printed heading.
+
+    ``headings`` maps a column id to (wording key, heading). Two columns headed alike would make
+    one table cell stand for two, so that raises :class:`WordingError` naming the file and key.
+    """
+    seen: dict[str, str] = {}
+    for key, heading in headings.values():
+        if heading in seen:
+            keys = key if seen[heading] == key else f"{seen[heading]} and {key}"
+            raise WordingError(
+                f"{wording().path}: {keys}: two columns of one table are headed {quoted(heading)}",
+                hint="give each column of a table its own heading (a check's needs its {number})",
+            )
+        seen[heading] = key
+    names = {column: heading for column, (_, heading) in headings.items()}
+    return frame.rename(columns=names), classes.rename(columns=names)

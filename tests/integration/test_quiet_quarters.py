@@ -22,8 +22,9 @@ from rfd_lib.engine.rule import load_rule
 from rfd_lib.errors import RfdAuditError
 from rfd_lib.metrics.audit import AuditMetrics, audit_metrics
 from rfd_lib.metrics.periods import financial_quarter
-from rfd_lib.report.pages import ProviderPage, SummaryPage
+from rfd_lib.report.pages import ProviderPage
 from rfd_lib.report.saved_audit import AuditRun, provider_names
+from rfd_lib.report.summary_page import SummaryPage
 from rfd_lib.report.table_files import TABLES, table_files
 from rfd_lib.report.tables import Fragment
 

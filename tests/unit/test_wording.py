@@ -19,8 +19,7 @@ import pytest
 
 from rfd_lib import config
 from rfd_lib.errors import RfdAuditError
-from rfd_lib.report.pages import _headed
-from rfd_lib.report.tables import paragraphs
+from rfd_lib.report.tables import headed, paragraphs
 from rfd_lib.wording import SENTENCES, WordingError, say, wording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,7 +207,7 @@ def test_a_hostile_value_is_inserted_once_and_escaped_in_a_paragraph(value):
 def test_two_table_columns_headed_alike_are_refused_naming_the_keys():
     frame = pd.DataFrame({"a": ["1"], "b": ["2"]})
     classes = pd.DataFrame({"a": [""], "b": [""]})
-    renamed, _ = _headed(frame, classes, {"a": ("k.a", "A"), "b": ("k.b", "B")})
+    renamed, _ = headed(frame, classes, {"a": ("k.a", "A"), "b": ("k.b", "B")})
     assert list(renamed.columns) == ["A", "B"]
     with pytest.raises(WordingError, match=r"k\.a and k\.b: two columns of one table are headed 'A'"):
-        _headed(frame, classes, {"a": ("k.a", "A"), "b": ("k.b", "A")})
+        headed(frame, classes, {"a": ("k.a", "A"), "b": ("k.b", "A")})

@@ -20,8 +20,9 @@ from rfd_lib.metrics.disclosure import INTERNAL
 from rfd_lib.metrics.expectations import ExpectationsError, load_expectations
 from rfd_lib.metrics.periods import financial_quarter
 from rfd_lib.metrics.volumes import audit_quarters
-from rfd_lib.report.pages import ProviderPage, SummaryPage
+from rfd_lib.report.pages import ProviderPage
 from rfd_lib.report.saved_audit import AuditRun, provider_names
+from rfd_lib.report.summary_page import SummaryPage
 
 PROVIDERS = ("ZA1", "ZB2")
 

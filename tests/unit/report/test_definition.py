@@ -10,8 +10,9 @@ import pytest
 
 from rfd_lib.metrics.definition import COLUMNS, published_codes
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL
-from rfd_lib.report.pages import ProviderPage, SummaryPage
+from rfd_lib.report.pages import ProviderPage
 from rfd_lib.report.saved_audit import AuditRun
+from rfd_lib.report.summary_page import SummaryPage
 from rfd_lib.report.table_files import INTERNAL_PREFIX, table_files
 from tests.attacker import Spells, audit_of
 

@@ -9,8 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from rfd_lib.metrics.audit import audit_metrics
-from rfd_lib.report.pages import TREND_WORDS, SummaryPage
 from rfd_lib.report.saved_audit import AuditRun, provider_names
+from rfd_lib.report.summary_page import TREND_WORDS, SummaryPage
 from rfd_lib.wording import say, wording
 
 # Every variation icon rfd_lib.metrics.spc gives (variation × side of the mean, or common cause).

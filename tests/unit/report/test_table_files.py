@@ -10,7 +10,6 @@ from openpyxl import load_workbook
 
 from rfd_lib.metrics.disclosure import CIRCULATION, INTERNAL, INTERNAL_BANNER
 from rfd_lib.report.table_files import (
-    COLUMNS,
     INTERNAL_PREFIX,
     TABLES,
     WORKBOOK,
@@ -18,6 +17,7 @@ from rfd_lib.report.table_files import (
     tidy_tables,
     write_tables,
 )
+from rfd_lib.report.tidy_rows import COLUMNS
 from tests.attacker import Spells, audit_of
 
 Q1, Q2 = "2025/26 Q1", "2025/26 Q2"
