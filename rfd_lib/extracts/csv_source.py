@@ -154,11 +154,17 @@ def iter_csv(
         handle.seek(len(header))
         carry = b""
         while True:
-            block = handle.read(chunk_bytes)
-            data = b"".join((carry, block)) if carry else block
+            # The bytes after what the last run left over are read in behind it, in one buffer
+            # that is parsed where it lies: a run is never copied.
+            data = bytearray(len(carry) + chunk_bytes)
+            data[: len(carry)] = carry
+            with memoryview(data)[len(carry) :] as behind:
+                got = handle.readinto(behind)
             # A file that fits in one run is read whole, as one piece: only a longer one is cut.
-            last = len(block) < chunk_bytes
-            raw = None
+            last = got < chunk_bytes
+            if last:
+                del data[len(carry) + got :]
+            raw, end = None, len(data)
             if not last:
                 # First the last line break, as pyarrow itself cuts blocks. It ended a row if the run
                 # reads cleanly: no value over lines, no row of the wrong width. Otherwise the cut
@@ -173,13 +179,13 @@ def iter_csv(
                         _stop_swallowed_rows(path, head.delimiter, len(data))
                     carry = data
                     continue
-                data, carry = data[:cut], data[cut:]
-            if data or line == 1:
-                raw = raw or _read_rows(path, (header, data, len(data)), head, names, null_values, line - 1)
+                end, carry = cut, data[cut:]
+            if end or line == 1:
+                raw = raw or _read_rows(path, (header, data, end), head, names, null_values, line - 1)
                 rejected_so_far += raw.rejected.num_rows
                 if rejected_so_far > TOO_MANY_REJECTED:
                     _too_many_rejected(path, rejected_so_far, len(names), head.delimiter)
-                line += raw.table.num_rows if raw.one_line_each else count_lines(data)
+                line += raw.table.num_rows if raw.one_line_each else count_lines(data[:end])
                 yield raw
             if last:
                 return
@@ -187,7 +193,7 @@ def iter_csv(
 
 def _clean_rows(
     path: Path,
-    data: tuple[bytes, bytes, int],
+    data: tuple[bytes, bytes | bytearray, int],
     head: CsvHead,
     names: list[str],
     null_values: tuple[str, ...],
@@ -226,7 +232,7 @@ def _header_bytes(path: Path) -> bytes:
 
 def _read_rows(
     path: Path,
-    data: tuple[bytes, bytes, int],
+    data: tuple[bytes, bytes | bytearray, int],
     head: CsvHead,
     names: list[str],
     null_values: tuple[str, ...],
@@ -316,7 +322,7 @@ def _read_rows(
     return RawTable(str(path), table, rows, rejects, head.notes, one_line_each)
 
 
-def _one_line_each(buffer: bytes, end: int, table: pa.Table) -> bool:
+def _one_line_each(buffer: bytes | bytearray, end: int, table: pa.Table) -> bool:
     """Return whether each row of ``table``, read from ``buffer[:end]``, is one LF-ended line of it.
 
     Blank lines and line breaks inside values each add a line break without a row, so the count
