@@ -50,11 +50,48 @@ class Repeated:
     shared: list[tuple[int, int, int]]
 
 
+@dataclass(frozen=True)
+class Noted:
+    """One batch's values of a column, made ready for :meth:`RepeatedValues.add` by :func:`note`.
+
+    ``table``: each value (NULLs left out) with its file ``row``, and its ``hash`` unless the
+    values rise; ``rising``: whether they are whole numbers rising strictly from row to row,
+    ``first`` and ``last`` the first and last of them; ``hashes``: the hashes, sorted (None
+    when the values rise: they are hashed only if a later batch breaks the order).
+    """
+
+    table: pa.Table
+    rising: bool
+    first: int | None = None
+    last: int | None = None
+    hashes: np.ndarray | None = None
+
+
+def note(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> Noted:
+    """Return one batch's ``values`` (at file ``rows``) ready to add, hashed and sorted unless they rise.
+
+    Pure, so that it runs in the thread that reads the batch, beside the others.
+    """
+    text = pc.cast(values, pa.large_string())
+    table = pa.table({"value": text, "row": pa.array(rows, pa.int64())}).filter(pc.is_valid(text))
+    try:
+        numbers = pc.cast(table.column("value"), pa.int64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        numbers = None
+    if numbers is not None and not len(numbers):
+        return Noted(table, rising=True)
+    if numbers is not None and bool(np.all(numbers[1:] > numbers[:-1])):
+        return Noted(table, rising=True, first=int(numbers[0]), last=int(numbers[-1]))
+    hashes = _hashed(table.column("value"))
+    return Noted(table.add_column(1, "hash", pa.array(hashes)), rising=False, hashes=np.sort(hashes))
+
+
 class RepeatedValues:
     """Collect a column's values batch by batch and find those given to more than one row."""
 
     def __init__(self, *, in_memory_rows: int = IN_MEMORY_ROWS, buckets: int = BUCKETS) -> None:
         self._held: list[pa.Table] = []
+        self._sorted: list[np.ndarray | None] = []  # each held table's hashes, sorted, if made
         self._held_rows = 0
         self._in_memory_rows = in_memory_rows
         self._buckets = buckets
@@ -64,19 +101,18 @@ class RepeatedValues:
         self._rising = True
         self._last: int | None = None
 
-    def add(self, values: pa.Array | pa.ChunkedArray, source: int, rows: np.ndarray) -> None:
-        """Note ``values`` (NULLs ignored) of source number ``source`` at file ``rows``."""
-        text = pc.cast(values, pa.large_string())
-        table = pa.table(
-            {
-                "value": text,
-                "source": pa.array(np.full(len(rows), source, dtype=np.int32)),
-                "row": pa.array(rows, pa.int64()),
-            }
-        ).filter(pc.is_valid(text))
-        if self._rising:
-            self._rising = self._still_rising(table.column("value"))
+    def add(self, noted: Noted, source: int) -> None:
+        """Add one batch's values of source number ``source``, made ready by :func:`note`."""
+        table = noted.table
+        table = table.add_column(
+            table.column_names.index("row"), "source", pa.array(np.full(table.num_rows, source, np.int32))
+        )
+        if self._rising and table.num_rows:
+            after = self._last is None or (noted.first is not None and noted.first > self._last)
+            self._rising = noted.rising and after
+            self._last = noted.last
         self._held.append(table)
+        self._sorted.append(noted.hashes)
         self._held_rows += table.num_rows
         if self._held_rows > self._in_memory_rows:
             self._spill()
@@ -87,7 +123,12 @@ class RepeatedValues:
             if self._rising:
                 found = []
             elif self._folder is None:
-                found = [_repeated_in(_concat(self._held))]
+                runs = self._sorted
+                # Sorted runs are merged (a stable sort finds them), far quicker than one sort of all.
+                ordered = (
+                    np.sort(np.concatenate(runs), kind="stable") if all(r is not None for r in runs) else None
+                )
+                found = [_repeated_in(_concat(self._held), ordered)]
             else:
                 self._spill()
                 found = [
@@ -95,7 +136,7 @@ class RepeatedValues:
                     for bucket in sorted(self._folder.iterdir())
                 ]
         finally:
-            self._held, self._held_rows = [], 0
+            self._held, self._sorted, self._held_rows = [], [], 0
             if self._folder is not None:
                 shutil.rmtree(self._folder, ignore_errors=True)
         values = pa.concat_arrays([part[0] for part in found]) if found else pa.array([], pa.large_string())
@@ -107,24 +148,12 @@ class RepeatedValues:
                 shared[(one, other)] = shared.get((one, other), 0) + count
         return Repeated(values, rows, examples, [(*pair, count) for pair, count in sorted(shared.items())])
 
-    def _still_rising(self, values: pa.ChunkedArray) -> bool:
-        """Return whether ``values`` are whole numbers rising strictly from the last value noted."""
-        try:
-            numbers = pc.cast(values, pa.int64()).to_numpy()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        if not len(numbers):
-            return True
-        rising = bool(np.all(numbers[1:] > numbers[:-1])) and (self._last is None or numbers[0] > self._last)
-        self._last = int(numbers[-1])
-        return rising
-
     def _spill(self) -> None:
         """Write the held values to their buckets' files on disk and let them go."""
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="rfd-audit-ids-"))
         table = _concat(self._held)
-        self._held, self._held_rows = [], 0
+        self._held, self._sorted, self._held_rows = [], [], 0
         if not table.num_rows:
             return
         bucket = (table.column("hash").to_numpy() % np.uint64(self._buckets)).astype(np.int64)
@@ -177,19 +206,27 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
                 "row": pa.array([], pa.int64()),
             }
         )
-    table = pa.concat_tables(tables)
-    if "hash" in table.column_names:  # read back from a bucket's files
-        return table
-    return table.add_column(1, "hash", pa.array(_hashed(table.column("value"))))
+    # A batch held while the values rose was not hashed: it is now.
+    return pa.concat_tables(
+        [
+            table
+            if "hash" in table.column_names
+            else table.add_column(1, "hash", pa.array(_hashed(table.column("value"))))
+            for table in tables
+        ]
+    )
 
 
-def _repeated_in(table: pa.Table) -> tuple[pa.Array, int, list[tuple[int, int]], list[tuple[int, int, int]]]:
+def _repeated_in(
+    table: pa.Table, ordered: np.ndarray | None = None
+) -> tuple[pa.Array, int, list[tuple[int, int]], list[tuple[int, int, int]]]:
     """Return one bucket's repeated values, the rows holding one, the first examples and shared pairs.
 
     Only values whose hash is repeated can be: those few are then compared as text, exactly.
+    ``ordered``: the table's hashes sorted, if known already.
     """
     hashes = table.column("hash").to_numpy()
-    ordered = np.sort(hashes)
+    ordered = np.sort(hashes) if ordered is None else ordered
     clashing = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     table = table.filter(pa.array(np.isin(hashes, clashing)))
     counted = table.group_by("value").aggregate([("row", "count")])

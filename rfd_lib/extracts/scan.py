@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from rfd_lib.errors import ExtractError
 from rfd_lib.extracts.csv_source import RawTable, concat_raw
-from rfd_lib.extracts.duplicate_ids import RepeatedValues
+from rfd_lib.extracts.duplicate_ids import Noted, RepeatedValues, note
 from rfd_lib.extracts.profiles import Profile, load_profile
 from rfd_lib.extracts.read_ahead import read_ahead
 from rfd_lib.extracts.reading import (
@@ -73,7 +73,7 @@ class BatchRead:
     (check, column, description) the spells flagged and the first few as ``source:row``;
     ``lost_zeros``: per code column, values that lost a leading zero and values present;
     ``names``: each canonical column's name in the extract; ``ids``: the values of each column
-    that must be unique, with the file row of each.
+    that must be unique, with the file row of each (:func:`~rfd_lib.extracts.duplicate_ids.note`).
     """
 
     batch: SpellBatch
@@ -81,7 +81,7 @@ class BatchRead:
     findings: dict[tuple[str, str, str], tuple[int, list[str]]]
     lost_zeros: dict[str, tuple[int, int]]
     names: dict[str, str]
-    ids: dict[str, tuple[pa.Array, np.ndarray]] = field(default_factory=dict)
+    ids: dict[str, Noted] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def read_batch(
             [f"{source}:{row}" for row in rows[flagged[:EXAMPLE_ROWS]]],
         )
     ids = {
-        canonical: (spells.column(canonical), rows)
+        canonical: note(spells.column(canonical), rows)
         for canonical, spec in schema.columns.items()
         if spec.unique and canonical in spells.column_names
     }
@@ -179,8 +179,8 @@ class ScanTally:
         for key, (count, examples) in read.findings.items():
             before, shown = self._found.get(key, (0, []))
             self._found[key] = (before + count, shown + examples[: EXAMPLE_ROWS - len(shown)])
-        for canonical, (values, rows) in read.ids.items():
-            self._repeated[canonical].add(values, number, rows)
+        for canonical, noted in read.ids.items():
+            self._repeated[canonical].add(noted, number)
 
     def end_source(self, source: str, profile: Profile) -> None:
         """Close the source whose batches were added last: check it and record its reconciliation.

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from rfd_lib.extracts.csv_source import iter_csv, read_head
-from rfd_lib.extracts.duplicate_ids import RepeatedValues, bucket_of
+from rfd_lib.extracts.duplicate_ids import RepeatedValues, bucket_of, note
 from rfd_lib.extracts.reading import QuarantineWarning, load_extracts
 from rfd_lib.synthetic.extract_set import write_extracts
 from tests.unit.extracts.test_bad_inputs import GOOD, HEADER
@@ -84,8 +84,8 @@ def test_repeated_identifiers_spilled_to_disk_are_those_found_in_memory():
     held, spilled = RepeatedValues(), RepeatedValues(in_memory_rows=500, buckets=5)
     for number, batch in enumerate(batches):
         rows = np.arange(2, 2 + len(batch))
-        held.add(batch, number % 2, rows)
-        spilled.add(batch, number % 2, rows)
+        held.add(note(batch, rows), number % 2)
+        spilled.add(note(batch, rows), number % 2)
     one, other = held.finish(), spilled.finish()
     assert sorted(one.values.to_pylist()) == sorted(other.values.to_pylist())
     assert (one.rows, one.examples, one.shared) == (other.rows, other.examples, other.shared)
@@ -105,20 +105,20 @@ def test_identifiers_in_order_repeat_nothing_until_a_batch_breaks_the_order(spil
     options = {"in_memory_rows": 3, "buckets": 2} if spilled else {}
     rising = RepeatedValues(**options)
     for batch in (["5001", "5003", None], ["5004", "5010"]):
-        rising.add(pa.array(batch), 0, np.arange(2, 2 + len(batch)))
+        rising.add(note(pa.array(batch), np.arange(2, 2 + len(batch))), 0)
     assert rising.finish().rows == 0
 
     broken = RepeatedValues(**options)
     for batch in (["5001", "5003"], ["5004", "5010"], ["5003", "6000"]):
-        broken.add(pa.array(batch), 0, np.arange(2, 2 + len(batch)))
+        broken.add(note(pa.array(batch), np.arange(2, 2 + len(batch))), 0)
     found = broken.finish()
     assert found.values.to_pylist() == ["5003"] and found.rows == 2
 
 
 def test_identifiers_equal_as_numbers_but_not_as_text_are_not_repeated():
     repeated = RepeatedValues()
-    repeated.add(pa.array(["007", "7", "8"]), 0, np.arange(2, 5))
+    repeated.add(note(pa.array(["007", "7", "8"]), np.arange(2, 5)), 0)
     assert repeated.finish().rows == 0
     equal = RepeatedValues()
-    equal.add(pa.array(["7", "8", "7"]), 0, np.arange(2, 5))
+    equal.add(note(pa.array(["7", "8", "7"]), np.arange(2, 5)), 0)
     assert equal.finish().values.to_pylist() == ["7"]
