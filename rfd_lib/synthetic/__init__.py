@@ -10,6 +10,7 @@ Only the pipeline (the demo run) and the tests use this layer; nothing in the au
 """
 
 from rfd_lib.synthetic.example import example_spells
-from rfd_lib.synthetic.extract_set import SyntheticSet, extract_frames, national_quarter, write_extracts
+from rfd_lib.synthetic.extract_set import SyntheticSet, extract_frames, write_extracts
+from rfd_lib.synthetic.sus_columns import national_quarter
 
 __all__ = ["SyntheticSet", "example_spells", "extract_frames", "national_quarter", "write_extracts"]

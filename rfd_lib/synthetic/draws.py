@@ -1,8 +1,9 @@
 """Drawing synthetic code columns with Arrow: picks from weighted pools, blanks, joins, miscoding.
 
-Shared by the example frame (:mod:`rfd_lib.synthetic.example`) and the multi-provider extract set
-(:mod:`rfd_lib.synthetic.extract_set`); every function that draws takes the caller's random
-generator, so a seed gives the same spells every time.
+Shared by the example frame (:mod:`rfd_lib.synthetic.example`), the multi-provider extract set
+(:mod:`rfd_lib.synthetic.extract_set`) and its SUS+ columns (:mod:`rfd_lib.synthetic.sus_columns`);
+every function that draws takes the caller's random generator, so a seed gives the same spells
+every time.
 """
 
 from __future__ import annotations

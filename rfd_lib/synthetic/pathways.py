@@ -3,7 +3,7 @@
 Each provider has a style (:class:`Style`: rates per 100,000 a year and shares, varied at random
 from its archetype); :func:`plan_pathways` draws how many patients start each pathway in the window, and
 :func:`draw_people` gives each spell its patient, age and days. What the spells are coded as is the
-extract set's job (:mod:`.extract_set`).
+job of their SUS+ columns (:mod:`.sus_columns`).
 """
 
 from __future__ import annotations

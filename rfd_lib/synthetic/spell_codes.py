@@ -3,8 +3,8 @@
 A pool is a list of codes with their weights (None for equal). The MBB, RFD and facet injection
 codes are those of the field notes; the rest are plausible codes of the right shape for a fixture,
 chosen so that no V48[57] appears by accident. Shared by the pathways
-(:mod:`rfd_lib.synthetic.pathways`) and the extract set that renders them
-(:mod:`rfd_lib.synthetic.extract_set`).
+(:mod:`rfd_lib.synthetic.pathways`), the extract set (:mod:`rfd_lib.synthetic.extract_set`) and
+the SUS+ columns that render them (:mod:`rfd_lib.synthetic.sus_columns`).
 """
 
 from __future__ import annotations

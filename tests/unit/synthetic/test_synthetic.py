@@ -18,7 +18,7 @@ import pytest
 
 import rfd_lib
 from rfd_lib.synthetic import extract_frames, national_quarter, write_extracts
-from rfd_lib.synthetic.extract_set import COLUMNS
+from rfd_lib.synthetic.sus_columns import COLUMNS
 
 RFD = ["V485", "V487"]
 BLOCK = ["A577", "A735"]
