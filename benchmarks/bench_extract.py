@@ -13,6 +13,10 @@ identifiers) is written once to ``--data-dir`` (git-ignored). Timed, best of ``-
   (``tests/oracle/2K_RFD_back.duckdb.sql``, view ``classified``): every column with its label,
   into an Arrow table — typing and the rule, with no validation.
 
+The file's spells are in identifier order, as an extract ordered by its identifier is (the
+reader then knows no identifier can repeat); ``--shuffled`` writes and times a copy in random
+order, where every identifier is hashed and compared.
+
 Target: rfd_lib / DuckDB at most 1.5. Peak memory of rfd_lib's run is measured in a fresh child
 process (its own peak resident set, VmHWM). Target: under 4 GB. Both must count the same spells.
 
@@ -83,16 +87,23 @@ def duckdb_types(path: Path) -> dict[str, str]:
     return kinds
 
 
-def csv_for(spells: int, folder: Path) -> Path:
-    """Return the national-quarter CSV of ``spells`` spells in ``folder``, writing it if needed."""
+def csv_for(spells: int, folder: Path, *, shuffled: bool = False) -> Path:
+    """Return the national-quarter CSV of ``spells`` spells in ``folder``, writing it if needed.
+
+    Its spells are in identifier order (as an extract ordered by its identifier is), or with
+    ``shuffled`` in a random order, which makes the reader hash and compare every identifier.
+    """
     from rfd_lib.synthetic import national_quarter
 
     folder.mkdir(parents=True, exist_ok=True)
-    path, stamp = folder / f"national_quarter_{spells}.csv", folder / f"national_quarter_{spells}.json"
+    name = f"national_quarter_{spells}{'_shuffled' * shuffled}"
+    path, stamp = folder / f"{name}.csv", folder / f"{name}.json"
     wanted = {"spells": spells, "seed": SEED, "rfd_lib": rfd_lib.__version__}
     if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return path
     frame = national_quarter(spells, seed=SEED)
+    if shuffled:
+        frame = frame.sample(frac=1.0, random_state=SEED, ignore_index=True)
     pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
     stamp.write_text(json.dumps(wanted))
     return path
@@ -162,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spells", type=int, default=5_000_000, help="spells (default 5,000,000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, best shown (default 3)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "benchmarks" / "data", help="CSV folder")
+    parser.add_argument(
+        "--shuffled", action="store_true", help="spells in random order, not identifier order (another CSV)"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:  # the memory run: one read in a fresh process, peak RSS printed for the parent
@@ -174,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         f"duckdb {duckdb.__version__} | {os.cpu_count()} cores"
     )
     start = time.perf_counter()
-    path = csv_for(args.spells, args.data_dir)
+    path = csv_for(args.spells, args.data_dir, shuffled=args.shuffled)
     print(
         f"CSV: {path} ({path.stat().st_size / 1e6:,.0f} MB; "
         f"ready in {time.perf_counter() - start:.1f} s, not timed)"

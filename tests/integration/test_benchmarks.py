@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pandas as pd
+
 from tests.paths import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "bench_classify.py"
@@ -34,6 +36,21 @@ def test_the_extract_benchmark_prints_ratio_and_memory_and_agrees_with_duckdb(tm
     assert done.returncode == 0, done.stderr
     assert "ratio rfd_lib/DuckDB = " in done.stdout
     assert "peak memory of one rfd_lib run: " in done.stdout
+
+
+def test_the_extract_benchmark_shuffled_reads_the_same_spells_in_another_order(tmp_path):
+    sys.path.insert(0, str(EXTRACT.parent))
+    try:
+        from bench_extract import csv_for
+    finally:
+        sys.path.remove(str(EXTRACT.parent))
+    ordered = pd.read_csv(csv_for(2000, tmp_path), dtype=str)
+    shuffled = pd.read_csv(csv_for(2000, tmp_path, shuffled=True), dtype=str)
+    assert not ordered["APCS_Ident"].equals(shuffled["APCS_Ident"])
+    key = list(ordered.columns)
+    pd.testing.assert_frame_equal(
+        shuffled.sort_values(key, ignore_index=True), ordered.sort_values(key, ignore_index=True)
+    )
 
 
 REPORT = SCRIPT.with_name("bench_report.py")
