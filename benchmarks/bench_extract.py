@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from bench_national import peak_kb
+from bench_national import generator_digest, peak_kb
 
 import rfd_lib
 from rfd_lib import classify
@@ -98,7 +98,7 @@ def csv_for(spells: int, folder: Path, *, shuffled: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     name = f"national_quarter_{spells}{'_shuffled' * shuffled}"
     path, stamp = folder / f"{name}.csv", folder / f"{name}.json"
-    wanted = {"spells": spells, "seed": SEED, "rfd_lib": rfd_lib.__version__}
+    wanted = {"spells": spells, "seed": SEED, "rfd_lib": rfd_lib.__version__, "generator": generator_digest()}
     if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return path
     frame = national_quarter(spells, seed=SEED)

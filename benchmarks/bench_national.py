@@ -21,6 +21,7 @@ accepted + quarantined, and the counted spells of each, which must agree.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -39,6 +40,12 @@ PART = 2_000_000
 SEED = 2026
 
 
+def generator_digest() -> str:
+    """Return a digest of the synthetic generator's code (a CSV it wrote differently is written again)."""
+    code = b"".join(part.read_bytes() for part in sorted((ROOT / "rfd_lib" / "synthetic").glob("*.py")))
+    return hashlib.sha256(code).hexdigest()[:16]
+
+
 def csv_for(spells: int, folder: Path) -> Path:
     """Return the national CSV of ``spells`` spells in ``folder``, writing it a part at a time if needed."""
     import rfd_lib
@@ -46,7 +53,13 @@ def csv_for(spells: int, folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     path, stamp = folder / f"national_{spells}.csv", folder / f"national_{spells}.json"
-    wanted = {"spells": spells, "seed": SEED, "part": PART, "rfd_lib": rfd_lib.__version__}
+    wanted = {
+        "spells": spells,
+        "seed": SEED,
+        "part": PART,
+        "rfd_lib": rfd_lib.__version__,
+        "generator": generator_digest(),
+    }
     if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return path
     partial = path.with_suffix(".partial")

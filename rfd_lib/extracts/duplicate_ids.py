@@ -26,12 +26,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 
+from rfd_lib.arrow_text import any_byte
+
 BUCKETS = 32
 # About 175 MB: one national quarter's identifiers are checked without touching the disk.
 IN_MEMORY_ROWS = 5_000_000
 EXAMPLES = 5
 # Bytes from the end of an identifier that choose its bucket (the end varies most: S000123, S000124).
 HASHED_BYTES = 8
+# A value of at most this many digits is hashed as its number (it fits in 64 bits).
+DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -176,17 +180,34 @@ def bucket_of(values: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
 def _hashed(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Return a 64-bit hash of each text value: equal texts, equal hashes (unequal ones rarely).
 
-    A polynomial hash of the value's last bytes and its length, worked out over all the values at
-    once from Arrow's buffers (no Python per value).
+    A value of 1 to 18 digits is its own number (``007`` and ``7`` share one, and are then told
+    apart as text); any other, a polynomial hash of its last bytes and its length. Both are
+    worked out over all the values at once from Arrow's buffers (no Python per value).
     """
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    array = pc.cast(array, pa.large_binary())
+    whole = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    text = pc.cast(whole, pa.large_string())
+    array = pc.cast(text, pa.large_binary())
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
     data_buffer = array.buffers()[2]
     data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(1, np.uint8)
     if not len(data):
         data = np.zeros(1, np.uint8)
     starts, ends = offsets[:-1], offsets[1:]
+    lengths = ends - starts
+    # Spell identifiers are usually digits: reading them as numbers is far cheaper than hashing.
+    short = len(text) and not text.null_count and lengths.min() >= 1 and lengths.max() <= DIGITS
+    if short and not any_byte(text, lambda byte: (byte < 0x30) | (byte > 0x39)):
+        return pc.cast(text, pa.int64()).to_numpy().view(np.uint64)
+    hashed = _text_hashed(data, starts, ends)
+    numeric = pc.fill_null(pc.match_substring_regex(text, f"^[0-9]{{1,{DIGITS}}}$"), False)
+    if pc.any(numeric).as_py():
+        digits = pc.cast(pc.filter(text, numeric), pa.int64()).to_numpy().view(np.uint64)
+        hashed[np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=bool)] = digits
+    return hashed
+
+
+def _text_hashed(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Return the polynomial hash of each value ``data[start:end]``: its length and last bytes."""
     hashed = (ends - starts).astype(np.uint64)
     for back in range(1, HASHED_BYTES + 1):
         at = ends - back

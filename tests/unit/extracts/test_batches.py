@@ -122,3 +122,14 @@ def test_identifiers_equal_as_numbers_but_not_as_text_are_not_repeated():
     equal = RepeatedValues()
     equal.add(note(pa.array(["7", "8", "7"]), np.arange(2, 5)), 0)
     assert equal.finish().values.to_pylist() == ["7"]
+
+
+def test_an_identifier_is_found_repeated_between_a_batch_of_digits_and_one_with_letters():
+    # A batch of digits alone is hashed as numbers, one with letters value by value: the same
+    # identifier must meet itself across the two.
+    repeated = RepeatedValues()
+    repeated.add(note(pa.array(["9123", "9001", "0042"]), np.arange(2, 5)), 0)
+    repeated.add(note(pa.array(["X1", "9123", "42"]), np.arange(5, 8)), 0)
+    found = repeated.finish()
+    assert found.values.to_pylist() == ["9123"] and found.rows == 2
+    assert bucket_of(pa.array(["9123", "9001"]), 7)[0] == bucket_of(pa.array(["X1", "9123"]), 7)[1]
