@@ -118,7 +118,9 @@ def classify_batch(batch: SpellBatch, rule: Rule, keep: Prefilter, period_date: 
     # Every spell is classified in Arrow, for the file; the few the audit keeps are made pandas
     # frames and classified again there (the rule is row-wise: the same verdict, spell for spell).
     kept = classify(combine_spells([spells.filter(pa.array(keep.mask(spells)))], _NO_REPEATS), rule)
-    extent = [name for name in EXTENT_COLUMNS if name in spells.column_names] + [period_date]
+    # The period date may be the admission date, which the extent reads anyway: named once.
+    present = [name for name in EXTENT_COLUMNS if name in spells.column_names]
+    extent = list(dict.fromkeys([*present, period_date]))
     return ClassifiedBatch(
         classified=classify_table(spells, rule),
         kept=kept,

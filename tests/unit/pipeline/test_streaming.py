@@ -106,3 +106,18 @@ def test_the_files_written_part_by_part_are_those_written_at_once(both):
         at_once.findings.read_text().splitlines()
     )
     assert not streamed.parts.exists()
+
+
+def test_an_extent_by_admission_date_counts_every_spell_in_its_admission_quarter(both, tmp_path):
+    # The period date may be the admission date, which the extent also reads for the look-back.
+    extract, classified, _, _ = both
+    streamed = classify_extracts(
+        sorted({str(path) for path in extract.reconciliation["source"]}),
+        rule=load_rule(),
+        keep=audit_prefilter(load_rule(), load_code_lists()),
+        parts=tmp_path / "parts",
+        period_date="admission_date",
+        batch_rows=3_001,
+    )
+    whole = SpellExtent.of(classified, "admission_date")
+    pd.testing.assert_frame_equal(streamed.extent.counts, SpellExtent.combine([whole]).counts)
